@@ -1,0 +1,189 @@
+/**
+ * The in-memory view of the ready queue, rebuilt from the store's `r!` keys on open.
+ *
+ * Queued tasks are grouped by *signature* (required capabilities, repo, delegated agent); each
+ * signature has one FIFO heap per lane. Choosing the next task for an agent looks only at the
+ * heads of the heaps whose signature the agent satisfies, so its cost is O(signatures × lanes +
+ * log n): it does not grow with queue depth.
+ *
+ * Selection rule (documented in docs/tasks.md):
+ *  1. Anti-starvation: if any compatible head has waited longer than `starvationMs`, the one that
+ *     has waited longest is served, whatever its lane.
+ *  2. Otherwise the highest lane wins (urgent > high > normal > low), and within a lane the task
+ *     queued first (FIFO), across signatures.
+ */
+import { LANES, type Lane } from '../../shared/task.js';
+import { MinHeap } from './heap.js';
+
+export interface ReadyEntry {
+  sig: string;
+  lane: Lane;
+  at: number;
+  id: string;
+}
+
+/** What an agent offers: its id, capabilities, and the repos it has (null: any repo). */
+export interface AgentFilter {
+  agentId: string;
+  capabilities: readonly string[];
+  repos?: readonly string[] | null;
+}
+
+interface SigGroup {
+  caps: string[];
+  repo: string;
+  delegate: string;
+  heaps: Record<Lane, MinHeap<ReadyEntry>>;
+}
+
+const before = (a: ReadyEntry, b: ReadyEntry): boolean => a.at < b.at || (a.at === b.at && a.id < b.id);
+
+export function signatureOf(capabilities: readonly string[], repo: string | null, delegate: string | null): string {
+  return `${[...capabilities].sort().join(',')}|${repo ?? ''}|${delegate ?? ''}`;
+}
+
+function parseSignature(sig: string): { caps: string[]; repo: string; delegate: string } {
+  const [caps = '', repo = '', delegate = ''] = sig.split('|');
+  return { caps: caps === '' ? [] : caps.split(','), repo, delegate };
+}
+
+export class ReadyIndex {
+  private readonly groups = new Map<string, SigGroup>();
+  private readonly removed = new Set<string>();
+  private readonly counts: Record<Lane, number> = { urgent: 0, high: 0, normal: 0, low: 0 };
+  private version = 0;
+  private readonly compatCache = new Map<string, { version: number; groups: SigGroup[] }>();
+
+  constructor(private readonly starvationMs: number) {}
+
+  private group(sig: string): SigGroup {
+    let g = this.groups.get(sig);
+    if (!g) {
+      const parsed = parseSignature(sig);
+      g = {
+        ...parsed,
+        heaps: {
+          urgent: new MinHeap(before),
+          high: new MinHeap(before),
+          normal: new MinHeap(before),
+          low: new MinHeap(before),
+        },
+      };
+      this.groups.set(sig, g);
+      this.version++;
+    }
+    return g;
+  }
+
+  /** Adds a queued task. */
+  add(entry: ReadyEntry): void {
+    this.group(entry.sig).heaps[entry.lane].push(entry);
+    this.counts[entry.lane]++;
+  }
+
+  /** Bulk load on open: entries must come in key order (signature, lane, time, id). */
+  load(entry: ReadyEntry): void {
+    this.group(entry.sig).heaps[entry.lane].pushSorted(entry);
+    this.counts[entry.lane]++;
+  }
+
+  /** Takes a queued task out of the queue other than from the head (cancel, targeted lease). O(1): removal is lazy. */
+  remove(entry: Pick<ReadyEntry, 'id' | 'lane' | 'at'>): void {
+    this.removed.add(`${entry.id}@${entry.at}`);
+    this.counts[entry.lane]--;
+  }
+
+  depth(): Record<Lane, number> {
+    return { ...this.counts };
+  }
+
+  get size(): number {
+    return this.counts.urgent + this.counts.high + this.counts.normal + this.counts.low;
+  }
+
+  private compatibleGroups(agent: AgentFilter): SigGroup[] {
+    const key = `${agent.agentId}|${[...agent.capabilities].sort().join(',')}|${agent.repos ? [...agent.repos].sort().join(',') : '*'}`;
+    const cached = this.compatCache.get(key);
+    if (cached && cached.version === this.version) return cached.groups;
+    const caps = new Set(agent.capabilities);
+    const repos = agent.repos ? new Set(agent.repos) : null;
+    const groups: SigGroup[] = [];
+    for (const g of this.groups.values()) {
+      if (g.delegate !== '' && g.delegate !== agent.agentId) continue;
+      if (g.repo !== '' && repos && !repos.has(g.repo)) continue;
+      if (!g.caps.every((c) => caps.has(c))) continue;
+      groups.push(g);
+    }
+    if (this.compatCache.size > 10_000) this.compatCache.clear();
+    this.compatCache.set(key, { version: this.version, groups });
+    return groups;
+  }
+
+  /** The head of a heap after dropping lazily removed entries. */
+  private head(heap: MinHeap<ReadyEntry>): ReadyEntry | undefined {
+    for (;;) {
+      const top = heap.peek();
+      if (!top) return undefined;
+      const key = `${top.id}@${top.at}`;
+      if (!this.removed.has(key)) return top;
+      heap.pop();
+      this.removed.delete(key);
+    }
+  }
+
+  /**
+   * The task this agent should get next, without taking it. `exclude` skips tasks (for example
+   * ones this agent rejected); at most `maxProbes` excluded tasks are looked past per heap.
+   */
+  pick(agent: AgentFilter, now: number, exclude?: (id: string) => boolean, maxProbes = 32): ReadyEntry | undefined {
+    let best: ReadyEntry | undefined;
+    let oldestStarving: ReadyEntry | undefined;
+    for (const g of this.compatibleGroups(agent)) {
+      for (let li = 0; li < LANES.length; li++) {
+        const lane = LANES[li]!;
+        const head = exclude ? this.headExcluding(g.heaps[lane], exclude, maxProbes) : this.head(g.heaps[lane]);
+        if (!head) continue;
+        if (now - head.at > this.starvationMs && (!oldestStarving || before(head, oldestStarving))) {
+          oldestStarving = head;
+        }
+        if (!best || LANES.indexOf(head.lane) < LANES.indexOf(best.lane) || (head.lane === best.lane && before(head, best))) {
+          best = head;
+        }
+      }
+    }
+    return oldestStarving ?? best;
+  }
+
+  private headExcluding(heap: MinHeap<ReadyEntry>, exclude: (id: string) => boolean, maxProbes: number): ReadyEntry | undefined {
+    const skipped: ReadyEntry[] = [];
+    let found: ReadyEntry | undefined;
+    while (skipped.length < maxProbes) {
+      const top = this.head(heap);
+      if (!top) break;
+      if (!exclude(top.id)) {
+        found = top;
+        break;
+      }
+      skipped.push(heap.pop()!);
+    }
+    for (const s of skipped) heap.push(s);
+    return found;
+  }
+
+  /** Removes a picked entry from its heap. */
+  take(entry: ReadyEntry): void {
+    const heap = this.groups.get(entry.sig)?.heaps[entry.lane];
+    if (!heap) return;
+    const skipped: ReadyEntry[] = [];
+    for (;;) {
+      const top = heap.pop();
+      if (!top) break;
+      if (top.id === entry.id && top.at === entry.at) {
+        this.counts[entry.lane]--;
+        break;
+      }
+      skipped.push(top);
+    }
+    for (const s of skipped) heap.push(s);
+  }
+}

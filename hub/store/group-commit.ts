@@ -1,0 +1,207 @@
+/**
+ * The one serial path for every change to the store, with group commit.
+ *
+ * Operations run one at a time, so an operation may read and then write without another one
+ * interleaving (a LevelDB batch alone cannot read-then-write atomically). Each operation builds
+ * its own transaction; if it throws, nothing of it is kept. Successful operations that arrive
+ * together are written as ONE fsync'd batch, and each caller is answered only after that batch is
+ * on disk. While one batch is being written, the next group is already being prepared, so the
+ * disk is never idle while work waits.
+ *
+ * Reads see, in order: the operation's own writes, writes of earlier operations not yet on disk,
+ * then the store itself. If a batch write fails, the store stops taking work (STORE_FAILED): its
+ * memory is then ahead of its disk, and only reopening it from disk is safe.
+ */
+import { SwitchyardError } from '../../shared/errors.js';
+import type { Kv, KvOp } from './kv.js';
+
+const DELETED = Symbol('deleted');
+type Slot = string | typeof DELETED;
+
+export interface Tx {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value?: string): void;
+  del(key: string): void;
+  /** Runs when the operation has succeeded, before its batch is durable (in-memory indexes). */
+  onApply(fn: () => void): void;
+  /** Runs once the operation's batch is on disk (notifications). */
+  onCommit(fn: () => void): void;
+}
+
+interface Job<T> {
+  run: (tx: Tx) => Promise<T>;
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Group {
+  epoch: number;
+  ops: KvOp[];
+  keys: Map<string, Slot>;
+  /** Per operation: answer it once the batch is on disk, or fail it if the write failed. */
+  done: Array<{ ok: () => void; fail: (err: unknown) => void }>;
+}
+
+export interface GroupCommitOptions {
+  /** Start writing a group once it holds this many key operations. @defaultValue 4000 */
+  maxGroupOps: number;
+}
+
+export class GroupCommit {
+  private readonly queue: Array<Job<unknown>> = [];
+  private draining = false;
+  private epoch = 0;
+  private group: Group = this.newGroup();
+  private inflight: Promise<void> | null = null;
+  /** Writes of operations whose batch is not on disk yet: key -> latest value and its group. */
+  private readonly dirty = new Map<string, { slot: Slot; epoch: number }>();
+  private failure: SwitchyardError | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly kv: Kv,
+    private readonly opts: GroupCommitOptions = { maxGroupOps: 4000 },
+  ) {}
+
+  private newGroup(): Group {
+    return { epoch: ++this.epoch, ops: [], keys: new Map(), done: [] };
+  }
+
+  get failed(): SwitchyardError | null {
+    return this.failure;
+  }
+
+  /** Reads a key as the serial path sees it (including writes not yet on disk). */
+  async read(key: string): Promise<string | undefined> {
+    const d = this.dirty.get(key);
+    if (d) return d.slot === DELETED ? undefined : d.slot;
+    return this.kv.get(key);
+  }
+
+  /** Runs `run` on the serial path; resolves once its writes are durable. */
+  submit<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new SwitchyardError('STORE_CLOSED', 'the store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve, reject } as Job<unknown>);
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        if (this.failure) {
+          for (const job of this.queue.splice(0)) job.reject(this.failure);
+          break;
+        }
+        // Backpressure: a full group waits for the batch on disk before growing further.
+        if (this.group.ops.length >= this.opts.maxGroupOps && this.inflight) {
+          await this.inflight;
+          continue;
+        }
+        const job = this.queue.shift()!;
+        await this.runJob(job);
+        if (this.queue.length === 0 || this.group.ops.length >= this.opts.maxGroupOps) this.flush();
+      }
+      this.flush();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async runJob(job: Job<unknown>): Promise<void> {
+    const own = new Map<string, Slot>();
+    const ops: KvOp[] = [];
+    const applies: Array<() => void> = [];
+    const commits: Array<() => void> = [];
+    const tx: Tx = {
+      get: async (key) => {
+        const o = own.get(key);
+        if (o !== undefined) return o === DELETED ? undefined : o;
+        return this.read(key);
+      },
+      put: (key, value = '') => {
+        own.set(key, value);
+        ops.push({ type: 'put', key, value });
+      },
+      del: (key) => {
+        own.set(key, DELETED);
+        ops.push({ type: 'del', key });
+      },
+      onApply: (fn) => applies.push(fn),
+      onCommit: (fn) => commits.push(fn),
+    };
+    let value: unknown;
+    try {
+      value = await job.run(tx);
+    } catch (err) {
+      job.reject(err);
+      return;
+    }
+    const g = this.group;
+    for (const op of ops) g.ops.push(op);
+    for (const [key, slot] of own) {
+      g.keys.set(key, slot);
+      this.dirty.set(key, { slot, epoch: g.epoch });
+    }
+    for (const fn of applies) fn();
+    const ok = () => {
+      for (const fn of commits) fn();
+      job.resolve(value);
+    };
+    if (g.ops.length === 0 && !this.inflight && g.done.length === 0) {
+      // Nothing to write and nothing it read is waiting for disk: answer at once.
+      ok();
+      return;
+    }
+    g.done.push({ ok, fail: job.reject });
+  }
+
+  /** Starts writing the current group, unless a write is already in flight. */
+  private flush(): void {
+    if (this.inflight || this.failure) return;
+    const g = this.group;
+    if (g.ops.length === 0 && g.done.length === 0) return;
+    this.group = this.newGroup();
+    const write = g.ops.length > 0 ? this.kv.write(g.ops, true) : Promise.resolve();
+    this.inflight = write.then(
+      () => {
+        for (const [key] of g.keys) {
+          const d = this.dirty.get(key);
+          if (d && d.epoch === g.epoch) this.dirty.delete(key);
+        }
+        this.inflight = null;
+        for (const d of g.done) d.ok();
+        this.flush();
+      },
+      (err: unknown) => {
+        this.inflight = null;
+        const failure = new SwitchyardError(
+          'STORE_FAILED',
+          `writing to the store failed (${(err as Error).message}); restart the hub to reopen it from disk`,
+        );
+        this.failure = failure;
+        // Both this batch and the group prepared behind it depended on it: none of it is acknowledged.
+        for (const d of g.done) d.fail(failure);
+        for (const d of this.group.done) d.fail(failure);
+        this.group = this.newGroup();
+      },
+    );
+  }
+
+  /** Waits until everything submitted so far is durable (or failed). */
+  async idle(): Promise<void> {
+    while (this.draining || this.inflight || this.queue.length > 0 || this.group.done.length > 0) {
+      if (this.inflight) await this.inflight;
+      else await new Promise((r) => setImmediate(r));
+      if (this.failure) return;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.idle();
+    this.closed = true;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Monotonic ULIDs: 48 bits of milliseconds and 80 random bits in Crockford base32, so ids sort
+ * by creation time. Within one millisecond (or if the clock steps back) the previous id is
+ * incremented, so ids from one generator always increase; `seed` continues after an existing id
+ * after a restart.
+ */
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+export function encodeTime(ms: number): string {
+  let out = '';
+  let t = ms;
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[t % 32] + out;
+    t = Math.floor(t / 32);
+  }
+  return out;
+}
+
+function randomPart(random: () => number): string {
+  let out = '';
+  for (let i = 0; i < 16; i++) out += ALPHABET[Math.floor(random() * 32)];
+  return out;
+}
+
+/** Adds one to a base32 string; carries to the left. */
+function increment(s: string): string {
+  const chars = s.split('');
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const idx = ALPHABET.indexOf(chars[i]!);
+    if (idx < 31) {
+      chars[i] = ALPHABET[idx + 1]!;
+      return chars.join('');
+    }
+    chars[i] = '0';
+  }
+  throw new Error('ULID overflow');
+}
+
+export type IdGenerator = (() => string) & { seed(after: string): void };
+
+export function ulidGenerator(now: () => number, random: () => number = Math.random): IdGenerator {
+  let last = '';
+  const gen = (() => {
+    const time = encodeTime(now());
+    const lastTime = last.slice(0, 10);
+    if (last !== '' && time <= lastTime) {
+      last = lastTime + increment(last.slice(10));
+    } else {
+      last = time + randomPart(random);
+    }
+    return last;
+  }) as IdGenerator;
+  gen.seed = (after: string) => {
+    if (after > last) last = after;
+  };
+  return gen;
+}

@@ -1,0 +1,31 @@
+/**
+ * The ordered key-value store under the task store: string keys, string values, atomic batches.
+ * Only `level-kv.ts` implements it (with LevelDB); the task store sees no LevelDB types.
+ */
+export type KvOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+export interface KvRange {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+  reverse?: boolean;
+  limit?: number;
+}
+
+export interface Kv {
+  get(key: string): Promise<string | undefined>;
+  getMany(keys: string[]): Promise<(string | undefined)[]>;
+  /** Writes all ops or none. `sync` waits for fsync before resolving. */
+  write(ops: KvOp[], sync: boolean): Promise<void>;
+  /** Yields keys of a range in chunks (fast: values are not read). */
+  keys(range: KvRange, chunk?: number): AsyncGenerator<string[]>;
+  /** Yields [key, value] pairs of a range in chunks. */
+  entries(range: KvRange, chunk?: number): AsyncGenerator<Array<[string, string]>>;
+  close(): Promise<void>;
+}
+
+/** The range of keys that start with `prefix`. */
+export function prefixRange(prefix: string, extra: Omit<KvRange, 'gte' | 'lt'> = {}): KvRange {
+  return { gte: prefix, lt: `${prefix}\xff`, ...extra };
+}

@@ -1,0 +1,99 @@
+/**
+ * The task store: every queue operation of the hub, and nothing of the database under it.
+ * All operations that change state are atomic (record, indexes and audit event in one batch) and
+ * resolve only once durable. Operations that name a lease (`accept`, `renew`, `complete`, `fail`,
+ * `release`) are fenced by generation: an older generation is refused with STALE_GENERATION and
+ * changes nothing.
+ */
+import type { Lane, Task, TaskError, TaskEvent, TaskSpec, TaskStatus } from '../../shared/task.js';
+import type { AgentFilter } from '../queue/ready-index.js';
+
+export interface CreateResult {
+  task: Task;
+  /** False when the idempotency key already existed: the existing task, nothing written. */
+  created: boolean;
+}
+
+export interface LeaseRequest extends AgentFilter {
+  /** Tasks this agent must not be offered (it rejected them). */
+  exclude?: (taskId: string) => boolean;
+}
+
+export interface ListQuery {
+  status?: TaskStatus;
+  lane?: Lane;
+  repo?: string;
+  agent?: string;
+  /** Cursor: the last id of the previous page. */
+  after?: string;
+  limit?: number;
+}
+
+export interface EventQuery {
+  taskId?: string;
+  /** Cursor: the last event id of the previous page. */
+  after?: string;
+  /** Events at or after this time (ms since epoch). */
+  since?: number;
+  limit?: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `after` for the next page; null at the end. */
+  next: string | null;
+}
+
+export interface QueueStats {
+  queued: Record<Lane, number>;
+  byStatus: Record<TaskStatus, number>;
+  leases: number;
+}
+
+export interface IntegrityReport {
+  ok: boolean;
+  tasks: number;
+  problems: string[];
+}
+
+/** A change made durable: the task after it and the audit event that recorded it. */
+export interface TaskChange {
+  task: Task;
+  /** The record before the change; null for a new task. */
+  before: Task | null;
+  event: TaskEvent;
+}
+
+export interface TaskStore {
+  create(spec: TaskSpec, actor: string): Promise<CreateResult>;
+  /** All-or-nothing: one batch; tasks may depend on each other by `ref`. */
+  createMany(specs: TaskSpec[], actor: string): Promise<CreateResult[]>;
+  get(id: string): Promise<Task | undefined>;
+  /** Leases the best queued task for this agent (generation + 1, status `assigned`), or null. */
+  leaseNext(req: LeaseRequest): Promise<Task | null>;
+  /** Leases one named queued task to this agent; null if it is no longer queued. */
+  leaseTask(taskId: string, agent: AgentFilter): Promise<Task | null>;
+  accept(taskId: string, generation: number, agentId: string): Promise<Task>;
+  renew(taskId: string, generation: number, agentId: string): Promise<Task>;
+  complete(taskId: string, generation: number, agentId: string, result: unknown): Promise<Task>;
+  fail(taskId: string, generation: number, agentId: string, error: TaskError): Promise<Task>;
+  /** Gives an assignment back (reject, or a drain): queued again, no attempt counted. */
+  release(taskId: string, generation: number, agentId: string, reason: string): Promise<Task>;
+  cancel(taskId: string, actor: string, reason?: string): Promise<Task>;
+  /** Manual retry from dead_letter (or an early retry of a failed task waiting on backoff). */
+  retry(taskId: string, actor: string): Promise<Task>;
+  approve(taskId: string, actor: string): Promise<Task>;
+  rejectReview(taskId: string, actor: string, reason: string): Promise<Task>;
+  /** Requeues expired leases and queues due tasks; runs by itself on timers too. */
+  sweep(): Promise<number>;
+  list(query: ListQuery): Promise<Page<Task>>;
+  /** Tasks an agent holds a lease on. */
+  leasedBy(agentId: string): Promise<Task[]>;
+  events(query: EventQuery): Promise<Page<TaskEvent>>;
+  stats(): QueueStats;
+  /** Checks every index entry against its record (slow: a full scan, for tests and `check`). */
+  verifyIntegrity(): Promise<IntegrityReport>;
+  /** Called after each durable change, in commit order. */
+  onChange(listener: (change: TaskChange) => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,84 @@
+/**
+ * The one table of Switchyard's error codes. Codes are stable and cross the wire as
+ * `{ code, message, retryable }`; messages may change. `status` is the HTTP status a REST
+ * answer carries; `retryable` says whether sending the same request again can help.
+ * docs/errors.md documents every code, and a test keeps the two in step.
+ */
+export const ERROR_CODES = {
+  // Input
+  VALIDATION_FAILED: { status: 400, retryable: false },
+  PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
+  DEPENDENCY_CYCLE: { status: 400, retryable: false },
+  UNKNOWN_DEPENDENCY: { status: 400, retryable: false },
+  DEPENDENCY_FAILED: { status: 409, retryable: false },
+  // Task state
+  TASK_NOT_FOUND: { status: 404, retryable: false },
+  ILLEGAL_TRANSITION: { status: 409, retryable: false },
+  STALE_GENERATION: { status: 409, retryable: false },
+  NOT_LEASE_HOLDER: { status: 403, retryable: false },
+  // Store
+  STORE_CLOSED: { status: 503, retryable: true },
+  STORE_FAILED: { status: 503, retryable: false },
+  STORE_LOCKED: { status: 503, retryable: false },
+  // Auth and protocol
+  UNAUTHORIZED: { status: 401, retryable: false },
+  FORBIDDEN: { status: 403, retryable: false },
+  NOT_FOUND: { status: 404, retryable: false },
+  RATE_LIMITED: { status: 429, retryable: true },
+  PROTOCOL_VERSION_MISMATCH: { status: 400, retryable: false },
+  PROTOCOL_INVALID_JSON: { status: 400, retryable: false },
+  PROTOCOL_UNKNOWN_TYPE: { status: 400, retryable: false },
+  PROTOCOL_NOT_READY: { status: 400, retryable: false },
+  AGENT_NOT_FOUND: { status: 404, retryable: false },
+  AGENT_EXISTS: { status: 409, retryable: false },
+  AGENT_REPLACED: { status: 409, retryable: false },
+  HUB_SHUTTING_DOWN: { status: 503, retryable: true },
+  INTERNAL: { status: 500, retryable: true },
+} as const satisfies Record<string, { status: number; retryable: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The wire form of an error, on REST answers and WebSocket `error` messages alike. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  details?: unknown;
+}
+
+/** An error with a stable code from the table. Throw it; the edges turn it into a WireError. */
+export class SwitchyardError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'SwitchyardError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  get retryable(): boolean {
+    return ERROR_CODES[this.code].retryable;
+  }
+
+  toWire(): WireError {
+    const wire: WireError = { code: this.code, message: this.message, retryable: this.retryable };
+    if (this.details !== undefined) wire.details = this.details;
+    return wire;
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Turns anything thrown into a WireError, hiding internals of errors that carry no code. */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof SwitchyardError) return err.toWire();
+  return { code: 'INTERNAL', message: 'internal error', retryable: true };
+}

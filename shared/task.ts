@@ -1,0 +1,202 @@
+/**
+ * The task format: one definition, from which the JSON Schema (validated by ajv at every edge)
+ * and the TypeScript types both come. `TaskSpec` is what a client submits; `Task` is what the
+ * hub stores and returns.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const LANES = ['urgent', 'high', 'normal', 'low'] as const;
+export type Lane = (typeof LANES)[number];
+
+export const COMPLEXITIES = ['trivial', 'standard', 'complex'] as const;
+export type Complexity = (typeof COMPLEXITIES)[number];
+
+export const TASK_STATUSES = [
+  'pending',
+  'queued',
+  'assigned',
+  'running',
+  'review',
+  'completed',
+  'failed',
+  'dead_letter',
+  'cancelled',
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const EXECUTORS = ['shell', 'ollama', 'claude'] as const;
+export type ExecutorName = (typeof EXECUTORS)[number];
+
+/** Field limits: generous for real work, small enough that one task cannot swamp the hub. */
+export const LIMITS = {
+  titleChars: 200,
+  textChars: 65_536,
+  listItems: 256,
+  itemChars: 2_048,
+  idChars: 64,
+  metadataBytes: 16_384,
+  maxAttempts: 100,
+  timeoutMs: 7 * 24 * 3600_000,
+} as const;
+
+const ShortText = Type.String({ minLength: 1, maxLength: LIMITS.itemChars });
+const Token = Type.String({ minLength: 1, maxLength: LIMITS.idChars, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$' });
+const Duration = Type.Integer({ minimum: 1, maximum: LIMITS.timeoutMs });
+
+export const VerificationStep = Type.Union(
+  [
+    Type.Object({ type: Type.Literal('file_exists'), path: ShortText }, { additionalProperties: false }),
+    Type.Object(
+      {
+        type: Type.Literal('test_passes'),
+        /** Overrides the repo's configured test command. */
+        command: Type.Optional(ShortText),
+        timeout_ms: Type.Optional(Duration),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object({ type: Type.Literal('git_clean') }, { additionalProperties: false }),
+    Type.Object(
+      { type: Type.Literal('command_succeeds'), command: ShortText, timeout_ms: Type.Optional(Duration) },
+      { additionalProperties: false },
+    ),
+  ],
+  { $id: 'VerificationStep' },
+);
+export type VerificationStep = Static<typeof VerificationStep>;
+
+export const TaskContext = Type.Object(
+  {
+    files: Type.Optional(Type.Array(ShortText, { maxItems: LIMITS.listItems })),
+    notes: Type.Optional(Type.String({ maxLength: LIMITS.textChars })),
+    links: Type.Optional(Type.Array(ShortText, { maxItems: LIMITS.listItems })),
+  },
+  { additionalProperties: false },
+);
+export type TaskContext = Static<typeof TaskContext>;
+
+export const TaskTimeouts = Type.Object(
+  {
+    /** How long an assignment may wait for the agent to accept before it is offered elsewhere. */
+    start_ms: Type.Optional(Duration),
+    /** Lease length; the sidecar renews at half of it while it works. */
+    lease_ms: Type.Optional(Duration),
+    /** Longest one attempt may run, however often its lease is renewed. */
+    overall_ms: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+export type TaskTimeouts = Static<typeof TaskTimeouts>;
+
+/** What a client submits. Optional fields get the defaults documented in docs/tasks.md. */
+export const TaskSpec = Type.Object(
+  {
+    /** A name for this task inside one batch, so that other tasks of the batch can depend on it. */
+    ref: Type.Optional(Token),
+    title: Type.String({ minLength: 1, maxLength: LIMITS.titleChars }),
+    description: Type.Optional(Type.String({ maxLength: LIMITS.textChars })),
+    context: Type.Optional(TaskContext),
+    success_criteria: Type.Optional(Type.Array(ShortText, { maxItems: LIMITS.listItems })),
+    verification: Type.Optional(Type.Array(VerificationStep, { maxItems: 64 })),
+    complexity: Type.Optional(Type.Union(COMPLEXITIES.map((c) => Type.Literal(c)))),
+    capabilities: Type.Optional(Type.Array(Token, { maxItems: 32, uniqueItems: true })),
+    repo: Type.Optional(Token),
+    lane: Type.Optional(Type.Union(LANES.map((l) => Type.Literal(l)))),
+    depends_on: Type.Optional(Type.Array(Token, { maxItems: LIMITS.listItems, uniqueItems: true })),
+    idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxAttempts })),
+    timeouts: Type.Optional(TaskTimeouts),
+    /** Earliest time (ms since epoch) the task may be queued. */
+    run_at: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** When true, a completed attempt waits in `review` for an operator's approval. */
+    review: Type.Optional(Type.Boolean()),
+    executor: Type.Optional(Type.Union(EXECUTORS.map((e) => Type.Literal(e)))),
+    /** For the shell executor: run by `/bin/sh -c` in the task's working folder. */
+    command: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.textChars })),
+    model: Type.Optional(Token),
+    /** Direct delegation: offer the task to this agent first. */
+    agent: Type.Optional(Token),
+    created_by: Type.Optional(Token),
+    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.Unknown())),
+  },
+  { additionalProperties: false, $id: 'TaskSpec' },
+);
+export type TaskSpec = Static<typeof TaskSpec>;
+
+export const TaskError = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  retryable: Type.Optional(Type.Boolean()),
+  details: Type.Optional(Type.Unknown()),
+});
+export type TaskError = Static<typeof TaskError>;
+
+export const Lease = Type.Object({
+  agent_id: Type.String(),
+  generation: Type.Integer(),
+  expires_at: Type.Integer(),
+  /** When this attempt started running; bounds it by timeouts.overall_ms. */
+  started_at: Type.Optional(Type.Integer()),
+});
+export type Lease = Static<typeof Lease>;
+
+/** A task as the hub stores and returns it: the normalised spec plus its state. */
+export interface Task {
+  id: string;
+  title: string;
+  description: string;
+  context: TaskContext;
+  success_criteria: string[];
+  verification: VerificationStep[];
+  complexity: Complexity;
+  /** Why the complexity is what it is: 'given' or the heuristic's reason. */
+  complexity_reason: string;
+  capabilities: string[];
+  repo: string | null;
+  lane: Lane;
+  depends_on: string[];
+  idempotency_key: string | null;
+  max_attempts: number;
+  timeouts: Required<TaskTimeouts>;
+  run_at: number | null;
+  review: boolean;
+  executor: ExecutorName | null;
+  command: string | null;
+  model: string | null;
+  agent: string | null;
+  /** The agent this task is reserved for now: `agent` until that agent rejects or lets it time out. */
+  delegate: string | null;
+  /** Tasks that wait for this one (filled in as they are created). */
+  dependants: string[];
+  created_by: string;
+  metadata: Record<string, unknown>;
+
+  status: TaskStatus;
+  /** Bumped by every assignment; fences progress, renewals and results of older leases. */
+  generation: number;
+  /** Attempts that started running. */
+  attempts: number;
+  lease: Lease | null;
+  created_at: number;
+  updated_at: number;
+  /** When the task last entered `queued`; orders FIFO and anti-starvation. */
+  queued_at: number | null;
+  /** When a `failed` task will be queued again (backoff), or a delayed task becomes due. */
+  next_run_at: number | null;
+  last_error: TaskError | null;
+  result: unknown;
+}
+
+/** One entry of the append-only audit log. */
+export interface TaskEvent {
+  /** Sortable, unique, time-ordered; also the cursor for reading the log. */
+  id: string;
+  at: number;
+  task_id: string;
+  type: 'created' | 'transition';
+  from: TaskStatus | null;
+  to: TaskStatus;
+  generation: number;
+  actor: string;
+  reason: string;
+}
