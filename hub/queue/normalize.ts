@@ -19,11 +19,29 @@ export const DEFAULT_TASK_DEFAULTS: TaskDefaults = {
   timeouts: { start_ms: 60_000, lease_ms: 60_000, overall_ms: 3_600_000 },
 };
 
-/** Schema check plus the limits a schema cannot say (metadata size). */
+/** Longest metadata key (the schema says so, but a TypeBox Record does not enforce it). */
+const METADATA_KEY_CHARS = 128;
+
+/** Schema check plus the limits a schema cannot say (metadata key length and size). */
 export function validateSpec(value: unknown, where = 'task'): TaskSpec {
   const spec = assertValid(TaskSpec, value, where);
   if (spec.metadata !== undefined) {
-    const bytes = Buffer.byteLength(JSON.stringify(spec.metadata));
+    // The schema's key length is not enforced by a TypeBox Record (it becomes patternProperties).
+    const longKey = Object.keys(spec.metadata).find((k) => k.length > METADATA_KEY_CHARS);
+    if (longKey !== undefined) {
+      throw new SwitchyardError(
+        'VALIDATION_FAILED',
+        `${where} is invalid: /metadata has a key of ${longKey.length} chars, more than ${METADATA_KEY_CHARS}`,
+      );
+    }
+    let json: string;
+    try {
+      json = JSON.stringify(spec.metadata);
+    } catch {
+      // Only a caller inside the process can pass this (a cycle, a BigInt); JSON bodies cannot.
+      throw new SwitchyardError('VALIDATION_FAILED', `${where} is invalid: /metadata is not serialisable as JSON`);
+    }
+    const bytes = Buffer.byteLength(json);
     if (bytes > LIMITS.metadataBytes) {
       throw new SwitchyardError(
         'VALIDATION_FAILED',

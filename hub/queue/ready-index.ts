@@ -11,6 +11,7 @@
  *     has waited longest is served, whatever its lane.
  *  2. Otherwise the highest lane wins (urgent > high > normal > low), and within a lane the task
  *     queued first (FIFO), across signatures.
+ *  Ties in queue time go to the smaller task id (ids sort by creation).
  */
 import { LANES, type Lane } from '../../shared/task.js';
 import { MinHeap } from './heap.js';
@@ -47,9 +48,25 @@ function parseSignature(sig: string): { caps: string[]; repo: string; delegate: 
   return { caps: caps === '' ? [] : caps.split(','), repo, delegate };
 }
 
+/** Whether an agent may run tasks of this kind: delegation, repo, and every required capability. */
+export function agentMatches(
+  agent: AgentFilter,
+  task: { capabilities: readonly string[]; repo: string | null; delegate: string | null },
+): boolean {
+  if (task.delegate !== null && task.delegate !== '' && task.delegate !== agent.agentId) return false;
+  if (task.repo !== null && task.repo !== '' && agent.repos && !agent.repos.includes(task.repo)) return false;
+  return task.capabilities.every((c) => agent.capabilities.includes(c));
+}
+
 export class ReadyIndex {
   private readonly groups = new Map<string, SigGroup>();
-  private readonly removed = new Set<string>();
+  /**
+   * The one live entry of each queued task. A task leaves the queue and may come back within
+   * the same millisecond, so (id, time) does not name an entry; the entry object does. Removal
+   * is lazy: the object is marked dead and dropped when it reaches a heap's head.
+   */
+  private readonly live = new Map<string, ReadyEntry>();
+  private readonly dead = new WeakSet<ReadyEntry>();
   private readonly counts: Record<Lane, number> = { urgent: 0, high: 0, normal: 0, low: 0 };
   private version = 0;
   private readonly compatCache = new Map<string, { version: number; groups: SigGroup[] }>();
@@ -75,22 +92,52 @@ export class ReadyIndex {
     return g;
   }
 
+  /** Makes `entry` the task's live entry; an older one (which should not exist) is dropped. */
+  private track(entry: ReadyEntry): void {
+    this.kill(entry.id);
+    this.live.set(entry.id, entry);
+    this.counts[entry.lane]++;
+  }
+
+  private kill(id: string): void {
+    const old = this.live.get(id);
+    if (!old) return;
+    this.dead.add(old);
+    this.live.delete(id);
+    this.counts[old.lane]--;
+  }
+
   /** Adds a queued task. */
   add(entry: ReadyEntry): void {
-    this.group(entry.sig).heaps[entry.lane].push(entry);
-    this.counts[entry.lane]++;
+    const own = { ...entry };
+    this.track(own);
+    this.group(own.sig).heaps[own.lane].push(own);
   }
 
   /** Bulk load on open: entries must come in key order (signature, lane, time, id). */
   load(entry: ReadyEntry): void {
-    this.group(entry.sig).heaps[entry.lane].pushSorted(entry);
-    this.counts[entry.lane]++;
+    const own = { ...entry };
+    this.track(own);
+    this.group(own.sig).heaps[own.lane].pushSorted(own);
   }
 
-  /** Takes a queued task out of the queue other than from the head (cancel, targeted lease). O(1): removal is lazy. */
+  /**
+   * Takes a queued task out of the queue other than from the head (lease, cancel). O(1): removal
+   * is lazy. Does nothing unless the task's live entry was queued at `at`.
+   */
   remove(entry: Pick<ReadyEntry, 'id' | 'lane' | 'at'>): void {
-    this.removed.add(`${entry.id}@${entry.at}`);
-    this.counts[entry.lane]--;
+    const current = this.live.get(entry.id);
+    if (current && current.at === entry.at) this.kill(entry.id);
+  }
+
+  /** Whether the task has a live entry in the index. */
+  has(id: string): boolean {
+    return this.live.has(id);
+  }
+
+  /** The live entries, in no particular order (for integrity checks). */
+  entries(): IterableIterator<ReadyEntry> {
+    return this.live.values();
   }
 
   depth(): Record<Lane, number> {
@@ -98,21 +145,16 @@ export class ReadyIndex {
   }
 
   get size(): number {
-    return this.counts.urgent + this.counts.high + this.counts.normal + this.counts.low;
+    return this.live.size;
   }
 
   private compatibleGroups(agent: AgentFilter): SigGroup[] {
     const key = `${agent.agentId}|${[...agent.capabilities].sort().join(',')}|${agent.repos ? [...agent.repos].sort().join(',') : '*'}`;
     const cached = this.compatCache.get(key);
     if (cached && cached.version === this.version) return cached.groups;
-    const caps = new Set(agent.capabilities);
-    const repos = agent.repos ? new Set(agent.repos) : null;
     const groups: SigGroup[] = [];
     for (const g of this.groups.values()) {
-      if (g.delegate !== '' && g.delegate !== agent.agentId) continue;
-      if (g.repo !== '' && repos && !repos.has(g.repo)) continue;
-      if (!g.caps.every((c) => caps.has(c))) continue;
-      groups.push(g);
+      if (agentMatches(agent, { capabilities: g.caps, repo: g.repo, delegate: g.delegate })) groups.push(g);
     }
     if (this.compatCache.size > 10_000) this.compatCache.clear();
     this.compatCache.set(key, { version: this.version, groups });
@@ -124,10 +166,8 @@ export class ReadyIndex {
     for (;;) {
       const top = heap.peek();
       if (!top) return undefined;
-      const key = `${top.id}@${top.at}`;
-      if (!this.removed.has(key)) return top;
+      if (!this.dead.has(top)) return top;
       heap.pop();
-      this.removed.delete(key);
     }
   }
 
@@ -170,20 +210,8 @@ export class ReadyIndex {
     return found;
   }
 
-  /** Removes a picked entry from its heap. */
+  /** Removes a picked entry from the queue. */
   take(entry: ReadyEntry): void {
-    const heap = this.groups.get(entry.sig)?.heaps[entry.lane];
-    if (!heap) return;
-    const skipped: ReadyEntry[] = [];
-    for (;;) {
-      const top = heap.pop();
-      if (!top) break;
-      if (top.id === entry.id && top.at === entry.at) {
-        this.counts[entry.lane]--;
-        break;
-      }
-      skipped.push(top);
-    }
-    for (const s of skipped) heap.push(s);
+    this.remove(entry);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The task state machine: the one table of legal transitions. Every state change in the store
  * goes through `assertTransition`, so a transition that is not listed here cannot happen.
- * docs/architecture.md draws this table as a diagram.
+ * docs/tasks.md draws this table as a diagram and says which operation makes each transition.
  */
 import { SwitchyardError } from '../../shared/errors.js';
 import type { TaskStatus } from '../../shared/task.js';

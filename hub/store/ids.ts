@@ -1,8 +1,8 @@
 /**
  * Monotonic ULIDs: 48 bits of milliseconds and 80 random bits in Crockford base32, so ids sort
  * by creation time. Within one millisecond (or if the clock steps back) the previous id is
- * incremented, so ids from one generator always increase; `seed` continues after an existing id
- * after a restart.
+ * incremented (or, if that overflows, the next millisecond is borrowed), so ids from one generator
+ * always increase; `seed` continues after an existing id after a restart.
  */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -22,8 +22,14 @@ function randomPart(random: () => number): string {
   return out;
 }
 
-/** Adds one to a base32 string; carries to the left. */
-function increment(s: string): string {
+function decodeTime(s: string): number {
+  let t = 0;
+  for (const c of s) t = t * 32 + ALPHABET.indexOf(c);
+  return t;
+}
+
+/** Adds one to a base32 string; carries to the left; null when it would overflow. */
+function increment(s: string): string | null {
   const chars = s.split('');
   for (let i = chars.length - 1; i >= 0; i--) {
     const idx = ALPHABET.indexOf(chars[i]!);
@@ -33,7 +39,7 @@ function increment(s: string): string {
     }
     chars[i] = '0';
   }
-  throw new Error('ULID overflow');
+  return null;
 }
 
 export type IdGenerator = (() => string) & { seed(after: string): void };
@@ -44,7 +50,10 @@ export function ulidGenerator(now: () => number, random: () => number = Math.ran
     const time = encodeTime(now());
     const lastTime = last.slice(0, 10);
     if (last !== '' && time <= lastTime) {
-      last = lastTime + increment(last.slice(10));
+      // The random part ran out within one millisecond (only likely with a rigged random()):
+      // borrow the next millisecond rather than fail the operation that needs an id.
+      const next = increment(last.slice(10));
+      last = next !== null ? lastTime + next : encodeTime(decodeTime(lastTime) + 1) + '0'.repeat(16);
     } else {
       last = time + randomPart(random);
     }

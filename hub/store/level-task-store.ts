@@ -16,7 +16,7 @@ import { TASK_STATUSES, type Task, type TaskError, type TaskEvent, type TaskSpec
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffOptions } from '../queue/backoff.js';
 import { MinHeap } from '../queue/heap.js';
 import { DEFAULT_TASK_DEFAULTS, newTaskRecord, planBatch, validateSpec, type TaskDefaults } from '../queue/normalize.js';
-import { ReadyIndex, signatureOf, type AgentFilter, type ReadyEntry } from '../queue/ready-index.js';
+import { agentMatches, ReadyIndex, signatureOf, type AgentFilter, type ReadyEntry } from '../queue/ready-index.js';
 import { assertTransition, FINAL_STATUSES } from '../queue/states.js';
 import { GroupCommit, type Tx } from './group-commit.js';
 import { encodeTime, ulidGenerator, type IdGenerator } from './ids.js';
@@ -85,6 +85,15 @@ export function indexKeysOf(task: Task): string[] {
 
 function readySig(task: Task): string {
   return signatureOf(task.capabilities, task.repo, task.delegate);
+}
+
+/** ILLEGAL_TRANSITION for an operator action that the state table allows but the action does not. */
+function illegal(task: Task, to: TaskStatus, why: string): SwitchyardError {
+  return new SwitchyardError('ILLEGAL_TRANSITION', `task ${task.id} cannot go from ${task.status} to ${to}: ${why}`, {
+    task_id: task.id,
+    from: task.status,
+    to,
+  });
 }
 
 interface TimeEntry {
@@ -178,8 +187,13 @@ export class LevelTaskStore implements TaskStore {
     return task;
   }
 
-  get(id: string): Promise<Task | undefined> {
-    return this.readTask(null, id);
+  /**
+   * The task as it is on disk: a change not yet acknowledged (its batch still being written) is
+   * not shown, so a reader never sees a state that a crash could take back.
+   */
+  async get(id: string): Promise<Task | undefined> {
+    const raw = await this.kv.get(K.task(id));
+    return raw === undefined ? undefined : (JSON.parse(raw) as Task);
   }
 
   // ---------------------------------------------------------------- writes
@@ -271,6 +285,10 @@ export class LevelTaskStore implements TaskStore {
     }
   }
 
+  healthy(): boolean {
+    return !this.closed && this.gc.failed === null;
+  }
+
   onChange(listener: (change: TaskChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -295,6 +313,7 @@ export class LevelTaskStore implements TaskStore {
   createMany(rawSpecs: TaskSpec[], actor: string): Promise<CreateResult[]> {
     let plan;
     try {
+      if (!Array.isArray(rawSpecs)) throw new SwitchyardError('VALIDATION_FAILED', 'tasks is invalid: must be an array');
       const specs = rawSpecs.map((s, i) => validateSpec(s, rawSpecs.length === 1 ? 'task' : `tasks[${i}]`));
       const keys = new Set<string>();
       for (const s of specs) {
@@ -348,7 +367,8 @@ export class LevelTaskStore implements TaskStore {
             );
           }
           if (depTask.status !== 'completed') waiting = true;
-          depIds.push(depId);
+          // A ref and the id it resolves to (an idempotent hit) may name the same task twice.
+          if (!depIds.includes(depId)) depIds.push(depId);
         }
         const id = this.taskIds();
         if (spec.ref !== undefined) idOfRef.set(spec.ref, id);
@@ -411,7 +431,20 @@ export class LevelTaskStore implements TaskStore {
     return this.run(async (tx) => {
       const task = await this.readTask(tx, taskId);
       if (!task || task.status !== 'queued') return null;
+      // The same rule as leaseNext: a targeted lease must not bypass delegation, repos or capabilities.
+      if (!agentMatches(agent, task)) return null;
       return this.assign(tx, task, agent.agentId, `agent:${agent.agentId}`);
+    });
+  }
+
+  undelegate(taskId: string, actor: string): Promise<Task | null> {
+    return this.run(async (tx) => {
+      const task = await this.readTask(tx, taskId);
+      if (!task) return null;
+      if (task.status !== 'queued' || task.delegate === null) return task;
+      const after: Task = { ...task, delegate: null, updated_at: this.now() };
+      this.write(tx, task, after, actor, '');
+      return after;
     });
   }
 
@@ -441,7 +474,8 @@ export class LevelTaskStore implements TaskStore {
         'running',
         {
           attempts: task.attempts + 1,
-          lease: { ...task.lease!, expires_at: now + task.timeouts.lease_ms, started_at: now },
+          // Like renew: the lease never runs past the attempt's overall deadline.
+          lease: { ...task.lease!, expires_at: now + Math.min(task.timeouts.lease_ms, task.timeouts.overall_ms), started_at: now },
         },
         `agent:${agentId}`,
         `accepted, attempt ${task.attempts + 1}`,
@@ -540,15 +574,25 @@ export class LevelTaskStore implements TaskStore {
     return this.run(async (tx) => {
       const task = await this.mustRead(tx, taskId);
       if (task.status === 'failed') return this.transition(tx, task, 'queued', {}, actor, 'retried early by operator');
-      if (task.status !== 'dead_letter') assertTransition(task.id, task.status, 'queued');
-      const after = await this.revive(tx, task, actor, 'retried by operator', true);
-      return after;
+      // The table allows assigned/running -> queued for leases; an operator retries only what has stopped.
+      if (task.status !== 'dead_letter') throw illegal(task, 'queued', 'only a dead-lettered or failed task can be retried');
+      const failedDep = await this.failedDependency(tx, task);
+      if (failedDep) {
+        throw new SwitchyardError(
+          'DEPENDENCY_FAILED',
+          `task ${task.id} depends on ${failedDep.id}, which is ${failedDep.status}; retry it first`,
+          { dependency: failedDep.id, status: failedDep.status },
+        );
+      }
+      return this.revive(tx, task, actor, 'retried by operator', true);
     });
   }
 
   approve(taskId: string, actor: string): Promise<Task> {
     return this.run(async (tx) => {
       const task = await this.mustRead(tx, taskId);
+      // The table allows running -> completed for agents; an operator may only approve a review.
+      if (task.status !== 'review') throw illegal(task, 'completed', 'only a task in review can be approved');
       const after = this.transition(tx, task, 'completed', {}, actor, 'approved');
       await this.releaseDependants(tx, after, actor);
       return after;
@@ -558,7 +602,7 @@ export class LevelTaskStore implements TaskStore {
   rejectReview(taskId: string, actor: string, reason: string): Promise<Task> {
     return this.run(async (tx) => {
       const task = await this.mustRead(tx, taskId);
-      if (task.status !== 'review') assertTransition(task.id, task.status, 'failed');
+      if (task.status !== 'review') throw illegal(task, 'failed', 'only a task in review can be rejected');
       return this.failAttempt(tx, task, task, { code: 'REVIEW_REJECTED', message: reason, retryable: true }, actor);
     });
   }
@@ -571,6 +615,15 @@ export class LevelTaskStore implements TaskStore {
       if (!dep || dep.status !== 'completed') return false;
     }
     return true;
+  }
+
+  /** The first dependency that is dead-lettered or cancelled, if any. */
+  private async failedDependency(tx: Tx, task: Task): Promise<Task | undefined> {
+    for (const depId of task.depends_on) {
+      const dep = await this.readTask(tx, depId);
+      if (dep && (dep.status === 'dead_letter' || dep.status === 'cancelled')) return dep;
+    }
+    return undefined;
   }
 
   /** A dependency completed: queue each dependant whose other dependencies are done and which is due. */
@@ -629,6 +682,15 @@ export class LevelTaskStore implements TaskStore {
       if (dependant?.status === 'dead_letter' && dependant.last_error?.code === 'DEPENDENCY_FAILED') {
         const depTask = dependant.last_error.details as { dependency?: string } | undefined;
         if (depTask?.dependency !== task.id) continue;
+        // Still blocked by another failed dependency: stay dead-lettered, now naming that one, so
+        // that retrying it revives this task.
+        const other = await this.failedDependency(tx, dependant);
+        if (other) {
+          const reason = `dependency ${other.id} is ${other.status}`;
+          const lastError = { code: 'DEPENDENCY_FAILED', message: reason, retryable: true, details: { dependency: other.id } };
+          this.write(tx, dependant, { ...dependant, last_error: lastError, updated_at: this.now() }, actor, '');
+          continue;
+        }
         await this.revive(tx, dependant, actor, `dependency ${task.id} retried`, false);
       }
     }
@@ -691,7 +753,9 @@ export class LevelTaskStore implements TaskStore {
       this.transition(tx, task, 'queued', { delegate }, 'sweeper', `not accepted by ${lease.agent_id} in time`);
       return;
     }
-    const overall = lease.started_at !== undefined && now >= lease.started_at + task.timeouts.overall_ms;
+    // Renewals stop at the overall deadline, so a lease that reached it means the attempt ran too long;
+    // judged by the lease, not by when the sweeper happened to run.
+    const overall = lease.started_at !== undefined && lease.expires_at >= lease.started_at + task.timeouts.overall_ms;
     const code = overall ? 'TASK_TIMEOUT' : 'LEASE_EXPIRED';
     const message = overall
       ? `attempt ran longer than ${task.timeouts.overall_ms} ms`
@@ -778,7 +842,13 @@ export class LevelTaskStore implements TaskStore {
     const items: TaskEvent[] = [];
     if (query.taskId !== undefined) {
       const prefix = K.taskEventPrefix(query.taskId);
-      const range = { gt: query.after !== undefined ? prefix + query.after : prefix, lt: `${prefix}\xff`, limit };
+      const start =
+        query.after !== undefined
+          ? { gt: prefix + query.after }
+          : query.since !== undefined
+            ? { gte: prefix + encodeTime(query.since) }
+            : { gte: prefix };
+      const range = { ...start, lt: `${prefix}\xff`, limit };
       for await (const keys of this.kv.keys(range)) {
         const raws = await this.kv.getMany(keys.map((k) => K.event(k.slice(prefix.length))));
         for (const raw of raws) if (raw !== undefined) items.push(JSON.parse(raw) as TaskEvent);
@@ -836,6 +906,10 @@ export class LevelTaskStore implements TaskStore {
       for (const [key, id] of entries) {
         if (idempotency.get(key.slice(2)) !== id) problems.push(`idempotency ${key} points at ${id}, which does not carry that key`);
       }
+    }
+    for (const entry of this.ready.entries()) {
+      const key = K.ready(entry.sig, entry.lane, entry.at, entry.id);
+      if (!found.has(key)) problems.push(`ready index holds ${entry.id}, the store has no ${key}`);
     }
     if (this.ready.size !== counts.queued) problems.push(`ready index holds ${this.ready.size}, store holds ${counts.queued} queued`);
     for (const s of COUNTED) if (this.counts[s] !== counts[s]) problems.push(`count of ${s}: memory ${this.counts[s]}, store ${counts[s]}`);

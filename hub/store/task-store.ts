@@ -73,6 +73,11 @@ export interface TaskStore {
   leaseNext(req: LeaseRequest): Promise<Task | null>;
   /** Leases one named queued task to this agent; null if it is no longer queued. */
   leaseTask(taskId: string, agent: AgentFilter): Promise<Task | null>;
+  /**
+   * Ends a queued task's delegation (its delegate is offline or unknown), so any agent that can
+   * run it may lease it. Returns the task (unchanged if it has no delegate or is not queued).
+   */
+  undelegate(taskId: string, actor: string): Promise<Task | null>;
   accept(taskId: string, generation: number, agentId: string): Promise<Task>;
   renew(taskId: string, generation: number, agentId: string): Promise<Task>;
   complete(taskId: string, generation: number, agentId: string, result: unknown): Promise<Task>;
@@ -93,6 +98,8 @@ export interface TaskStore {
   stats(): QueueStats;
   /** Checks every index entry against its record (slow: a full scan, for tests and `check`). */
   verifyIntegrity(): Promise<IntegrityReport>;
+  /** False once a batch write failed (the store then refuses all work until reopened) or after close. */
+  healthy(): boolean;
   /** Called after each durable change, in commit order. */
   onChange(listener: (change: TaskChange) => void): () => void;
   close(): Promise<void>;

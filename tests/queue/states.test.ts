@@ -1,0 +1,255 @@
+/**
+ * The state machine: the table in hub/queue/states.ts, and the store's operations against it.
+ * Every transition the table allows is reached by some operation, and every operation in every
+ * state either makes an allowed transition or is refused with a stable code and writes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TASK_STATUSES, type Task, type TaskStatus } from '../../shared/task.js';
+import { SwitchyardError, type ErrorCode } from '../../shared/errors.js';
+import { assertTransition, canTransition, FINAL_STATUSES, LEASED_STATUSES, TRANSITIONS } from '../../hub/queue/states.js';
+import type { LevelTaskStore } from '../../hub/store/level-task-store.js';
+import { A0, allEvents, makeTaskIn, openTestStore, snapshot, spec, transitionsOf, type TestStore } from '../support/queue-store.js';
+
+/** The table, written out again by hand: a change to states.ts must be a deliberate change here too. */
+const EXPECTED: Record<TaskStatus, TaskStatus[]> = {
+  pending: ['queued', 'cancelled', 'dead_letter'],
+  queued: ['assigned', 'cancelled'],
+  assigned: ['running', 'queued', 'failed', 'dead_letter', 'cancelled'],
+  running: ['completed', 'review', 'failed', 'queued', 'dead_letter', 'cancelled'],
+  review: ['completed', 'failed', 'dead_letter', 'cancelled'],
+  failed: ['queued', 'cancelled'],
+  dead_letter: ['queued', 'pending', 'cancelled'],
+  completed: [],
+  cancelled: [],
+};
+
+describe('the transition table', () => {
+  it('allows exactly the listed transitions, all 81 pairs checked', () => {
+    for (const from of TASK_STATUSES) {
+      for (const to of TASK_STATUSES) {
+        expect(canTransition(from, to), `${from} -> ${to}`).toBe(EXPECTED[from].includes(to));
+      }
+    }
+    expect(Object.keys(TRANSITIONS).sort()).toEqual([...TASK_STATUSES].sort());
+  });
+
+  it('refuses an unlisted transition with ILLEGAL_TRANSITION naming both ends', () => {
+    let err: unknown;
+    try {
+      assertTransition('t1', 'completed', 'queued');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SwitchyardError);
+    expect((err as SwitchyardError).code).toBe('ILLEGAL_TRANSITION');
+    expect((err as SwitchyardError).details).toEqual({ task_id: 't1', from: 'completed', to: 'queued' });
+    expect(() => assertTransition('t1', 'queued', 'assigned')).not.toThrow();
+  });
+
+  it('final states have no way out, and leased states are assigned and running', () => {
+    expect([...FINAL_STATUSES].sort()).toEqual(['cancelled', 'completed']);
+    for (const s of FINAL_STATUSES) expect(TRANSITIONS[s]).toEqual([]);
+    expect([...LEASED_STATUSES].sort()).toEqual(['assigned', 'running']);
+  });
+});
+
+// ---------------------------------------------------------------- every allowed transition, reached
+
+describe('every transition of the table is reached by an operation', () => {
+  let h: TestStore;
+  const reached = new Set<string>();
+
+  beforeAll(async () => {
+    h = await openTestStore({ backoff: { baseMs: 1000, maxMs: 1000 } });
+  });
+  afterAll(async () => {
+    await h.dispose();
+  });
+
+  /** Runs `scenario` on a task and checks that its last event is from -> to. */
+  const reach = (from: TaskStatus, to: TaskStatus, scenario: (s: LevelTaskStore) => Promise<Task>) =>
+    it(`${from} -> ${to}`, async () => {
+      const task = await scenario(h.store);
+      const events = await transitionsOf(h.store, task.id);
+      expect(events[events.length - 1]).toBe(`${from}->${to}`);
+      expect((await h.store.get(task.id))!.status).toBe(to);
+      reached.add(`${from}->${to}`);
+    });
+
+  const running = async (s: LevelTaskStore, extra = {}) => makeTaskIn(s, 'running', extra);
+
+  reach('pending', 'queued', async (s) => {
+    const blocker = await running(s);
+    const waiting = (await s.create(spec('dependant', { depends_on: [blocker.id] }), 'test')).task;
+    await s.complete(blocker.id, blocker.generation, 'a0', 'done');
+    return waiting;
+  });
+  reach('pending', 'cancelled', async (s) => s.cancel((await makeTaskIn(s, 'pending')).id, 'test'));
+  reach('pending', 'dead_letter', async (s) => {
+    const blocker = await running(s);
+    const t = (await s.create(spec('dependant', { depends_on: [blocker.id] }), 'test')).task;
+    await s.fail(blocker.id, blocker.generation, 'a0', { code: 'X', message: 'x', retryable: false });
+    return t;
+  });
+  reach('queued', 'assigned', async (s) => (await s.leaseTask((await makeTaskIn(s, 'queued')).id, A0))!);
+  reach('queued', 'cancelled', async (s) => s.cancel((await makeTaskIn(s, 'queued')).id, 'test'));
+  reach('assigned', 'running', async (s) => {
+    const t = await makeTaskIn(s, 'assigned');
+    return s.accept(t.id, t.generation, 'a0');
+  });
+  reach('assigned', 'queued', async (s) => {
+    const t = await makeTaskIn(s, 'assigned');
+    return s.release(t.id, t.generation, 'a0', 'rejected');
+  });
+  reach('assigned', 'failed', async (s) => {
+    const t = await makeTaskIn(s, 'assigned');
+    return s.fail(t.id, t.generation, 'a0', { code: 'NO_START', message: 'could not start', retryable: true });
+  });
+  reach('assigned', 'dead_letter', async (s) => {
+    const t = await makeTaskIn(s, 'assigned');
+    return s.fail(t.id, t.generation, 'a0', { code: 'BAD', message: 'cannot run this', retryable: false });
+  });
+  reach('assigned', 'cancelled', async (s) => s.cancel((await makeTaskIn(s, 'assigned')).id, 'test'));
+  reach('running', 'completed', async (s) => {
+    const t = await running(s);
+    return s.complete(t.id, t.generation, 'a0', 'ok');
+  });
+  reach('running', 'review', async (s) => {
+    const t = await running(s, { review: true });
+    return s.complete(t.id, t.generation, 'a0', 'ok');
+  });
+  reach('running', 'failed', async (s) => {
+    const t = await running(s);
+    return s.fail(t.id, t.generation, 'a0', { code: 'TESTS_RED', message: 'tests fail', retryable: true });
+  });
+  reach('running', 'queued', async (s) => {
+    const t = await running(s);
+    return s.release(t.id, t.generation, 'a0', 'draining');
+  });
+  reach('running', 'dead_letter', async (s) => {
+    const t = await running(s);
+    return s.fail(t.id, t.generation, 'a0', { code: 'BAD', message: 'bad', retryable: false });
+  });
+  reach('running', 'cancelled', async (s) => s.cancel((await running(s)).id, 'test'));
+  reach('review', 'completed', async (s) => s.approve((await makeTaskIn(s, 'review')).id, 'operator'));
+  reach('review', 'failed', async (s) => s.rejectReview((await makeTaskIn(s, 'review')).id, 'operator', 'wrong'));
+  reach('review', 'dead_letter', async (s) => s.rejectReview((await makeTaskIn(s, 'review', { max_attempts: 1 })).id, 'operator', 'wrong'));
+  reach('review', 'cancelled', async (s) => s.cancel((await makeTaskIn(s, 'review')).id, 'test'));
+  reach('failed', 'queued', async (s) => s.retry((await makeTaskIn(s, 'failed')).id, 'operator'));
+  reach('failed', 'cancelled', async (s) => s.cancel((await makeTaskIn(s, 'failed')).id, 'test'));
+  reach('dead_letter', 'queued', async (s) => s.retry((await makeTaskIn(s, 'dead_letter')).id, 'operator'));
+  reach('dead_letter', 'pending', async (s) => {
+    // A dependant dead-lettered with its dependency waits again when the dependency is retried.
+    const blocker = await running(s);
+    const waiting = (await s.create(spec('dependant', { depends_on: [blocker.id] }), 'test')).task;
+    await s.fail(blocker.id, blocker.generation, 'a0', { code: 'X', message: 'x', retryable: false });
+    await s.retry(blocker.id, 'operator');
+    return waiting;
+  });
+  reach('dead_letter', 'cancelled', async (s) => s.cancel((await makeTaskIn(s, 'dead_letter')).id, 'test'));
+
+  it('covers every edge of the table, and no other', () => {
+    const all = TASK_STATUSES.flatMap((from) => TRANSITIONS[from].map((to) => `${from}->${to}`));
+    expect([...reached].sort()).toEqual(all.sort());
+  });
+});
+
+// ---------------------------------------------------------------- every operation in every state
+
+type OpName = 'leaseTask' | 'accept' | 'renew' | 'complete' | 'failRetryable' | 'failFinal' | 'release' | 'cancel' | 'retry' | 'approve' | 'reject';
+const OPS: OpName[] = ['leaseTask', 'accept', 'renew', 'complete', 'failRetryable', 'failFinal', 'release', 'cancel', 'retry', 'approve', 'reject'];
+
+/** What each operation does in each state: the status after it, 'null' (leaseTask found nothing), or the error code. */
+const STALE: ErrorCode = 'STALE_GENERATION';
+const ILLEGAL: ErrorCode = 'ILLEGAL_TRANSITION';
+const MATRIX: Record<TaskStatus, Record<OpName, TaskStatus | ErrorCode | 'null'>> = {
+  pending: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
+  queued: { leaseTask: 'assigned', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
+  assigned: { leaseTask: 'null', accept: 'running', renew: 'assigned', complete: ILLEGAL, failRetryable: 'failed', failFinal: 'dead_letter', release: 'queued', cancel: 'cancelled', retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
+  running: { leaseTask: 'null', accept: 'running', renew: 'running', complete: 'completed', failRetryable: 'failed', failFinal: 'dead_letter', release: 'queued', cancel: 'cancelled', retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
+  review: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: ILLEGAL, approve: 'completed', reject: 'failed' },
+  completed: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: ILLEGAL, retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
+  failed: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: 'queued', approve: ILLEGAL, reject: ILLEGAL },
+  dead_letter: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: 'queued', approve: ILLEGAL, reject: ILLEGAL },
+  cancelled: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: ILLEGAL, retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
+};
+
+function apply(store: LevelTaskStore, op: OpName, t: Task): Promise<Task | null> {
+  // The current holder and generation when leased; otherwise what an agent last knew.
+  const gen = t.lease?.generation ?? t.generation;
+  const who = t.lease?.agent_id ?? 'a0';
+  switch (op) {
+    case 'leaseTask':
+      return store.leaseTask(t.id, A0);
+    case 'accept':
+      return store.accept(t.id, gen, who);
+    case 'renew':
+      return store.renew(t.id, gen, who);
+    case 'complete':
+      return store.complete(t.id, gen, who, 'result');
+    case 'failRetryable':
+      return store.fail(t.id, gen, who, { code: 'E', message: 'e', retryable: true });
+    case 'failFinal':
+      return store.fail(t.id, gen, who, { code: 'E', message: 'e', retryable: false });
+    case 'release':
+      return store.release(t.id, gen, who, 'no');
+    case 'cancel':
+      return store.cancel(t.id, 'operator');
+    case 'retry':
+      return store.retry(t.id, 'operator');
+    case 'approve':
+      return store.approve(t.id, 'operator');
+    case 'reject':
+      return store.rejectReview(t.id, 'operator', 'no');
+  }
+}
+
+describe('every operation in every state', () => {
+  let h: TestStore;
+  beforeAll(async () => {
+    h = await openTestStore();
+  });
+  afterAll(async () => {
+    await h.dispose();
+  });
+
+  for (const status of TASK_STATUSES) {
+    for (const op of OPS) {
+      const want = MATRIX[status][op];
+      it(`${op} on a ${status} task -> ${want}`, async () => {
+        const t = await makeTaskIn(h.store, status);
+        expect(t.status).toBe(status);
+        const before = await snapshot(h.store);
+        let got: string;
+        try {
+          const after = await apply(h.store, op, t);
+          got = after === null ? 'null' : after.status;
+        } catch (err) {
+          if (!(err instanceof SwitchyardError)) throw err;
+          got = err.code;
+        }
+        expect(got).toBe(want);
+        const now = await snapshot(h.store);
+        if (want === 'null' || (want as string) === status || !(TASK_STATUSES as readonly string[]).includes(want)) {
+          // Refused, or nothing to do: no new event; only a renewal may move the lease's expiry.
+          expect(now.events).toEqual(before.events);
+          if (op !== 'renew') expect(now.tasks).toEqual(before.tasks);
+        } else {
+          // Every event the operation wrote is a transition of the table.
+          const fresh = now.events.slice(before.events.length);
+          expect(fresh.length).toBeGreaterThan(0);
+          for (const e of fresh) expect(canTransition(e.from!, e.to), `${e.from} -> ${e.to}`).toBe(true);
+          expect(fresh[0]).toMatchObject({ task_id: t.id, from: status, to: want });
+        }
+        expect((await h.store.verifyIntegrity()).problems).toEqual([]);
+      });
+    }
+  }
+
+  it('every event in the log is a transition of the table', async () => {
+    for (const e of await allEvents(h.store)) {
+      if (e.type === 'created') expect(e.from).toBeNull();
+      else expect(canTransition(e.from!, e.to), `${e.from} -> ${e.to}`).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * Factories for queue tests: a real LevelDB task store in a fresh temp folder, driven by a fake
+ * clock and deterministic randomness, plus helpers that read everything the store holds so a test
+ * can show that a refused operation wrote nothing.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SwitchyardError, type ErrorCode } from '../../shared/errors.js';
+import type { Task, TaskEvent, TaskSpec, TaskStatus } from '../../shared/task.js';
+import { openTaskStore, type LevelTaskStore, type TaskStoreOptions } from '../../hub/store/level-task-store.js';
+import type { AgentFilter } from '../../hub/queue/ready-index.js';
+
+/** A clock that moves only when told to. Starts at a round, realistic time. */
+export class FakeClock {
+  constructor(public t = 1_700_000_000_000) {}
+  readonly now = (): number => this.t;
+  advance(ms: number): number {
+    this.t += ms;
+    return this.t;
+  }
+}
+
+/** mulberry32: a small seeded PRNG, so ids and jitter repeat from run to run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function makeTempDir(prefix = 'switchyard-queue-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+export interface TestStore {
+  store: LevelTaskStore;
+  clock: FakeClock;
+  dir: string;
+  /** Closes the store and opens the same folder again (same clock and options). */
+  reopen(): Promise<LevelTaskStore>;
+  /** Closes the store and deletes its folder. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Opens a store in a new temp folder with a fake clock, seeded randomness and no timers.
+ * `options` override those defaults (e.g. `starvationMs`, `backoff`).
+ */
+export async function openTestStore(options: Partial<TaskStoreOptions> = {}, clock = new FakeClock()): Promise<TestStore> {
+  const dir = await makeTempDir();
+  const opts: Partial<TaskStoreOptions> = { now: clock.now, random: seededRandom(42), autoSweep: false, ...options };
+  const handle: TestStore = {
+    store: await openTaskStore(dir, opts),
+    clock,
+    dir,
+    async reopen() {
+      await handle.store.close();
+      handle.store = await openTaskStore(dir, opts);
+      return handle.store;
+    },
+    async dispose() {
+      await handle.store.close();
+      await removeDir(dir);
+    },
+  };
+  return handle;
+}
+
+/** Every task and every event, read through the public API (pages followed to the end). */
+export async function allTasks(store: LevelTaskStore): Promise<Task[]> {
+  const out: Task[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.list({ limit: 1000, ...(after !== undefined ? { after } : {}) });
+    out.push(...page.items);
+    if (page.next === null) return out;
+    after = page.next;
+  }
+}
+
+export async function allEvents(store: LevelTaskStore, taskId?: string): Promise<TaskEvent[]> {
+  const out: TaskEvent[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.events({
+      limit: 1000,
+      ...(taskId !== undefined ? { taskId } : {}),
+      ...(after !== undefined ? { after } : {}),
+    });
+    out.push(...page.items);
+    if (page.next === null) return out;
+    after = page.next;
+  }
+}
+
+/** A picture of everything durable, to compare before and after an operation that must change nothing. */
+export async function snapshot(store: LevelTaskStore): Promise<{ tasks: Task[]; events: TaskEvent[] }> {
+  return { tasks: await allTasks(store), events: await allEvents(store) };
+}
+
+/** Runs `op`, expects a SwitchyardError with `code`, and returns it. */
+export async function expectCode(op: Promise<unknown> | (() => Promise<unknown>), code: ErrorCode): Promise<SwitchyardError> {
+  let err: unknown;
+  try {
+    await (typeof op === 'function' ? op() : op);
+  } catch (e) {
+    err = e;
+  }
+  if (!(err instanceof SwitchyardError)) {
+    throw new Error(`expected SwitchyardError ${code}, got ${err === undefined ? 'success' : String(err)}`);
+  }
+  if (err.code !== code) throw new Error(`expected ${code}, got ${err.code}: ${err.message}`);
+  return err;
+}
+
+/** A minimal valid spec. */
+export function spec(title: string, extra: Partial<TaskSpec> = {}): TaskSpec {
+  return { title, ...extra };
+}
+
+/** An agent filter; `repos` undefined means any repo. */
+export function agent(agentId: string, capabilities: string[] = [], repos?: string[] | null): AgentFilter {
+  return { agentId, capabilities, ...(repos !== undefined ? { repos } : {}) };
+}
+
+/** Leases the next task for `who` and accepts it; fails the test if nothing comes. */
+export async function leaseAndAccept(store: LevelTaskStore, who: AgentFilter): Promise<Task> {
+  const leased = await store.leaseNext(who);
+  if (!leased) throw new Error(`nothing to lease for ${who.agentId}`);
+  return store.accept(leased.id, leased.generation, who.agentId);
+}
+
+/** The (from -> to) transitions of one task, in order. */
+export async function transitionsOf(store: LevelTaskStore, taskId: string): Promise<string[]> {
+  return (await allEvents(store, taskId)).map((e) => `${e.from ?? '∅'}->${e.to}`);
+}
+
+/** The agent most tests lease with: no capabilities, any repo. */
+export const A0: AgentFilter = { agentId: 'a0', capabilities: [] };
+
+/**
+ * A fresh task brought to `status` by the ordinary operations (leases by A0). A pending task
+ * waits on a new queued blocker; `extra` goes into the spec.
+ */
+export async function makeTaskIn(store: LevelTaskStore, status: TaskStatus, extra: Partial<TaskSpec> = {}): Promise<Task> {
+  if (status === 'pending') {
+    const blocker = (await store.create(spec('blocker'), 'test')).task;
+    return (await store.create(spec(`in ${status}`, { ...extra, depends_on: [blocker.id] }), 'test')).task;
+  }
+  const created = (await store.create(spec(`in ${status}`, { ...(status === 'review' ? { review: true } : {}), ...extra }), 'test')).task;
+  if (status === 'queued') return created;
+  if (status === 'cancelled') return store.cancel(created.id, 'test');
+  const leased = await store.leaseTask(created.id, A0);
+  if (!leased) throw new Error('makeTaskIn: could not lease');
+  if (status === 'assigned') return leased;
+  const running = await store.accept(leased.id, leased.generation, 'a0');
+  if (status === 'running') return running;
+  if (status === 'review' || status === 'completed') return store.complete(running.id, running.generation, 'a0', { done: true });
+  if (status === 'failed' || status === 'dead_letter') {
+    return store.fail(running.id, running.generation, 'a0', { code: 'TEST_FAILURE', message: 'failed on purpose', retryable: status === 'failed' });
+  }
+  throw new Error(`makeTaskIn: unknown status ${status}`);
+}
