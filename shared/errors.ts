@@ -33,6 +33,15 @@ export const ERROR_CODES = {
   AGENT_EXISTS: { status: 409, retryable: false },
   AGENT_REPLACED: { status: 409, retryable: false },
   HUB_SHUTTING_DOWN: { status: 503, retryable: true },
+  AGENT_LOST_TASK: { status: 409, retryable: true },
+  // Sidecar (reported in task.reject / task.fail, and thrown inside the sidecar)
+  SIDECAR_REPO_UNKNOWN: { status: 422, retryable: false },
+  SIDECAR_EXECUTOR_UNAVAILABLE: { status: 422, retryable: false },
+  SIDECAR_GIT_FAILED: { status: 500, retryable: true },
+  SIDECAR_PUSH_REJECTED: { status: 409, retryable: true },
+  SIDECAR_WORKSPACE_BUSY: { status: 409, retryable: false },
+  SIDECAR_CONFIG_INVALID: { status: 400, retryable: false },
+  SIDECAR_PATH_ESCAPE: { status: 403, retryable: false },
   INTERNAL: { status: 500, retryable: true },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 

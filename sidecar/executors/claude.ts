@@ -1,0 +1,176 @@
+/**
+ * The Claude executor: runs Claude Code headless in the worktree,
+ * `claude -p --output-format stream-json --verbose ...`, with the prompt written to its stdin.
+ * The prompt never goes through argv: argv is limited in size and visible to every user of the
+ * host in `ps`.
+ *
+ * Progress comes from the streamed events; usage and cost from the final `result` event.
+ * Failures are classified: a usage limit (EXEC_USAGE_LIMIT, with the reset time when given), an
+ * error result (EXEC_ERROR_RESULT), a run that printed nothing (EXEC_EMPTY_OUTPUT), and the
+ * process-level ones (timeout, cancel, non-zero exit, binary missing).
+ */
+import type { Executor, ExecutorFailure, ExecutorInfo, ExecutorRequest, ExecutorResult, ExecutorUsage } from './executor.js';
+import { ClaudeStreamReader, type ClaudeResultEvent } from './claude-stream.js';
+import { execFailure, exitFailure, interruptedFailure } from './failures.js';
+import { runProcess } from './run-process.js';
+import { lastBytes } from './tail-buffer.js';
+import { detectUsageLimit } from './usage-limit.js';
+
+/** Options of the {@link ClaudeExecutor}. */
+export interface ClaudeExecutorOptions {
+  /** The Claude Code binary, a path or a name looked up on PATH. @defaultValue 'claude' */
+  bin: string;
+  /** Model (`--model`) when a request names none; Claude Code's default when null. @defaultValue null */
+  model: string | null;
+  /** `--max-turns`. @defaultValue 40 */
+  maxTurns: number;
+  /**
+   * `--permission-mode`. 'acceptEdits' lets it edit files unattended; other tools need
+   * `allowedTools`. @defaultValue 'acceptEdits'
+   */
+  permissionMode: string;
+  /** `--allowedTools`; none passed when empty. @defaultValue ['Read','Edit','Write','Glob','Grep','Bash'] */
+  allowedTools: string[];
+  /** More arguments, placed before `--allowedTools`. @defaultValue [] */
+  extraArgs: string[];
+  /** Models reported by describe() (Claude Code does not list them). @defaultValue [] */
+  models: string[];
+  /** Time between SIGTERM and SIGKILL on cancel or timeout. @defaultValue 5000 */
+  killGraceMs: number;
+  /** Bytes of output kept in the result. @defaultValue 16384 */
+  tailBytes: number;
+  /** Limit of `claude --version` in describe(). @defaultValue 15000 */
+  versionTimeoutMs: number;
+  /** Base environment (it carries the credentials); `req.env` is laid over it. @defaultValue process.env */
+  env: NodeJS.ProcessEnv;
+}
+
+export const CLAUDE_DEFAULTS: Readonly<Omit<ClaudeExecutorOptions, 'env'>> = Object.freeze({
+  bin: 'claude',
+  model: null,
+  maxTurns: 40,
+  permissionMode: 'acceptEdits',
+  allowedTools: ['Read', 'Edit', 'Write', 'Glob', 'Grep', 'Bash'],
+  extraArgs: [],
+  models: [],
+  killGraceMs: 5_000,
+  tailBytes: 16_384,
+  versionTimeoutMs: 15_000,
+});
+
+export class ClaudeExecutor implements Executor {
+  readonly name = 'claude' as const;
+  readonly opts: ClaudeExecutorOptions;
+
+  constructor(opts: Partial<ClaudeExecutorOptions> = {}) {
+    this.opts = { ...CLAUDE_DEFAULTS, env: process.env, ...opts };
+  }
+
+  /** The argv (after the binary) for one run; the prompt is not in it. */
+  args(model: string | null): string[] {
+    const o = this.opts;
+    const args = ['-p', '--output-format', 'stream-json', '--verbose'];
+    args.push('--max-turns', String(o.maxTurns), '--permission-mode', o.permissionMode);
+    if (model) args.push('--model', model);
+    args.push(...o.extraArgs);
+    // Last: --allowedTools takes a list, and it must not swallow a following argument.
+    if (o.allowedTools.length > 0) args.push('--allowedTools', o.allowedTools.join(','));
+    return args;
+  }
+
+  async run(req: ExecutorRequest): Promise<ExecutorResult> {
+    if (!req.prompt) {
+      return {
+        ok: false,
+        output: '',
+        exit_code: null,
+        usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0, wall_ms: 0 },
+        failure: execFailure('EXEC_BAD_REQUEST', 'the claude executor needs a prompt'),
+      };
+    }
+    const reader = new ClaudeStreamReader(req.onProgress, this.opts.tailBytes);
+    const p = await runProcess({
+      file: this.opts.bin,
+      args: this.args(req.model ?? this.opts.model),
+      cwd: req.cwd,
+      env: { ...this.opts.env, ...req.env },
+      stdin: req.prompt,
+      timeoutMs: req.timeoutMs,
+      signal: req.signal,
+      killGraceMs: this.opts.killGraceMs,
+      tailBytes: this.opts.tailBytes,
+      onStdout: (chunk) => reader.push(chunk),
+      onStderr: (data) => req.onProgress({ stream: 'stderr', data }),
+      ...(req.onSpawn ? { onSpawn: req.onSpawn } : {}),
+    });
+    reader.end();
+
+    const r = reader.result;
+    const usage = usageOf(r, p.wallMs);
+    const output = lastBytes(r?.result ?? reader.text.toString() + p.stderr, this.opts.tailBytes);
+    const failure = this.classify(p, reader, req.timeoutMs);
+    const result: ExecutorResult = { ok: failure === null, output, exit_code: p.exitCode, usage };
+    if (failure) result.failure = failure;
+    const turns = r?.num_turns;
+    if (typeof turns === 'number') result.turns = turns;
+    if (reader.sessionId) result.session_id = reader.sessionId;
+    return result;
+  }
+
+  private classify(p: Awaited<ReturnType<typeof runProcess>>, reader: ClaudeStreamReader, timeoutMs: number): ExecutorFailure | null {
+    const interrupted = interruptedFailure(p, this.opts.bin, timeoutMs);
+    if (interrupted?.code === 'EXEC_UNAVAILABLE' || interrupted?.code === 'EXEC_CANCELLED') return interrupted;
+    // A usage limit wins over a timeout or an error result: it says when a retry can work.
+    const limit = detectUsageLimit([reader.result?.result, p.stderr, reader.text.toString(), reader.stray.toString()]);
+    if (limit) {
+      const extra = limit.retryAfter === undefined ? {} : { retry_after: limit.retryAfter };
+      return execFailure('EXEC_USAGE_LIMIT', `Claude usage limit: ${limit.message}`, extra);
+    }
+    if (interrupted) return interrupted;
+    const r = reader.result;
+    if (r) {
+      if (r.is_error || r.subtype !== 'success') {
+        const text = r.result ? `: ${r.result.slice(0, 300)}` : '';
+        return execFailure('EXEC_ERROR_RESULT', `claude ended with an error result (${r.subtype})${text}`);
+      }
+      return exitFailure(p, this.opts.bin);
+    }
+    if (reader.events === 0 && reader.stray.totalBytes === 0) {
+      const why = p.stderr.trim() ? `; stderr: ${p.stderr.trim().slice(-300)}` : '';
+      return execFailure('EXEC_EMPTY_OUTPUT', `claude printed nothing (exit status ${p.exitCode ?? p.exitSignal})${why}`);
+    }
+    return exitFailure(p, this.opts.bin) ?? execFailure('EXEC_PROTOCOL', 'claude ended without a result event');
+  }
+
+  /** Available when `claude --version` runs; the models are the configured list. */
+  async describe(): Promise<ExecutorInfo> {
+    const p = await runProcess({
+      file: this.opts.bin,
+      args: ['--version'],
+      cwd: process.cwd(),
+      env: this.opts.env,
+      timeoutMs: this.opts.versionTimeoutMs,
+      killGraceMs: 1_000,
+    });
+    if (p.exitCode === 0) {
+      return { name: 'claude', available: true, models: [...this.opts.models], detail: p.output.trim().slice(0, 200) };
+    }
+    const why = p.spawnError
+      ? `${this.opts.bin} not found (${p.spawnError.code ?? p.spawnError.message})`
+      : `${this.opts.bin} --version failed: ${p.output.trim().slice(-200)}`;
+    return { name: 'claude', available: false, models: [], detail: why };
+  }
+}
+
+function usageOf(r: ClaudeResultEvent | undefined, wallMs: number): ExecutorUsage {
+  const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+  const u = r?.usage ?? {};
+  return {
+    input_tokens: n(u.input_tokens),
+    output_tokens: n(u.output_tokens),
+    cost_usd: n(r?.total_cost_usd ?? r?.cost_usd),
+    wall_ms: wallMs,
+    cache_creation_input_tokens: n(u.cache_creation_input_tokens),
+    cache_read_input_tokens: n(u.cache_read_input_tokens),
+  };
+}
