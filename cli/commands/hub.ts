@@ -1,0 +1,51 @@
+/** `switchyard hub` — run the hub in the foreground. */
+import { parseArgs } from 'node:util';
+import { startHub } from '../../hub/app.js';
+import { loadHubConfig } from '../../hub/config.js';
+import { createLogger } from '../../shared/logger.js';
+
+export const HUB_HELP = `Usage: switchyard hub [options]
+
+Runs the hub: the durable task queue, the REST API, and the WebSocket gateway for sidecars.
+
+Options:
+  --data DIR    Data folder (LevelDB stores, admin.token). Default $SWITCHYARD_DATA or ./.switchyard/hub
+  --port P      Port (default $SWITCHYARD_PORT or 7070; 0 picks a free one)
+  --host H      Address to bind (default $SWITCHYARD_HOST or 127.0.0.1; use 0.0.0.0 to accept other hosts)
+  -h, --help    Show this help
+
+Environment: SWITCHYARD_ADMIN_TOKEN (else one is generated into DIR/admin.token, mode 0600),
+SWITCHYARD_ACCEPT_TIMEOUT_MS, SWITCHYARD_LEASE_MS, SWITCHYARD_HEARTBEAT_MS, SWITCHYARD_LOG_LEVEL.
+Logs are JSON lines on stdout.
+`;
+
+export async function hubCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(HUB_HELP);
+    return;
+  }
+  const config = loadHubConfig({
+    ...(values.data ? { dataDir: values.data } : {}),
+    ...(values.port ? { port: values.port as unknown as number } : {}),
+    ...(values.host ? { host: values.host } : {}),
+  });
+  const log = createLogger('hub', config.logLevel);
+  const hub = await startHub(config, log);
+  log.info({ url: hub.url, data: config.dataDir, admin_token_path: hub.adminTokenPath }, `hub listening on ${hub.url}`);
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    hub.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}

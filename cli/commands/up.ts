@@ -1,0 +1,197 @@
+/**
+ * `switchyard up` (what `npm start` runs): a hub on a local data folder, two sidecars on this host
+ * with the shell executor, and a small demo set of tasks — a dependency chain, a task that fails
+ * once and succeeds on retry, an urgent one — with progress printed as tasks move. The hub keeps
+ * running afterwards; Ctrl-C stops everything (sidecars drain first).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startHub, type RunningHub } from '../../hub/app.js';
+import { loadHubConfig } from '../../hub/config.js';
+import { writeFileAtomic } from '../../shared/atomic-file.js';
+import { SwitchyardError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/logger.js';
+import type { Task, TaskSpec } from '../../shared/task.js';
+
+export const UP_HELP = `Usage: switchyard up [options]      (npm start runs this)
+
+Starts a hub on a local data folder and two sidecars on this host, submits a demo set of tasks,
+prints progress as they move, and leaves the hub running. Ctrl-C stops everything.
+
+Options:
+  --data DIR     Data folder (default ./.switchyard)
+  --port P       Hub port (default 7070; 0 picks a free one)
+  --sidecars N   Local sidecars to start (default 2)
+  --no-demo      Start the fleet without submitting demo tasks
+  --exit         Exit once the demo tasks are done (for scripts and CI)
+  -h, --help     Show this help
+`;
+
+const CLI = fileURLToPath(new URL('../switchyard.js', import.meta.url));
+
+function demoTasks(run: string, scratch: string): TaskSpec[] {
+  const marker = join(scratch, `flaky-${run}`);
+  return [
+    { ref: 'fetch', title: 'Fetch sources', executor: 'shell', command: 'echo "fetching sources"; sleep 1; echo "fetched 42 files"' },
+    { ref: 'build', title: 'Build', executor: 'shell', command: 'echo "compiling"; sleep 1; echo "build ok"', depends_on: ['fetch'] },
+    { ref: 'test', title: 'Run tests', executor: 'shell', command: 'echo "running 12 tests"; sleep 1; echo "12 passed"', depends_on: ['build'] },
+    {
+      ref: 'flaky',
+      title: 'Flaky integration check (fails once, then passes)',
+      executor: 'shell',
+      command: `if [ -e '${marker}' ]; then echo "second try: ok"; else touch '${marker}'; echo "first try: connection reset" >&2; exit 1; fi`,
+      max_attempts: 3,
+    },
+    { ref: 'hotfix', title: 'Urgent hotfix check', executor: 'shell', lane: 'urgent', command: 'echo "hotfix verified"' },
+  ].map((t) => ({ ...t, idempotency_key: `demo-${run}-${t.ref}` }) as TaskSpec);
+}
+
+async function agentToken(hub: RunningHub, dataDir: string, id: string): Promise<string> {
+  const tokenFile = join(dataDir, 'sidecars', `${id}.token`);
+  const res = await hub.app.inject({ method: 'GET', url: `/v1/agents/${id}`, headers: { authorization: `Bearer ${hub.adminToken}` } });
+  if (res.statusCode === 200 && existsSync(tokenFile)) return readFileSync(tokenFile, 'utf8').trim();
+  if (res.statusCode === 200) {
+    await hub.app.inject({ method: 'DELETE', url: `/v1/agents/${id}`, headers: { authorization: `Bearer ${hub.adminToken}` } });
+  }
+  const created = await hub.app.inject({
+    method: 'POST',
+    url: '/v1/agents',
+    headers: { authorization: `Bearer ${hub.adminToken}` },
+    payload: { id, description: 'local demo sidecar' },
+  });
+  if (created.statusCode !== 201) throw new SwitchyardError('INTERNAL', `registering ${id} failed: ${created.body}`);
+  const token = (created.json() as { token: string }).token;
+  await writeFileAtomic(tokenFile, `${token}\n`, 0o600);
+  return token;
+}
+
+const stamp = () => new Date().toISOString().slice(11, 19);
+
+export async function upCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string' },
+      port: { type: 'string' },
+      sidecars: { type: 'string' },
+      'no-demo': { type: 'boolean' },
+      exit: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(UP_HELP);
+    return;
+  }
+  const dataDir = resolve(values.data ?? '.switchyard');
+  await mkdir(dataDir, { recursive: true });
+  const sidecarCount = Number(values.sidecars ?? 2);
+  const config = loadHubConfig({ dataDir: join(dataDir, 'hub'), ...(values.port ? { port: values.port as unknown as number } : {}) });
+  const hubLogPath = join(dataDir, 'hub.log');
+  const log = createLogger('hub', config.logLevel, createWriteStream(hubLogPath, { flags: 'a' }));
+
+  process.stdout.write(`${stamp()}  starting hub (data ${config.dataDir}, logs ${hubLogPath})\n`);
+  let hub: RunningHub;
+  try {
+    hub = await startHub(config, log);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new SwitchyardError('VALIDATION_FAILED', `port ${config.port} is in use: is a hub already running? Stop it, or pass --port 0`);
+    throw err;
+  }
+  process.stdout.write(`${stamp()}  hub listening on ${hub.url}\n`);
+
+  const titles = new Map<string, string>();
+  hub.store.onChange(({ task, event }) => {
+    if (!titles.has(task.id) && event.type !== 'created') return;
+    titles.set(task.id, task.title);
+    const who = task.lease?.agent_id ? ` [${task.lease.agent_id}]` : '';
+    const why = event.reason && event.type !== 'created' ? `  (${event.reason})` : '';
+    process.stdout.write(`${stamp()}  ${task.title.padEnd(50).slice(0, 50)}  ${event.from ?? 'new'} -> ${event.to}${who}${why}\n`);
+  });
+
+  const children: ChildProcess[] = [];
+  for (let i = 1; i <= sidecarCount; i++) {
+    const id = `local-${i}`;
+    const token = await agentToken(hub, dataDir, id);
+    const logPath = join(dataDir, `sidecar-${id}.log`);
+    const out = createWriteStream(logPath, { flags: 'a' });
+    const child = spawn(process.execPath, [CLI, 'sidecar', '--hub', hub.url, '--agent', id, '--data', join(dataDir, `sidecar-${id}`)], {
+      env: { ...process.env, SWITCHYARD_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+    children.push(child);
+    process.stdout.write(`${stamp()}  sidecar ${id} started (pid ${child.pid}, logs ${logPath})\n`);
+  }
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${stamp()}  stopping: sidecars drain, then the hub closes\n`);
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((r) => {
+            if (c.exitCode !== null) return r();
+            c.once('exit', () => r());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+    await hub.close();
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stop(0));
+  process.once('SIGTERM', () => void stop(0));
+
+  if (values['no-demo']) {
+    process.stdout.write(`\nHub: ${hub.url}\nAdmin token: ${hub.adminTokenPath ?? '$SWITCHYARD_ADMIN_TOKEN'}\nCtrl-C to stop.\n`);
+    return;
+  }
+
+  const run = Date.now().toString(36);
+  const scratch = join(dataDir, 'demo');
+  await mkdir(scratch, { recursive: true });
+  const res = await hub.app.inject({
+    method: 'POST',
+    url: '/v1/tasks/batch',
+    headers: { authorization: `Bearer ${hub.adminToken}` },
+    payload: { tasks: demoTasks(run, scratch) },
+  });
+  if (res.statusCode >= 300) throw new SwitchyardError('INTERNAL', `submitting the demo failed: ${res.body}`);
+  const ids = (res.json() as { tasks: Task[] }).tasks.map((t) => t.id);
+  process.stdout.write(`${stamp()}  submitted ${ids.length} demo tasks\n`);
+
+  const final = new Set(['completed', 'dead_letter', 'cancelled']);
+  await new Promise<void>((resolveDone) => {
+    const check = async () => {
+      const tasks = await Promise.all(ids.map((id) => hub.store.get(id)));
+      if (tasks.every((t) => t && final.has(t.status))) {
+        resolveDone();
+        return true;
+      }
+      return false;
+    };
+    const off = hub.store.onChange(() => {
+      void check().then((done) => done && off());
+    });
+    void check().then((done) => done && off());
+  });
+  const tasks = await Promise.all(ids.map((id) => hub.store.get(id)));
+  const completed = tasks.filter((t) => t?.status === 'completed').length;
+  process.stdout.write(
+    `\nDemo done: ${completed}/${ids.length} completed.\n` +
+      `Hub: ${hub.url}   health: ${hub.url}/v1/health\n` +
+      `Admin token: ${hub.adminTokenPath ?? '$SWITCHYARD_ADMIN_TOKEN'}\n` +
+      `Try: node ${CLI} task list    (or npx switchyard task list)\n` +
+      (values.exit ? '' : 'The hub keeps running; Ctrl-C to stop.\n'),
+  );
+  if (values.exit) await stop(completed === ids.length ? 0 : 1);
+}

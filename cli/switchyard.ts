@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/** The `switchyard` command: one entry point, a subcommand per job. */
+import { SwitchyardError } from '../shared/errors.js';
+import { CliError } from './client.js';
+import { agentCommand } from './commands/agent.js';
+import { hubCommand } from './commands/hub.js';
+import { sidecarCommand } from './commands/sidecar.js';
+import { taskCommand } from './commands/task.js';
+import { upCommand } from './commands/up.js';
+
+const HELP = `Usage: switchyard <command> [options]
+
+Commands:
+  up        Start a local hub, two sidecars and a demo (what npm start runs)
+  hub       Run the hub (task queue, REST API, sidecar gateway)
+  sidecar   Run a sidecar on an agent host
+  task      Submit, list, show, cancel and retry tasks
+  agent     Register, list and remove agents
+
+Run 'switchyard <command> --help' for a command's options.
+`;
+
+const commands: Record<string, (argv: string[]) => Promise<void>> = {
+  up: upCommand,
+  hub: hubCommand,
+  sidecar: sidecarCommand,
+  task: taskCommand,
+  agent: agentCommand,
+};
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  const command = commands[name];
+  if (!command) throw new CliError(`unknown command '${name}'\n\n${HELP}`, 2);
+  await command(rest);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`switchyard: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  if (err instanceof SwitchyardError) {
+    process.stderr.write(`switchyard: ${err.code}: ${err.message}\n`);
+    process.exit(1);
+  }
+  if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`switchyard: ${(err as Error).message} (see --help)\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`switchyard: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,186 @@
+/**
+ * Live agents: who is connected, what each offers, what it holds, and its state:
+ *   offline  — not connected
+ *   blocked  — connected but takes no work (draining, or no executor available)
+ *   working  — runs at least one task
+ *   assigned — holds offers it has not accepted yet, runs none
+ *   idle     — connected with nothing
+ * Leases held are tracked from the store's change events, so this view follows the durable one.
+ */
+import { EventEmitter } from 'node:events';
+import type { ExecutorAdvert, HostResources, HubMessage } from '../../shared/protocol.js';
+import type { Task } from '../../shared/task.js';
+
+export type AgentState = 'idle' | 'assigned' | 'working' | 'blocked' | 'offline';
+
+export interface AgentConnection {
+  send(message: HubMessage): void;
+  close(code: number, reason: string): void;
+}
+
+export interface LiveAgent {
+  id: string;
+  conn: AgentConnection | null;
+  capabilities: string[];
+  repos: string[] | null;
+  executors: ExecutorAdvert[];
+  maxConcurrency: number;
+  resources: HostResources | null;
+  /** task id -> generation and status of the leases it holds. */
+  leases: Map<string, { generation: number; status: 'assigned' | 'running' }>;
+  /** Slots taken by lease requests in flight (so concurrent placement cannot overfill). */
+  reserved: number;
+  draining: boolean;
+  connectedAt: number | null;
+  lastSeenAt: number | null;
+  state: AgentState;
+}
+
+export interface AgentView {
+  id: string;
+  state: AgentState;
+  capabilities: string[];
+  repos: string[] | null;
+  executors: ExecutorAdvert[];
+  max_concurrency: number;
+  tasks: Array<{ task_id: string; generation: number; status: string }>;
+  resources: HostResources | null;
+  connected_at: number | null;
+  last_seen_at: number | null;
+}
+
+export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
+  private readonly agents = new Map<string, LiveAgent>();
+
+  get(id: string): LiveAgent | undefined {
+    return this.agents.get(id);
+  }
+
+  connected(): LiveAgent[] {
+    return [...this.agents.values()].filter((a) => a.conn !== null);
+  }
+
+  all(): LiveAgent[] {
+    return [...this.agents.values()];
+  }
+
+  private ensure(id: string): LiveAgent {
+    let agent = this.agents.get(id);
+    if (!agent) {
+      agent = {
+        id,
+        conn: null,
+        capabilities: [],
+        repos: null,
+        executors: [],
+        maxConcurrency: 1,
+        resources: null,
+        leases: new Map(),
+        reserved: 0,
+        draining: false,
+        connectedAt: null,
+        lastSeenAt: null,
+        state: 'offline',
+      };
+      this.agents.set(id, agent);
+    }
+    return agent;
+  }
+
+  /**
+   * The capabilities an agent offers for matching: what it declares, plus `executor:<name>` for
+   * each available executor and `model:<name>` for each model, which tasks naming an executor or
+   * model require (see hub/api/routing.ts).
+   */
+  static matchCapabilities(declared: string[], executors: ExecutorAdvert[]): string[] {
+    const caps = new Set(declared);
+    for (const e of executors) {
+      if (!e.available) continue;
+      caps.add(`executor:${e.name}`);
+      for (const m of e.models) caps.add(`model:${m}`);
+    }
+    return [...caps];
+  }
+
+  /** Records a connection after a valid hello; returns the previous connection, if any. */
+  connect(
+    id: string,
+    conn: AgentConnection,
+    offer: Pick<LiveAgent, 'capabilities' | 'repos' | 'executors' | 'maxConcurrency' | 'resources'>,
+    now: number,
+  ): { agent: LiveAgent; previous: AgentConnection | null } {
+    const agent = this.ensure(id);
+    const previous = agent.conn;
+    Object.assign(agent, offer, { conn, draining: false, connectedAt: now, lastSeenAt: now });
+    this.refresh(agent, true);
+    return { agent, previous };
+  }
+
+  disconnect(id: string, conn: AgentConnection): void {
+    const agent = this.agents.get(id);
+    if (!agent || agent.conn !== conn) return; // a newer connection replaced it
+    agent.conn = null;
+    agent.reserved = 0;
+    this.refresh(agent, true);
+  }
+
+  heartbeat(agent: LiveAgent, resources: HostResources, executors: ExecutorAdvert[] | undefined, draining: boolean, now: number): void {
+    agent.resources = resources;
+    if (executors) agent.executors = executors;
+    agent.draining = draining;
+    agent.lastSeenAt = now;
+    this.refresh(agent);
+  }
+
+  /** Follows a durable task change: who holds which lease now. */
+  trackLease(task: Task, before: Task | null): void {
+    const oldHolder = before?.lease?.agent_id;
+    const newHolder = task.lease?.agent_id;
+    if (oldHolder && oldHolder !== newHolder) {
+      const a = this.agents.get(oldHolder);
+      if (a?.leases.delete(task.id)) this.refresh(a, true);
+    }
+    if (newHolder && task.lease && (task.status === 'assigned' || task.status === 'running')) {
+      const a = this.ensure(newHolder);
+      a.leases.set(task.id, { generation: task.lease.generation, status: task.status });
+      this.refresh(a, true);
+    }
+  }
+
+  freeSlots(agent: LiveAgent): number {
+    if (!agent.conn || agent.state === 'blocked') return 0;
+    return Math.max(0, agent.maxConcurrency - agent.leases.size - agent.reserved);
+  }
+
+  /** Recomputes the agent's state; tells listeners when it or (with `force`) its leases changed. */
+  private refresh(agent: LiveAgent, force = false): void {
+    const previous = agent.state;
+    let state: AgentState;
+    if (!agent.conn) state = 'offline';
+    else if (agent.draining || !agent.executors.some((e) => e.available)) state = 'blocked';
+    else if ([...agent.leases.values()].some((l) => l.status === 'running')) state = 'working';
+    else if (agent.leases.size > 0) state = 'assigned';
+    else state = 'idle';
+    agent.state = state;
+    if (force || state !== previous) this.emit('changed', this.view(agent));
+  }
+
+  view(agent: LiveAgent): AgentView {
+    return {
+      id: agent.id,
+      state: agent.state,
+      capabilities: agent.capabilities,
+      repos: agent.repos,
+      executors: agent.executors,
+      max_concurrency: agent.maxConcurrency,
+      tasks: [...agent.leases].map(([task_id, l]) => ({ task_id, generation: l.generation, status: l.status })),
+      resources: agent.resources,
+      connected_at: agent.connectedAt,
+      last_seen_at: agent.lastSeenAt,
+    };
+  }
+
+  forget(id: string): void {
+    this.agents.delete(id);
+  }
+}

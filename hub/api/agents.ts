@@ -1,0 +1,59 @@
+/** REST: /v1/agents — register (the token is shown once), list with live state, show, remove. */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { SwitchyardError } from '../../shared/errors.js';
+import { assertValid } from '../../shared/validate.js';
+import type { AgentRegistry } from '../agents/registry.js';
+import type { Authenticator, Principal } from '../auth/authenticator.js';
+import { hashToken, newToken } from '../auth/tokens.js';
+import type { AgentStore, AgentRecord } from '../store/agent-store.js';
+import { CLOSE } from '../gateway/close-codes.js';
+import { objectBody } from './http.js';
+
+export const AgentCreateBody = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$' }),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+export function agentRoutes(app: FastifyInstance, agents: AgentStore, registry: AgentRegistry, auth: Authenticator, now: () => number): void {
+  const view = (record: AgentRecord) => {
+    const live = registry.get(record.id);
+    const { token_hash: _hidden, ...rest } = record;
+    return { ...rest, ...(live ? registry.view(live) : { state: 'offline', tasks: [] }) };
+  };
+
+  app.post('/v1/agents', async (req, reply) => {
+    const body = assertValid(AgentCreateBody, objectBody(req.body), 'agent');
+    const token = newToken('sy_agent');
+    const record = await agents.create({
+      id: body.id,
+      token_hash: hashToken(token),
+      created_at: now(),
+      created_by: (req.principal as Principal).actor,
+      description: body.description ?? '',
+    });
+    auth.addAgent(record.id, record.token_hash);
+    return reply.status(201).send({ agent: view(record), token });
+  });
+
+  app.get('/v1/agents', async () => ({ agents: (await agents.list()).map(view) }));
+
+  app.get('/v1/agents/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    const record = await agents.get(id);
+    if (!record) throw new SwitchyardError('AGENT_NOT_FOUND', `no agent ${id}`);
+    return view(record);
+  });
+
+  app.delete('/v1/agents/:id', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    await agents.delete(id);
+    auth.removeAgent(id);
+    // Its leases run out and are reclaimed like any disconnected agent's.
+    registry.get(id)?.conn?.close(CLOSE.REMOVED, 'agent removed by an operator');
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,17 @@
+/** WebSocket close codes the hub uses (4000-4999 are the application's own). */
+export const CLOSE = {
+  /** The hub is shutting down; reconnect later. */
+  GOING_AWAY: 1001,
+  /** A frame exceeded the hard frame limit (set by ws itself). */
+  TOO_BIG: 1009,
+  PROTOCOL_VERSION: 4000,
+  UNAUTHORIZED: 4001,
+  NO_HELLO: 4002,
+  TOO_MANY_ERRORS: 4003,
+  /** Feed subscriber too slow to keep up. */
+  TOO_SLOW: 4008,
+  /** The same agent connected again; this older connection is closed. */
+  REPLACED: 4009,
+  /** The agent was removed by an operator. */
+  REMOVED: 4010,
+} as const;

@@ -1,0 +1,151 @@
+/**
+ * The event-driven scheduler. Nothing polls: it acts when
+ *   - a task becomes queued (created, released, retried, lease expired): place it on the least
+ *     loaded connected agent that can run it (its delegate only, while it has one);
+ *   - an agent gains a free slot (connects, finishes, gives back): fill it from the queue
+ *     (store.leaseNext: the best task for its capabilities and repos, O(signatures), not O(queue)).
+ * An agent that rejected a task, or let its offer time out, is not offered that task again.
+ * When a lease ends by someone other than its holder (cancel, expiry), the holder is told to stop.
+ */
+import type { Logger } from 'pino';
+import type { Task } from '../../shared/task.js';
+import { AgentRegistry, type LiveAgent } from '../agents/registry.js';
+import type { TaskChange, TaskStore } from '../store/task-store.js';
+
+export class Scheduler {
+  /** task id -> agents that rejected it or let it time out. In memory: a restart forgets, harmlessly. */
+  private readonly refusals = new Map<string, Set<string>>();
+  private stopped = false;
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly registry: AgentRegistry,
+    private readonly log: Logger,
+  ) {}
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Subscribed to the store: runs after each durable change, in commit order. */
+  handleChange({ task, before, event }: TaskChange): void {
+    this.registry.trackLease(task, before);
+    const holder = before?.lease?.agent_id;
+    if (holder && !task.lease) {
+      if (event.actor !== `agent:${holder}`) {
+        if (before.status === 'assigned' && task.status === 'queued') this.refuse(task.id, holder);
+        this.registry.get(holder)?.conn?.send({
+          type: 'task.cancel',
+          task_id: task.id,
+          generation: before.lease!.generation,
+          reason: event.reason,
+        });
+      }
+      const agent = this.registry.get(holder);
+      if (agent) void this.fill(agent);
+    }
+    if (task.status === 'completed' || task.status === 'cancelled' || task.status === 'dead_letter') {
+      this.refusals.delete(task.id);
+    }
+    if (task.status === 'queued') void this.place(task);
+  }
+
+  refuse(taskId: string, agentId: string): void {
+    let set = this.refusals.get(taskId);
+    if (!set) this.refusals.set(taskId, (set = new Set()));
+    set.add(agentId);
+  }
+
+  private refused(taskId: string, agentId: string): boolean {
+    return this.refusals.get(taskId)?.has(agentId) ?? false;
+  }
+
+  /**
+   * Direct delegation: a task with a delegate goes to that agent while it is connected and has not
+   * refused it; otherwise (the delegate is offline, unknown, rejected it or let it time out) any
+   * agent that can run it may take it.
+   */
+  private delegateHolds(task: Task): boolean {
+    if (task.delegate === null) return false;
+    return this.registry.get(task.delegate)?.conn != null && !this.refused(task.id, task.delegate);
+  }
+
+  private canRun(agent: LiveAgent, task: Task): boolean {
+    if (this.delegateHolds(task) && task.delegate !== agent.id) return false;
+    if (task.repo !== null && agent.repos !== null && !agent.repos.includes(task.repo)) return false;
+    if (this.refused(task.id, agent.id)) return false;
+    const caps = new Set(AgentRegistry.matchCapabilities(agent.capabilities, agent.executors));
+    return task.capabilities.every((c) => caps.has(c));
+  }
+
+  /** Offers one queued task to the least loaded agent that can run it. */
+  async place(queued: Task): Promise<void> {
+    if (this.stopped) return;
+    let task = queued;
+    if (task.delegate !== null && !this.delegateHolds(task)) {
+      // The named agent is offline, unknown, or refused it: fall back to any agent.
+      try {
+        task = (await this.store.undelegate(task.id, 'scheduler')) ?? task;
+      } catch (err) {
+        this.log.warn({ err, task_id: task.id }, 'ending a delegation failed');
+        return;
+      }
+      if (task.status !== 'queued') return;
+    }
+    let best: LiveAgent | undefined;
+    let bestLoad = Infinity;
+    for (const agent of this.registry.connected()) {
+      if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task)) continue;
+      const load = (agent.leases.size + agent.reserved) / agent.maxConcurrency;
+      if (load < bestLoad) {
+        best = agent;
+        bestLoad = load;
+      }
+    }
+    if (!best) return;
+    best.reserved++;
+    let leased: Task | null = null;
+    try {
+      leased = await this.store.leaseTask(task.id, this.filterOf(best));
+    } catch (err) {
+      this.log.warn({ err, task_id: task.id, agent_id: best.id }, 'placing a task failed');
+    } finally {
+      best.reserved--;
+    }
+    if (leased) this.send(best, leased);
+  }
+
+  /** Fills an agent's free slots from the queue. */
+  async fill(agent: LiveAgent): Promise<void> {
+    while (!this.stopped && this.registry.freeSlots(agent) > 0) {
+      agent.reserved++;
+      let leased: Task | null = null;
+      try {
+        leased = await this.store.leaseNext({
+          ...this.filterOf(agent),
+          exclude: (id) => this.refused(id, agent.id),
+        });
+      } catch (err) {
+        this.log.warn({ err, agent_id: agent.id }, 'leasing for an agent failed');
+      } finally {
+        agent.reserved--;
+      }
+      if (!leased) return;
+      this.send(agent, leased);
+    }
+  }
+
+  private filterOf(agent: LiveAgent) {
+    return {
+      agentId: agent.id,
+      capabilities: AgentRegistry.matchCapabilities(agent.capabilities, agent.executors),
+      repos: agent.repos,
+    };
+  }
+
+  private send(agent: LiveAgent, task: Task): void {
+    // If the socket is gone, the offer times out (acceptTimeoutMs) or the agent's next hello
+    // gives it back; either way it is offered again, never lost.
+    agent.conn?.send({ type: 'task.assign', task: task as unknown as Record<string, unknown>, generation: task.generation, lease_expires_at: task.lease!.expires_at });
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Registered agents and their token hashes: a small durable table beside the task store.
+ * Each change is one fsync'd write; registration is rare, so it needs no group commit.
+ */
+import { SwitchyardError } from '../../shared/errors.js';
+import type { Kv } from './kv.js';
+import { prefixRange } from './kv.js';
+import { openLevelKv } from './level-kv.js';
+
+export interface AgentRecord {
+  id: string;
+  /** SHA-256 of the agent's token; the token itself is never stored. */
+  token_hash: string;
+  created_at: number;
+  created_by: string;
+  description: string;
+}
+
+export interface AgentStore {
+  create(record: AgentRecord): Promise<AgentRecord>;
+  get(id: string): Promise<AgentRecord | undefined>;
+  list(): Promise<AgentRecord[]>;
+  delete(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const key = (id: string) => `g!${id}`;
+
+export async function openAgentStore(location: string): Promise<AgentStore> {
+  return new LevelAgentStore(await openLevelKv(location));
+}
+
+class LevelAgentStore implements AgentStore {
+  /** Serialises check-then-write so two registrations of one id cannot both succeed. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly kv: Kv) {}
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  create(record: AgentRecord): Promise<AgentRecord> {
+    return this.serial(async () => {
+      if ((await this.kv.get(key(record.id))) !== undefined) {
+        throw new SwitchyardError('AGENT_EXISTS', `agent ${record.id} is already registered; remove it first to issue a new token`);
+      }
+      await this.kv.write([{ type: 'put', key: key(record.id), value: JSON.stringify(record) }], true);
+      return record;
+    });
+  }
+
+  async get(id: string): Promise<AgentRecord | undefined> {
+    const raw = await this.kv.get(key(id));
+    return raw === undefined ? undefined : (JSON.parse(raw) as AgentRecord);
+  }
+
+  async list(): Promise<AgentRecord[]> {
+    const out: AgentRecord[] = [];
+    for await (const entries of this.kv.entries(prefixRange('g!'))) {
+      for (const [, raw] of entries) out.push(JSON.parse(raw) as AgentRecord);
+    }
+    return out;
+  }
+
+  delete(id: string): Promise<void> {
+    return this.serial(async () => {
+      if ((await this.kv.get(key(id))) === undefined) throw new SwitchyardError('AGENT_NOT_FOUND', `no agent ${id}`);
+      await this.kv.write([{ type: 'del', key: key(id) }], true);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.kv.close();
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The sidecar <-> hub WebSocket protocol. Each message type is defined once here; its JSON Schema
+ * (compiled once by ajv), its TypeScript type and docs/protocol.md all follow from it.
+ *
+ * Frames are JSON text, one message per frame, each with a `type`. Messages that ask for an
+ * answer carry an `id` chosen by the sender; the hub answers each with `ack` or `error` naming it.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { SwitchyardError } from './errors.js';
+import { compile, describeErrors } from './validate.js';
+
+export const PROTOCOL_VERSION = 1;
+/** Largest frame either side accepts. */
+export const MAX_FRAME_BYTES = 1_048_576;
+
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$' });
+const MsgId = Type.String({ minLength: 1, maxLength: 64 });
+const Generation = Type.Integer({ minimum: 1 });
+const Ms = Type.Integer({ minimum: 0 });
+
+export const GpuInfo = Type.Object({
+  index: Type.Integer({ minimum: 0 }),
+  name: Type.String({ maxLength: 256 }),
+  vram_total_mb: Type.Number({ minimum: 0 }),
+  vram_used_mb: Type.Number({ minimum: 0 }),
+  utilization_pct: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+});
+export type GpuInfo = Static<typeof GpuInfo>;
+
+export const HostResources = Type.Object({
+  cpu_count: Type.Integer({ minimum: 0 }),
+  /** 1-minute load average. */
+  load_1m: Type.Number({ minimum: 0 }),
+  ram_total_mb: Type.Number({ minimum: 0 }),
+  ram_free_mb: Type.Number({ minimum: 0 }),
+  gpus: Type.Array(GpuInfo, { maxItems: 64 }),
+  /** Why `gpus` is empty, when it is: e.g. 'nvidia-smi not found'. */
+  gpu_note: Type.Optional(Type.String({ maxLength: 512 })),
+});
+export type HostResources = Static<typeof HostResources>;
+
+export const ExecutorAdvert = Type.Object({
+  name: Type.Union([Type.Literal('shell'), Type.Literal('ollama'), Type.Literal('claude')]),
+  available: Type.Boolean(),
+  models: Type.Array(Type.String({ maxLength: 256 }), { maxItems: 256 }),
+});
+export type ExecutorAdvert = Static<typeof ExecutorAdvert>;
+
+export const InFlight = Type.Object({
+  task_id: Id,
+  generation: Generation,
+  /** What the sidecar is doing with it: waiting to start, running, or holding an unsent result. */
+  state: Type.Union([Type.Literal('assigned'), Type.Literal('running'), Type.Literal('finished')]),
+});
+export type InFlight = Static<typeof InFlight>;
+
+const WireErrorSchema = Type.Object({
+  code: Type.String({ maxLength: 64 }),
+  message: Type.String({ maxLength: 8192 }),
+  retryable: Type.Boolean(),
+  details: Type.Optional(Type.Unknown()),
+});
+
+/** A task as the hub sends it; its full schema lives in shared/task.ts (the hub is trusted). */
+const TaskPayload = Type.Record(Type.String(), Type.Unknown());
+
+// ------------------------------------------------------------------ sidecar -> hub
+
+export const SidecarMessages = {
+  hello: Type.Object(
+    {
+      type: Type.Literal('hello'),
+      protocol: Type.Integer(),
+      agent_id: Id,
+      token: Type.String({ minLength: 1, maxLength: 512 }),
+      capabilities: Type.Array(Id, { maxItems: 64 }),
+      executors: Type.Array(ExecutorAdvert, { maxItems: 8 }),
+      /** Repos this host can work on; absent or null: any. */
+      repos: Type.Optional(Type.Union([Type.Array(Id, { maxItems: 256 }), Type.Null()])),
+      max_concurrency: Type.Integer({ minimum: 1, maximum: 256 }),
+      resources: HostResources,
+      in_flight: Type.Array(InFlight, { maxItems: 256 }),
+      sidecar_version: Type.Optional(Type.String({ maxLength: 64 })),
+    },
+    { additionalProperties: false },
+  ),
+  heartbeat: Type.Object(
+    {
+      type: Type.Literal('heartbeat'),
+      resources: HostResources,
+      /** Leases to renew: the tasks the sidecar is working on. */
+      tasks: Type.Array(Type.Object({ task_id: Id, generation: Generation }), { maxItems: 256 }),
+      executors: Type.Optional(Type.Array(ExecutorAdvert, { maxItems: 8 })),
+      /** True while draining (no new work wanted). */
+      draining: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
+  'task.accept': Type.Object(
+    { type: Type.Literal('task.accept'), id: MsgId, task_id: Id, generation: Generation },
+    { additionalProperties: false },
+  ),
+  'task.reject': Type.Object(
+    {
+      type: Type.Literal('task.reject'),
+      id: MsgId,
+      task_id: Id,
+      generation: Generation,
+      code: Type.String({ maxLength: 64 }),
+      reason: Type.String({ maxLength: 2048 }),
+    },
+    { additionalProperties: false },
+  ),
+  'task.progress': Type.Object(
+    {
+      type: Type.Literal('task.progress'),
+      task_id: Id,
+      generation: Generation,
+      /** From 1, increasing per task and generation; the hub drops repeats. */
+      seq: Type.Integer({ minimum: 1 }),
+      data: Type.Array(
+        Type.Object({ stream: Type.String({ maxLength: 16 }), data: Type.String({ maxLength: 262_144 }) }),
+        { maxItems: 256 },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  'task.complete': Type.Object(
+    { type: Type.Literal('task.complete'), id: MsgId, task_id: Id, generation: Generation, result: Type.Unknown() },
+    { additionalProperties: false },
+  ),
+  'task.fail': Type.Object(
+    {
+      type: Type.Literal('task.fail'),
+      id: MsgId,
+      task_id: Id,
+      generation: Generation,
+      error: WireErrorSchema,
+      result: Type.Optional(Type.Unknown()),
+    },
+    { additionalProperties: false },
+  ),
+  goodbye: Type.Object(
+    { type: Type.Literal('goodbye'), reason: Type.String({ maxLength: 512 }) },
+    { additionalProperties: false },
+  ),
+} as const;
+
+// ------------------------------------------------------------------ hub -> sidecar
+
+export const HubMessages = {
+  welcome: Type.Object({
+    type: Type.Literal('welcome'),
+    protocol: Type.Integer(),
+    agent_id: Id,
+    /** Send a heartbeat at least this often; leases are renewed by it. */
+    heartbeat_ms: Ms,
+  }),
+  'task.assign': Type.Object({
+    type: Type.Literal('task.assign'),
+    task: TaskPayload,
+    generation: Generation,
+    lease_expires_at: Ms,
+  }),
+  'task.cancel': Type.Object({ type: Type.Literal('task.cancel'), task_id: Id, generation: Generation, reason: Type.String() }),
+  'task.resume': Type.Object({ type: Type.Literal('task.resume'), task_id: Id, generation: Generation, task: TaskPayload }),
+  'task.drop': Type.Object({ type: Type.Literal('task.drop'), task_id: Id, generation: Generation, reason: Type.String() }),
+  ack: Type.Object({ type: Type.Literal('ack'), id: MsgId }),
+  error: Type.Object({
+    type: Type.Literal('error'),
+    id: Type.Optional(MsgId),
+    code: Type.String(),
+    message: Type.String(),
+    retryable: Type.Boolean(),
+    details: Type.Optional(Type.Unknown()),
+  }),
+} as const;
+
+type StaticOf<M extends Record<string, TSchema>> = { [K in keyof M]: Static<M[K]> }[keyof M];
+export type SidecarMessage = StaticOf<typeof SidecarMessages>;
+export type HubMessage = StaticOf<typeof HubMessages>;
+export type SidecarMessageOf<T extends SidecarMessage['type']> = Extract<SidecarMessage, { type: T }>;
+export type HubMessageOf<T extends HubMessage['type']> = Extract<HubMessage, { type: T }>;
+
+/**
+ * Parses and validates one frame against a message table. Throws SwitchyardError with
+ * PAYLOAD_TOO_LARGE, PROTOCOL_INVALID_JSON, PROTOCOL_UNKNOWN_TYPE or VALIDATION_FAILED.
+ */
+function parseWith<M extends Record<string, TSchema>>(table: M, raw: string | Buffer): StaticOf<M> {
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+  if (size > MAX_FRAME_BYTES) {
+    throw new SwitchyardError('PAYLOAD_TOO_LARGE', `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch {
+    throw new SwitchyardError('PROTOCOL_INVALID_JSON', 'frame is not valid JSON');
+  }
+  const type = (value as { type?: unknown } | null)?.type;
+  if (typeof value !== 'object' || value === null || typeof type !== 'string' || !Object.hasOwn(table, type)) {
+    throw new SwitchyardError('PROTOCOL_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type ?? null)}`);
+  }
+  const validate = compile(table[type]!);
+  if (!validate(value)) {
+    const id = (value as { id?: unknown }).id;
+    throw new SwitchyardError('VALIDATION_FAILED', `${type} is invalid: ${describeErrors(validate.errors)}`, {
+      ...(typeof id === 'string' ? { id } : {}),
+    });
+  }
+  return value as StaticOf<M>;
+}
+
+export const parseSidecarMessage = (raw: string | Buffer): SidecarMessage => parseWith(SidecarMessages, raw);
+export const parseHubMessage = (raw: string | Buffer): HubMessage => parseWith(HubMessages, raw);

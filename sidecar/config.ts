@@ -1,0 +1,133 @@
+/**
+ * The sidecar's configuration, in one place: defaults < config file (--config, JSON) < environment
+ * < flags. Validated once at start and frozen.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SwitchyardError } from '../shared/errors.js';
+
+export interface RepoConfig {
+  /** The name tasks use in `repo`. */
+  name: string;
+  /** A local clone to work from. */
+  path?: string;
+  /** Or a URL to clone into the sidecar's cache. */
+  url?: string;
+  /** @defaultValue 'main' */
+  default_branch?: string;
+  /** The command `test_passes` runs when a task names none. */
+  test_command?: string;
+  /** @defaultValue 'origin' */
+  remote?: string;
+}
+
+export interface SidecarConfig {
+  /** Hub base URL, http(s) or ws(s). (SWITCHYARD_HUB) */
+  hubUrl: string;
+  /** This agent's id, as registered at the hub. (SWITCHYARD_AGENT_ID) */
+  agentId: string;
+  /** This agent's token. (SWITCHYARD_TOKEN) */
+  token: string;
+  /** Local state and workspaces. @defaultValue ./.switchyard/sidecar-<agentId> (SWITCHYARD_SIDECAR_DATA) */
+  dataDir: string;
+  /** Capabilities offered, beyond executors and models. @defaultValue [] (SWITCHYARD_CAPABILITIES, comma-separated) */
+  capabilities: string[];
+  /** Tasks run at once. @defaultValue 1 (SWITCHYARD_MAX_CONCURRENCY) */
+  maxConcurrency: number;
+  /** Executors to offer. @defaultValue ['shell'] (SWITCHYARD_EXECUTORS, comma-separated) */
+  executors: Array<'shell' | 'ollama' | 'claude'>;
+  /** Ollama's base URL. @defaultValue http://127.0.0.1:11434 (OLLAMA_HOST) */
+  ollamaUrl: string;
+  /** Path of the Claude Code CLI. @defaultValue claude */
+  claudeBinary: string;
+  /** Repos this host works on. @defaultValue [] (then only tasks without a repo) */
+  repos: RepoConfig[];
+  /** First reconnect delay; doubles up to reconnectMaxMs, with jitter. @defaultValue 500 */
+  reconnectMinMs: number;
+  /** @defaultValue 30000 (SWITCHYARD_RECONNECT_MAX_MS) */
+  reconnectMaxMs: number;
+  /** On SIGTERM, how long running tasks may finish before they are handed back. @defaultValue 30000 (SWITCHYARD_DRAIN_GRACE_MS) */
+  drainGraceMs: number;
+  /** Default time limit of a task's command when the task sets none. @defaultValue 3600000 */
+  taskTimeoutMs: number;
+  /** @defaultValue nvidia-smi */
+  nvidiaSmi: string;
+  /** @defaultValue info (SWITCHYARD_LOG_LEVEL) */
+  logLevel: string;
+}
+
+export const SIDECAR_DEFAULTS: Omit<SidecarConfig, 'hubUrl' | 'agentId' | 'token' | 'dataDir'> = {
+  capabilities: [],
+  maxConcurrency: 1,
+  executors: ['shell'],
+  ollamaUrl: 'http://127.0.0.1:11434',
+  claudeBinary: 'claude',
+  repos: [],
+  reconnectMinMs: 500,
+  reconnectMaxMs: 30_000,
+  drainGraceMs: 30_000,
+  taskTimeoutMs: 3_600_000,
+  nvidiaSmi: 'nvidia-smi',
+  logLevel: 'info',
+};
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+function fromEnv(env: NodeJS.ProcessEnv): Partial<SidecarConfig> {
+  const out: Partial<SidecarConfig> = {};
+  if (env.SWITCHYARD_HUB) out.hubUrl = env.SWITCHYARD_HUB;
+  if (env.SWITCHYARD_AGENT_ID) out.agentId = env.SWITCHYARD_AGENT_ID;
+  if (env.SWITCHYARD_TOKEN) out.token = env.SWITCHYARD_TOKEN;
+  if (env.SWITCHYARD_SIDECAR_DATA) out.dataDir = env.SWITCHYARD_SIDECAR_DATA;
+  if (env.SWITCHYARD_CAPABILITIES) out.capabilities = list(env.SWITCHYARD_CAPABILITIES);
+  if (env.SWITCHYARD_MAX_CONCURRENCY) out.maxConcurrency = Number(env.SWITCHYARD_MAX_CONCURRENCY);
+  if (env.SWITCHYARD_EXECUTORS) out.executors = list(env.SWITCHYARD_EXECUTORS) as SidecarConfig['executors'];
+  if (env.SWITCHYARD_DRAIN_GRACE_MS) out.drainGraceMs = Number(env.SWITCHYARD_DRAIN_GRACE_MS);
+  if (env.SWITCHYARD_RECONNECT_MAX_MS) out.reconnectMaxMs = Number(env.SWITCHYARD_RECONNECT_MAX_MS);
+  if (env.OLLAMA_HOST) out.ollamaUrl = env.OLLAMA_HOST.startsWith('http') ? env.OLLAMA_HOST : `http://${env.OLLAMA_HOST}`;
+  if (env.SWITCHYARD_LOG_LEVEL) out.logLevel = env.SWITCHYARD_LOG_LEVEL;
+  return out;
+}
+
+function fail(message: string): never {
+  throw new SwitchyardError('VALIDATION_FAILED', `sidecar config: ${message}`);
+}
+
+export function loadSidecarConfig(flags: Partial<SidecarConfig> & { configFile?: string } = {}, env: NodeJS.ProcessEnv = process.env): Readonly<SidecarConfig> {
+  let file: Partial<SidecarConfig> = {};
+  const configFile = flags.configFile ?? env.SWITCHYARD_SIDECAR_CONFIG;
+  if (configFile) {
+    try {
+      file = JSON.parse(readFileSync(configFile, 'utf8')) as Partial<SidecarConfig>;
+    } catch (err) {
+      fail(`cannot read ${configFile}: ${(err as Error).message}`);
+    }
+  }
+  const { configFile: _ignored, ...flagValues } = flags;
+  const defined = Object.fromEntries(Object.entries(flagValues).filter(([, v]) => v !== undefined));
+  const merged = { ...SIDECAR_DEFAULTS, ...file, ...fromEnv(env), ...defined } as Partial<SidecarConfig>;
+  if (!merged.hubUrl) fail('the hub URL is missing: pass --hub URL or set SWITCHYARD_HUB');
+  if (!merged.agentId) fail('the agent id is missing: pass --agent ID or set SWITCHYARD_AGENT_ID');
+  if (!merged.token) fail('the agent token is missing: pass --token T or set SWITCHYARD_TOKEN (from `switchyard agent add`)');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/.test(merged.agentId) || merged.agentId.length > 64) fail(`agent id '${merged.agentId}' is not valid`);
+  const n = merged.maxConcurrency;
+  if (!Number.isInteger(n) || n! < 1 || n! > 256) fail('maxConcurrency must be an integer from 1 to 256');
+  for (const e of merged.executors ?? []) if (!['shell', 'ollama', 'claude'].includes(e)) fail(`unknown executor '${e}'`);
+  try {
+    new URL(merged.hubUrl);
+  } catch {
+    fail(`hub URL '${merged.hubUrl}' is not a URL`);
+  }
+  const cfg = { ...merged, dataDir: resolve(merged.dataDir ?? `.switchyard/sidecar-${merged.agentId}`) } as SidecarConfig;
+  return Object.freeze(cfg);
+}
+
+/** ws(s)://host/v1/agent from whatever base URL the operator gave. */
+export function agentSocketUrl(hubUrl: string): string {
+  const u = new URL(hubUrl);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  if (u.protocol === 'https:') u.protocol = 'wss:';
+  u.pathname = '/v1/agent';
+  u.search = '';
+  return u.toString();
+}

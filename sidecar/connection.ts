@@ -1,0 +1,143 @@
+/**
+ * The sidecar's one WebSocket to the hub, kept up forever: on any close it reconnects with
+ * exponential backoff and full jitter (so a fleet does not reconnect in lockstep after a hub
+ * restart), says hello again, and tells its owner. A hub that goes silent (no ping or message for
+ * `silenceMs`) is treated as gone.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import type { Logger } from 'pino';
+import { MAX_FRAME_BYTES, parseHubMessage, type HubMessage, type HubMessageOf, type SidecarMessage } from '../shared/protocol.js';
+
+export interface ConnectionOptions {
+  url: string;
+  minDelayMs: number;
+  maxDelayMs: number;
+  /** Reconnect when nothing (not even a ping) came from the hub for this long. @defaultValue 45000 */
+  silenceMs?: number;
+  log: Logger;
+  /** Builds the hello at connect time, so it reports what is in flight right now. */
+  hello: () => Promise<SidecarMessage>;
+}
+
+type Events = {
+  message: [HubMessage];
+  ready: [HubMessageOf<'welcome'>];
+  down: [{ code: number; reason: string }];
+};
+
+export class HubConnection extends EventEmitter<Events> {
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private silenceTimer: NodeJS.Timeout | null = null;
+  private welcomed = false;
+
+  constructor(private readonly opts: ConnectionOptions) {
+    super();
+  }
+
+  get ready(): boolean {
+    return this.welcomed && this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Sends if connected and welcomed; returns false otherwise (the caller keeps it for later). */
+  send(message: SidecarMessage): boolean {
+    if (!this.ready) return false;
+    this.ws!.send(JSON.stringify(message));
+    return true;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const ws = new WebSocket(this.opts.url, { maxPayload: 2 * MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
+    this.ws = ws;
+    this.welcomed = false;
+    ws.on('open', () => {
+      this.touch();
+      this.opts
+        .hello()
+        .then((hello) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(hello)))
+        .catch((err) => {
+          this.opts.log.error({ err }, 'building hello failed');
+          ws.close();
+        });
+    });
+    ws.on('ping', () => this.touch());
+    ws.on('message', (data) => {
+      this.touch();
+      let msg: HubMessage;
+      try {
+        msg = parseHubMessage(data as Buffer);
+      } catch (err) {
+        this.opts.log.warn({ err }, 'ignoring a bad frame from the hub');
+        return;
+      }
+      if (msg.type === 'welcome') {
+        this.welcomed = true;
+        this.attempt = 0;
+        this.opts.log.info({ url: this.opts.url }, 'connected to hub');
+        this.emit('ready', msg);
+        return;
+      }
+      if (msg.type === 'error' && !this.welcomed) {
+        this.opts.log.error({ code: msg.code }, `hub refused the connection: ${msg.message}`);
+      }
+      this.emit('message', msg);
+    });
+    ws.on('error', (err) => {
+      this.opts.log.debug({ err: err.message }, 'hub socket error');
+    });
+    ws.on('close', (code, reasonBuf) => {
+      const reason = reasonBuf.toString();
+      const wasReady = this.welcomed;
+      this.welcomed = false;
+      if (this.silenceTimer) clearTimeout(this.silenceTimer);
+      if (this.ws === ws) this.ws = null;
+      if (wasReady) this.opts.log.warn({ code, reason }, 'lost the hub connection; reconnecting');
+      this.emit('down', { code, reason });
+      this.scheduleReconnect();
+    });
+  }
+
+  private touch(): void {
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    this.silenceTimer = setTimeout(() => {
+      this.opts.log.warn('hub went silent; reconnecting');
+      this.ws?.terminate();
+    }, this.opts.silenceMs ?? 45_000);
+    this.silenceTimer.unref();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    const cap = Math.min(this.opts.maxDelayMs, this.opts.minDelayMs * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    const delay = Math.round(this.opts.minDelayMs / 2 + Math.random() * cap);
+    this.opts.log.debug({ delay_ms: delay, attempt: this.attempt }, 'reconnecting');
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Closes for good (no reconnect). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      ws.once('close', () => resolve());
+      ws.close(1000, 'sidecar stopping');
+      setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 2000).unref();
+    });
+  }
+}

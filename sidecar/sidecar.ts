@@ -1,0 +1,360 @@
+/**
+ * The sidecar: one per agent host. It keeps a connection to the hub, takes assignments, runs them,
+ * and reports results, so that nothing is lost and nothing is done twice across disconnects,
+ * hub restarts and its own restarts:
+ *
+ *  - every task it holds, and every result the hub has not acknowledged, is in the local state
+ *    file (written atomically) before the hub is told anything about it;
+ *  - after a (re)connect its hello lists them; the hub answers `task.resume` (go on: accept
+ *    again, run again after a restart, or resend the result) or `task.drop` (stop, forget);
+ *  - work starts only after the hub acknowledged the accept, so a stale offer is never run;
+ *  - a result is resent until the hub answers it (ack, or an error that says it never will).
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { PROTOCOL_VERSION, type HubMessage, type HubMessageOf, type SidecarMessage } from '../shared/protocol.js';
+import type { ExecutorName, Task } from '../shared/task.js';
+import { agentSocketUrl, type SidecarConfig } from './config.js';
+import { HubConnection } from './connection.js';
+import type { Executor } from './executors/executor.js';
+import { ProgressBatcher } from './executors/progress-batcher.js';
+import { readHostResources } from './resources.js';
+import { SidecarState, type HeldTask, type ResultMessage } from './state.js';
+import { TaskRunner, type RunOutcome } from './task-runner.js';
+import { WorkspaceManager } from './workspace/workspace-manager.js';
+
+export const SIDECAR_VERSION = '0.1.0';
+
+/** This boot of the kernel (Linux); a pgid recorded under another boot means nothing now. */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+interface Running {
+  generation: number;
+  abort: AbortController;
+  done: Promise<void>;
+  /** Why it was aborted: the hub took it away (no result is sent) or the sidecar is draining. */
+  abortedFor: 'dropped' | 'drain' | null;
+}
+
+export class Sidecar {
+  private readonly state: SidecarState;
+  private readonly conn: HubConnection;
+  private readonly running = new Map<string, Running>();
+  /** Messages waiting for the hub's ack: message id -> what it was. */
+  private readonly awaiting = new Map<string, { kind: 'accept' | 'result' | 'reject'; taskId: string; generation: number }>();
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private heartbeatMs = 10_000;
+  private draining = false;
+  private msgCounter = 0;
+  private readonly workspaces: WorkspaceManager;
+  private readonly runner: TaskRunner;
+
+  constructor(
+    private readonly config: Readonly<SidecarConfig>,
+    private readonly executors: ReadonlyMap<ExecutorName, Executor>,
+    private readonly log: Logger,
+  ) {
+    this.state = new SidecarState(config.dataDir);
+    this.workspaces = new WorkspaceManager(
+      { repos: config.repos, worktreesRoot: join(config.dataDir, 'worktrees'), cacheDir: join(config.dataDir, 'repos') },
+      log.child({ module: 'workspace' }),
+    );
+    this.runner = new TaskRunner(executors, this.workspaces, { taskTimeoutMs: config.taskTimeoutMs }, log);
+    this.conn = new HubConnection({
+      url: agentSocketUrl(config.hubUrl),
+      minDelayMs: config.reconnectMinMs,
+      maxDelayMs: config.reconnectMaxMs,
+      log,
+      hello: () => this.hello(),
+    });
+    this.conn.on('ready', (welcome) => this.onReady(welcome.heartbeat_ms));
+    this.conn.on('down', () => this.stopHeartbeat());
+    this.conn.on('message', (m) => this.onMessage(m));
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.config.dataDir, { recursive: true });
+    await this.state.load();
+    this.stopOrphans();
+    // Worktrees of tasks a crash interrupted are rebuilt from the remote tip when they resume.
+    await this.workspaces.cleanOrphans();
+    if (this.state.size > 0) this.log.info({ tasks: this.state.size }, 'restored held tasks from local state');
+    this.conn.start();
+  }
+
+  /**
+   * Processes a previous run of this sidecar started and did not stop (it was killed): their
+   * process groups are killed before the tasks run again, so no task runs twice on this host.
+   */
+  private stopOrphans(): void {
+    const boot = bootId();
+    for (const held of this.state.all()) {
+      if (held.pgid === undefined || held.boot_id !== boot) continue;
+      try {
+        process.kill(-held.pgid, 'SIGKILL');
+        this.log.info({ task_id: held.task.id, pgid: held.pgid }, 'stopped an orphaned process group');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  /** Tasks held now (for tests and status). */
+  held(): HeldTask[] {
+    return this.state.all();
+  }
+
+  private nextId(): string {
+    return `${this.config.agentId}-${Date.now().toString(36)}-${(++this.msgCounter).toString(36)}`;
+  }
+
+  private async advertise() {
+    return Promise.all([...this.executors.values()].map(async (e) => {
+      const info = await e.describe();
+      return { name: info.name, available: info.available, models: info.models };
+    }));
+  }
+
+  private async hello(): Promise<SidecarMessage> {
+    return {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      agent_id: this.config.agentId,
+      token: this.config.token,
+      capabilities: this.config.capabilities,
+      executors: await this.advertise(),
+      repos: this.workspaces.repoNames(),
+      max_concurrency: this.config.maxConcurrency,
+      resources: await readHostResources({ nvidiaSmi: this.config.nvidiaSmi }),
+      in_flight: this.state.all().map((h) => ({ task_id: h.task.id, generation: h.generation, state: h.state })),
+      sidecar_version: SIDECAR_VERSION,
+    };
+  }
+
+  private onReady(heartbeatMs: number): void {
+    this.heartbeatMs = heartbeatMs;
+    this.awaiting.clear(); // answers to the old connection's messages will not come
+    this.startHeartbeat();
+  }
+
+  /**
+   * Heartbeats renew the leases of the tasks held, so they run at the hub's interval or at half
+   * the shortest lease held, whichever is shorter; recomputed whenever the held tasks change.
+   */
+  private startHeartbeat(): void {
+    if (!this.conn.ready) return;
+    this.stopHeartbeat();
+    const leaseMs = Math.min(...this.state.all().map((h) => h.task.timeouts.lease_ms), Infinity);
+    const every = Math.max(50, Math.min(this.heartbeatMs, leaseMs / 2));
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), every);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.conn.ready) return;
+    const resources = await readHostResources({ nvidiaSmi: this.config.nvidiaSmi });
+    this.conn.send({
+      type: 'heartbeat',
+      resources,
+      tasks: this.state.all().map((h) => ({ task_id: h.task.id, generation: h.generation })),
+      draining: this.draining,
+    });
+  }
+
+  private onMessage(msg: HubMessage): void {
+    switch (msg.type) {
+      case 'welcome':
+        return; // handled by the connection ('ready')
+      case 'task.assign':
+        void this.onAssign(msg.task as unknown as Task, msg.generation).catch((err) => this.log.error({ err }, 'handling an assignment failed'));
+        return;
+      case 'task.resume':
+        void this.onResume(msg).catch((err) => this.log.error({ err }, 'resuming a task failed'));
+        return;
+      case 'task.drop':
+      case 'task.cancel':
+        void this.forget(msg.task_id, msg.generation, msg.reason).catch((err) => this.log.error({ err }, 'dropping a task failed'));
+        return;
+      case 'ack':
+        void this.onAnswer(msg.id, null).catch((err) => this.log.error({ err }, 'handling an ack failed'));
+        return;
+      case 'error':
+        if (msg.id === undefined) {
+          this.log.warn({ code: msg.code }, `hub reported an error: ${msg.message}`);
+          return;
+        }
+        void this.onAnswer(msg.id, msg).catch((err) => this.log.error({ err }, 'handling an error reply failed'));
+        return;
+    }
+  }
+
+  private send(message: SidecarMessage, awaiting?: { kind: 'accept' | 'result' | 'reject'; taskId: string; generation: number }): void {
+    if (this.conn.send(message) && awaiting && 'id' in message) this.awaiting.set(message.id, awaiting);
+  }
+
+  private async onAssign(task: Task, generation: number): Promise<void> {
+    const log = this.log.child({ task_id: task.id, generation });
+    const busy = this.state.size >= this.config.maxConcurrency;
+    const why = this.draining
+      ? { code: 'DRAINING', reason: 'the sidecar is shutting down' }
+      : busy
+        ? { code: 'BUSY', reason: 'no free slot' }
+        : this.runner.refusal(task);
+    if (why) {
+      log.info({ code: why.code }, `rejecting task: ${why.reason}`);
+      this.send({ type: 'task.reject', id: this.nextId(), task_id: task.id, generation, ...why });
+      return;
+    }
+    await this.state.set(task.id, { task, generation, state: 'assigned' });
+    log.info({ title: task.title }, 'accepting task');
+    this.send({ type: 'task.accept', id: this.nextId(), task_id: task.id, generation }, { kind: 'accept', taskId: task.id, generation });
+  }
+
+  private async onResume(msg: HubMessageOf<'task.resume'>): Promise<void> {
+    const held = this.state.get(msg.task_id);
+    if (!held || held.generation !== msg.generation) return;
+    if (held.state === 'assigned') {
+      this.send({ type: 'task.accept', id: this.nextId(), task_id: held.task.id, generation: held.generation }, { kind: 'accept', taskId: held.task.id, generation: held.generation });
+    } else if (held.state === 'running') {
+      if (!this.running.has(held.task.id)) {
+        this.log.info({ task_id: held.task.id }, 'resuming a task interrupted by a sidecar restart');
+        this.execute(held);
+      }
+    } else if (held.result) {
+      this.send(held.result, { kind: 'result', taskId: held.task.id, generation: held.generation });
+    }
+  }
+
+  /** The hub's answer to a message we sent: `err` null for ack. */
+  private async onAnswer(id: string, err: HubMessageOf<'error'> | null): Promise<void> {
+    const what = this.awaiting.get(id);
+    if (!what) return;
+    this.awaiting.delete(id);
+    const held = this.state.get(what.taskId);
+    if (!held || held.generation !== what.generation) return;
+    if (what.kind === 'accept') {
+      if (err) {
+        if (err.retryable) return; // asked again after the next reconnect
+        this.log.warn({ task_id: what.taskId, code: err.code }, `hub refused our accept: ${err.message}`);
+        await this.state.set(what.taskId, null);
+        return;
+      }
+      const running: HeldTask = { ...held, state: 'running' };
+      await this.state.set(what.taskId, running);
+      this.execute(running);
+      return;
+    }
+    if (what.kind === 'result') {
+      if (err?.retryable) return; // resent after the next reconnect
+      if (err) this.log.warn({ task_id: what.taskId, code: err.code }, `hub refused our result: ${err.message}`);
+      await this.state.set(what.taskId, null);
+      this.startHeartbeat();
+    }
+  }
+
+  private execute(held: HeldTask): void {
+    const { task, generation } = held;
+    const log = this.log.child({ task_id: task.id, generation });
+    const abort = new AbortController();
+    const batcher = new ProgressBatcher((batch) => {
+      this.conn.send({ type: 'task.progress', task_id: task.id, generation, seq: batch.seq, data: batch.items });
+    });
+    const entry: Running = { generation, abort, abortedFor: null, done: Promise.resolve() };
+    this.running.set(task.id, entry);
+    this.startHeartbeat();
+    log.info({ title: task.title }, 'task started');
+    entry.done = (async () => {
+      let outcome: RunOutcome;
+      try {
+        outcome = await this.runner.run(
+          task,
+          abort.signal,
+          (p) => batcher.push(p),
+          // Each iteration of the build–verify–fix loop is reported as a progress item of its own.
+          (it) => batcher.push({ stream: 'status', data: `${JSON.stringify({ iteration: it.n, ok: it.executor.ok, verification: it.verification?.passed ?? null, usage: it.usage })}\n` }),
+          (pgid) => {
+            const current = this.state.get(task.id);
+            if (current?.generation === generation) void this.state.set(task.id, { ...current, pgid, boot_id: bootId() });
+          },
+        );
+      } catch (err) {
+        log.error({ err }, 'task run crashed');
+        outcome = { ok: false, result: {}, error: { code: 'SIDECAR_ERROR', message: (err as Error).message, retryable: true } };
+      } finally {
+        batcher.close();
+        this.running.delete(task.id);
+      }
+      if (entry.abortedFor) return; // dropped, cancelled, or handed back: the hub expects no result
+      const id = this.nextId();
+      const result: ResultMessage = outcome.ok
+        ? { type: 'task.complete', id, task_id: task.id, generation, result: outcome.result }
+        : { type: 'task.fail', id, task_id: task.id, generation, error: outcome.error!, result: outcome.result };
+      await this.state.set(task.id, { ...held, state: 'finished', result });
+      log.info({ ok: outcome.ok, code: outcome.error?.code }, 'task finished');
+      this.send(result, { kind: 'result', taskId: task.id, generation });
+    })();
+  }
+
+  /** The hub took the task away (drop or cancel): stop it and forget it. */
+  private async forget(taskId: string, generation: number, reason: string): Promise<void> {
+    const held = this.state.get(taskId);
+    if (!held || held.generation !== generation) return;
+    const running = this.running.get(taskId);
+    if (running) {
+      running.abortedFor = 'dropped';
+      running.abort.abort(new Error(reason));
+      await running.done;
+    }
+    this.log.info({ task_id: taskId, reason }, 'task taken back by the hub');
+    await this.state.set(taskId, null);
+  }
+
+  /**
+   * Graceful stop (SIGTERM): take no new work, let running tasks finish for up to the drain grace,
+   * hand back what is still running, wait briefly for the last answers, then say goodbye.
+   */
+  async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.log.info({ running: this.running.size, grace_ms: this.config.drainGraceMs }, 'draining');
+    await this.heartbeat();
+    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    await Promise.race([all, new Promise((r) => setTimeout(r, this.config.drainGraceMs))]);
+    for (const [taskId, r] of this.running) {
+      r.abortedFor = 'drain';
+      r.abort.abort(new Error('sidecar draining'));
+      await r.done;
+      this.send({ type: 'task.reject', id: this.nextId(), task_id: taskId, generation: r.generation, code: 'DRAINING', reason: 'handed back: the sidecar is shutting down' });
+      await this.state.set(taskId, null);
+      this.log.info({ task_id: taskId }, 'handed a task back');
+    }
+    // Results still unacknowledged stay in the state file and are sent after the next start.
+    const deadline = Date.now() + 5000;
+    while (this.awaiting.size > 0 && this.conn.ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    this.conn.send({ type: 'goodbye', reason: 'drained' });
+    await this.stop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopHeartbeat();
+    for (const r of this.running.values()) {
+      r.abortedFor ??= 'drain';
+      r.abort.abort(new Error('sidecar stopping'));
+    }
+    await Promise.all([...this.running.values()].map((r) => r.done));
+    await this.conn.stop();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Runs one task on this host: decides whether it can (executor, repo), prepares its workspace
+ * (a git worktree on a task branch, or a scratch folder for a task without a repo), runs the
+ * build–verify–fix loop, releases the workspace, and turns the outcome into the result the hub
+ * stores: every iteration, the last verification report, cumulative usage and the submission.
+ */
+import type { Logger } from 'pino';
+import { SwitchyardError } from '../shared/errors.js';
+import type { ExecutorName, Task } from '../shared/task.js';
+import type { Executor, ExecutorProgress } from './executors/executor.js';
+import { runBuildVerifyFix, type IterationRecord, type LoopResult } from './loop/build-verify-fix.js';
+import { loopWorkspace } from './loop/workspace-adapter.js';
+import type { WorkspaceManager } from './workspace/workspace-manager.js';
+
+export interface RunOutcome {
+  ok: boolean;
+  result: Record<string, unknown>;
+  error?: { code: string; message: string; retryable: boolean };
+}
+
+/** The executor a task runs on: the one it names, else shell for a command, else a model executor. */
+export function chooseExecutor(task: Task, executors: ReadonlyMap<ExecutorName, Executor>): ExecutorName | null {
+  if (task.executor) return executors.has(task.executor) ? task.executor : null;
+  if (task.command) return executors.has('shell') ? 'shell' : null;
+  for (const name of ['claude', 'ollama'] as const) if (executors.has(name)) return name;
+  return null;
+}
+
+export interface TaskRunnerOptions {
+  /** Upper bound of one attempt when the task's own overall timeout is larger. */
+  taskTimeoutMs: number;
+}
+
+export class TaskRunner {
+  constructor(
+    private readonly executors: ReadonlyMap<ExecutorName, Executor>,
+    private readonly workspaces: WorkspaceManager,
+    private readonly opts: TaskRunnerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Why this host cannot take a task (a code from shared/errors.ts and a reason), or null. */
+  refusal(task: Task): { code: string; reason: string } | null {
+    if (!chooseExecutor(task, this.executors)) {
+      return { code: 'SIDECAR_EXECUTOR_UNAVAILABLE', reason: `this host has no ${task.executor ?? 'executor for it'}` };
+    }
+    if (task.repo !== null && !this.workspaces.hasRepo(task.repo)) {
+      return { code: 'SIDECAR_REPO_UNKNOWN', reason: `this host does not have repo '${task.repo}'` };
+    }
+    return null;
+  }
+
+  async run(
+    task: Task,
+    signal: AbortSignal,
+    onProgress: (p: ExecutorProgress) => void,
+    onIteration: (it: IterationRecord) => void,
+    onSpawn?: (pgid: number) => void,
+  ): Promise<RunOutcome> {
+    const name = chooseExecutor(task, this.executors);
+    if (!name) return failed({ code: 'SIDECAR_EXECUTOR_UNAVAILABLE', message: 'no executor for this task', retryable: false });
+    let ws;
+    try {
+      ws = await this.workspaces.prepare(task, signal);
+    } catch (err) {
+      const e = err instanceof SwitchyardError ? err : new SwitchyardError('SIDECAR_GIT_FAILED', (err as Error).message);
+      return failed({ code: e.code, message: e.message, retryable: e.retryable });
+    }
+    try {
+      const loop = await runBuildVerifyFix({
+        task,
+        executor: this.executors.get(name)!,
+        workspace: loopWorkspace(this.workspaces, ws),
+        timeoutMs: Math.min(task.timeouts.overall_ms, this.opts.taskTimeoutMs),
+        signal,
+        onProgress,
+        onIteration,
+        ...(onSpawn ? { onSpawn } : {}),
+      });
+      return outcomeOf(name, ws.branch, loop);
+    } finally {
+      await this.workspaces.release(ws).catch((err) => this.log.warn({ err, task_id: task.id }, 'releasing the workspace failed'));
+    }
+  }
+}
+
+function failed(error: { code: string; message: string; retryable: boolean }): RunOutcome {
+  return { ok: false, result: {}, error };
+}
+
+/** The result the hub stores for a run of the loop. */
+export function outcomeOf(executor: ExecutorName, branch: string | null, loop: LoopResult): RunOutcome {
+  const last = loop.iterations[loop.iterations.length - 1];
+  const result: Record<string, unknown> = {
+    executor,
+    output_tail: last?.executor.output_tail ?? '',
+    exit_code: last?.executor.exit_code ?? null,
+    iterations: loop.iterations,
+    verification: loop.verification,
+    usage: loop.usage,
+    branch,
+    submission: loop.submission,
+    url: loop.submission?.pr_url ?? loop.submission?.url ?? null,
+  };
+  if (loop.ok) return { ok: true, result };
+  const f = loop.failure ?? { code: 'EXEC_FAILED', message: 'the run failed', retryable: true };
+  return { ok: false, result, error: { code: f.code, message: f.message, retryable: f.retryable } };
+}
