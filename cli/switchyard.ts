@@ -1,12 +1,10 @@
 #!/usr/bin/env node
-/** The `switchyard` command: one entry point, a subcommand per job. */
+/**
+ * The `switchyard` command: one entry point, a subcommand per job. Each command's module is
+ * loaded only when it runs, so `task list` does not pay for loading the hub and LevelDB.
+ */
 import { SwitchyardError } from '../shared/errors.js';
 import { CliError } from './client.js';
-import { agentCommand } from './commands/agent.js';
-import { hubCommand } from './commands/hub.js';
-import { sidecarCommand } from './commands/sidecar.js';
-import { taskCommand } from './commands/task.js';
-import { upCommand } from './commands/up.js';
 
 const HELP = `Usage: switchyard <command> [options]
 
@@ -20,12 +18,12 @@ Commands:
 Run 'switchyard <command> --help' for a command's options.
 `;
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = {
-  up: upCommand,
-  hub: hubCommand,
-  sidecar: sidecarCommand,
-  task: taskCommand,
-  agent: agentCommand,
+const commands: Record<string, () => Promise<(argv: string[]) => Promise<void>>> = {
+  up: async () => (await import('./commands/up.js')).upCommand,
+  hub: async () => (await import('./commands/hub.js')).hubCommand,
+  sidecar: async () => (await import('./commands/sidecar.js')).sidecarCommand,
+  task: async () => (await import('./commands/task.js')).taskCommand,
+  agent: async () => (await import('./commands/agent.js')).agentCommand,
 };
 
 async function main(argv: string[]): Promise<void> {
@@ -34,9 +32,9 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const command = commands[name];
-  if (!command) throw new CliError(`unknown command '${name}'\n\n${HELP}`, 2);
-  await command(rest);
+  const load = commands[name];
+  if (!load) throw new CliError(`unknown command '${name}'\n\n${HELP}`, 2);
+  await (await load())(rest);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

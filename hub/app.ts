@@ -2,7 +2,7 @@
  * Builds the hub without listening (`buildHub`), so tests drive routes with inject() and real
  * sockets alike; `startHub` opens the stores in a data folder and listens.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import websocket from '@fastify/websocket';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,6 +53,11 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     loggerInstance: log,
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: true,
+    // Errors fastify raises before routing (a malformed URL, an over-long parameter) get the
+    // same {code, message, retryable} body as every other error.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as unknown as FastifyReply).status(400).send({ code: 'VALIDATION_FAILED', message: err.message, retryable: false });
+    },
   }) as unknown as FastifyInstance;
   // Frames up to twice the protocol limit reach the parser and get a PAYLOAD_TOO_LARGE error
   // frame; beyond that ws closes the socket itself (1009) without buffering more.

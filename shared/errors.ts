@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   NOT_LEASE_HOLDER: { status: 403, retryable: false },
   // Store
   STORE_CLOSED: { status: 503, retryable: true },
-  STORE_FAILED: { status: 503, retryable: false },
+  STORE_FAILED: { status: 503, retryable: true },
   STORE_LOCKED: { status: 503, retryable: false },
   // Auth and protocol
   UNAUTHORIZED: { status: 401, retryable: false },

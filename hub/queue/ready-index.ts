@@ -116,9 +116,11 @@ export class ReadyIndex {
 
   /** Bulk load on open: entries must come in key order (signature, lane, time, id). */
   load(entry: ReadyEntry): void {
-    const own = { ...entry };
-    this.track(own);
-    this.group(own.sig).heaps[own.lane].pushSorted(own);
+    // The store holds one ready key per queued task, so a loaded entry never replaces another:
+    // no kill() and no copy (this runs a million times when a deep queue is reopened).
+    this.live.set(entry.id, entry);
+    this.counts[entry.lane]++;
+    this.group(entry.sig).heaps[entry.lane].pushSorted(entry);
   }
 
   /**

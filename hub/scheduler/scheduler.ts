@@ -16,6 +16,8 @@ export class Scheduler {
   /** task id -> agents that rejected it or let it time out. In memory: a restart forgets, harmlessly. */
   private readonly refusals = new Map<string, Set<string>>();
   private stopped = false;
+  /** Counts tasks entering `queued`; a fill that found nothing retries if it moved meanwhile. */
+  private queuedEpoch = 0;
 
   constructor(
     private readonly store: TaskStore,
@@ -47,7 +49,10 @@ export class Scheduler {
     if (task.status === 'completed' || task.status === 'cancelled' || task.status === 'dead_letter') {
       this.refusals.delete(task.id);
     }
-    if (task.status === 'queued') void this.place(task);
+    if (task.status === 'queued') {
+      this.queuedEpoch++;
+      void this.place(task);
+    }
   }
 
   refuse(taskId: string, agentId: string): void {
@@ -119,6 +124,9 @@ export class Scheduler {
   async fill(agent: LiveAgent): Promise<void> {
     while (!this.stopped && this.registry.freeSlots(agent) > 0) {
       agent.reserved++;
+      // A task queued while this lease is in flight may have skipped this agent (its slot was
+      // reserved here); if the lease then finds nothing, look again rather than leave it queued.
+      const epoch = this.queuedEpoch;
       let leased: Task | null = null;
       try {
         leased = await this.store.leaseNext({
@@ -130,7 +138,10 @@ export class Scheduler {
       } finally {
         agent.reserved--;
       }
-      if (!leased) return;
+      if (!leased) {
+        if (epoch !== this.queuedEpoch) continue;
+        return;
+      }
       this.send(agent, leased);
     }
   }

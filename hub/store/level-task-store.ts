@@ -132,7 +132,12 @@ export class LevelTaskStore implements TaskStore {
     private readonly kv: Kv,
     private readonly opts: TaskStoreOptions,
   ) {
-    this.gc = new GroupCommit(kv, { maxGroupOps: opts.maxGroupOps });
+    this.gc = new GroupCommit(kv, {
+      maxGroupOps: opts.maxGroupOps,
+      // Operations read back only task records and idempotency keys before their batch is durable;
+      // index and event keys skip the read-your-writes bookkeeping.
+      readBack: (key) => key.startsWith(K.taskPrefix) || key.startsWith('i!'),
+    });
     this.ready = new ReadyIndex(opts.starvationMs);
     this.taskIds = ulidGenerator(opts.now, opts.random);
     this.eventIds = ulidGenerator(opts.now, opts.random);

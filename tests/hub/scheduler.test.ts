@@ -1,0 +1,103 @@
+/**
+ * The scheduler over real sockets: placement across agents, routing by executor and model,
+ * direct delegation and its fallback, and the race between a fill and a new task.
+ */
+import { afterEach, describe, expect, test } from 'vitest';
+import type { Task } from '../../shared/task.js';
+import { RawClient, startInprocHub, waitFor, type InprocHub } from '../support/hub-inproc.js';
+
+let h: InprocHub;
+const clients: RawClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await h?.close();
+});
+
+async function connect(id: string, over: Record<string, unknown> = {}): Promise<RawClient> {
+  const token = await h.addAgent(id);
+  const c = await RawClient.connect(h.wsUrl, id, token, over);
+  clients.push(c);
+  return c;
+}
+
+async function create(spec: Record<string, unknown>): Promise<Task> {
+  const res = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: spec });
+  expect(res.statusCode).toBe(201);
+  return res.json() as Task;
+}
+
+describe('scheduler', () => {
+  test('tasks queued one by one while a fill is in flight all reach the agent (no task left behind)', async () => {
+    h = await startInprocHub({ listen: true });
+    const c = await connect('wide', { max_concurrency: 40 });
+    for (let i = 0; i < 40; i++) await create({ title: `t${i}`, executor: 'shell', command: 'true' });
+    const assigned = await waitFor(() => c.received.filter((m) => m.type === 'task.assign').length === 40 && true, '40 assignments');
+    expect(assigned).toBe(true);
+    expect(h.store.stats().queued).toEqual({ urgent: 0, high: 0, normal: 0, low: 0 });
+  });
+
+  test('routes by executor and model: only an agent that advertises them gets the task', async () => {
+    h = await startInprocHub({ listen: true });
+    const shellOnly = await connect('shell-box');
+    const gpu = await connect('gpu-box', { executors: [{ name: 'ollama', available: true, models: ['qwen2.5-coder:7b'] }] });
+    const task = await create({ title: 'code', executor: 'ollama', model: 'qwen2.5-coder:7b', description: 'write it' });
+    expect(task.capabilities).toEqual(['executor:ollama', 'model:qwen2.5-coder:7b']);
+    const assign = await gpu.nextOf('task.assign');
+    expect((assign.task as Task).id).toBe(task.id);
+    expect(shellOnly.received.some((m) => m.type === 'task.assign')).toBe(false);
+  });
+
+  test('places on the least loaded agent', async () => {
+    h = await startInprocHub({ listen: true });
+    const a = await connect('a', { max_concurrency: 4 });
+    const b = await connect('b', { max_concurrency: 4 });
+    for (let i = 0; i < 4; i++) await create({ title: `t${i}`, executor: 'shell', command: 'true' });
+    const count = (c: RawClient) => c.received.filter((m) => m.type === 'task.assign').length;
+    await waitFor(() => count(a) + count(b) === 4, 'four assignments');
+    expect(count(a)).toBe(2);
+    expect(count(b)).toBe(2);
+  });
+
+  test('direct delegation: the named agent gets the task even when another is less loaded', async () => {
+    h = await startInprocHub({ listen: true });
+    const other = await connect('other');
+    const named = await connect('named', { max_concurrency: 2 });
+    const task = await create({ title: 'for named', executor: 'shell', command: 'true', agent: 'named' });
+    const assign = await named.nextOf('task.assign');
+    expect((assign.task as Task).id).toBe(task.id);
+    expect(other.received.some((m) => m.type === 'task.assign')).toBe(false);
+  });
+
+  test('direct delegation falls back to another agent when the named one is offline', async () => {
+    h = await startInprocHub({ listen: true });
+    await h.addAgent('asleep');
+    const other = await connect('other');
+    const task = await create({ title: 'for asleep', executor: 'shell', command: 'true', agent: 'asleep' });
+    const assign = await other.nextOf('task.assign');
+    expect((assign.task as Task).id).toBe(task.id);
+    expect((assign.task as Task).delegate).toBeNull();
+    expect((assign.task as Task).agent).toBe('asleep');
+  });
+
+  test('direct delegation falls back when the named agent rejects', async () => {
+    h = await startInprocHub({ listen: true });
+    const named = await connect('named');
+    const task = await create({ title: 'for named', executor: 'shell', command: 'true', agent: 'named' });
+    const first = await named.nextOf('task.assign');
+    const other = await connect('other');
+    named.send({ type: 'task.reject', id: 'r1', task_id: task.id, generation: first.generation, code: 'SIDECAR_REPO_UNKNOWN', reason: 'no repo' });
+    await named.next((m) => m.type === 'ack' && m.id === 'r1');
+    const second = await other.nextOf('task.assign');
+    expect((second.task as Task).id).toBe(task.id);
+    expect(second.generation).toBe((first.generation as number) + 1);
+  });
+});
+
+describe('framework errors', () => {
+  test('a malformed URL gets the standard error body', async () => {
+    h = await startInprocHub();
+    const res = await h.hub.app.inject({ method: 'GET', url: '/v1/tasks/%', headers: h.auth() });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
+  });
+});
