@@ -53,7 +53,9 @@ export interface GroupCommitOptions {
 }
 
 export class GroupCommit {
+  /** Jobs waiting for the serial path; `head` is the next one (no O(n) shift per job). */
   private readonly queue: Array<Job<unknown>> = [];
+  private head = 0;
   private draining = false;
   private epoch = 0;
   private group: Group = this.newGroup();
@@ -99,9 +101,11 @@ export class GroupCommit {
   private async drain(): Promise<void> {
     this.draining = true;
     try {
-      while (this.queue.length > 0) {
+      while (this.head < this.queue.length) {
         if (this.failure) {
-          for (const job of this.queue.splice(0)) job.reject(this.failure);
+          for (const job of this.queue.splice(this.head)) job.reject(this.failure);
+          this.queue.length = 0;
+          this.head = 0;
           break;
         }
         // Backpressure: a full group waits for the batch on disk before growing further.
@@ -109,9 +113,14 @@ export class GroupCommit {
           await this.inflight;
           continue;
         }
-        const job = this.queue.shift()!;
+        const job = this.queue[this.head]!;
+        this.queue[this.head++] = undefined as never;
+        if (this.head === this.queue.length) {
+          this.queue.length = 0;
+          this.head = 0;
+        }
         await this.runJob(job);
-        if (this.queue.length === 0 || this.group.ops.length >= this.opts.maxGroupOps) this.flush();
+        if (this.head >= this.queue.length || this.group.ops.length >= this.opts.maxGroupOps) this.flush();
       }
       this.flush();
     } finally {
@@ -120,27 +129,7 @@ export class GroupCommit {
   }
 
   private async runJob(job: Job<unknown>): Promise<void> {
-    const own = new Map<string, Slot>();
-    const ops: KvOp[] = [];
-    const applies: Array<() => void> = [];
-    const commits: Array<() => void> = [];
-    const tx: Tx = {
-      get: async (key) => {
-        const o = own.get(key);
-        if (o !== undefined) return o === DELETED ? undefined : o;
-        return this.read(key);
-      },
-      put: (key, value = '') => {
-        if (this.readable(key)) own.set(key, value);
-        ops.push({ type: 'put', key, value });
-      },
-      del: (key) => {
-        if (this.readable(key)) own.set(key, DELETED);
-        ops.push({ type: 'del', key });
-      },
-      onApply: (fn) => applies.push(fn),
-      onCommit: (fn) => commits.push(fn),
-    };
+    const tx = new JobTx(this);
     let value: unknown;
     try {
       value = await job.run(tx);
@@ -149,14 +138,17 @@ export class GroupCommit {
       return;
     }
     const g = this.group;
-    for (const op of ops) g.ops.push(op);
-    for (const [key, slot] of own) {
-      g.keys.set(key, slot);
-      this.dirty.set(key, { slot, epoch: g.epoch });
+    for (const op of tx.ops) g.ops.push(op);
+    if (tx.own) {
+      for (const [key, slot] of tx.own) {
+        g.keys.set(key, slot);
+        this.dirty.set(key, { slot, epoch: g.epoch });
+      }
     }
-    for (const fn of applies) fn();
+    if (tx.applies) for (const fn of tx.applies) fn();
+    const commits = tx.commits;
     const ok = () => {
-      for (const fn of commits) fn();
+      if (commits) for (const fn of commits) fn();
       job.resolve(value);
     };
     if (g.ops.length === 0 && !this.inflight && g.done.length === 0) {
@@ -165,6 +157,11 @@ export class GroupCommit {
       return;
     }
     g.done.push({ ok, fail: job.reject });
+  }
+
+  /** @internal For JobTx: whether a key's uncommitted writes must be visible to later reads. */
+  readsBack(key: string): boolean {
+    return this.readable(key);
   }
 
   /** Starts writing the current group, unless a write is already in flight. */
@@ -201,7 +198,7 @@ export class GroupCommit {
 
   /** Waits until everything submitted so far is durable (or failed). */
   async idle(): Promise<void> {
-    while (this.draining || this.inflight || this.queue.length > 0 || this.group.done.length > 0) {
+    while (this.draining || this.inflight || this.head < this.queue.length || this.group.done.length > 0) {
       if (this.inflight) await this.inflight;
       else await new Promise((r) => setImmediate(r));
       if (this.failure) return;
@@ -211,5 +208,43 @@ export class GroupCommit {
   async close(): Promise<void> {
     await this.idle();
     this.closed = true;
+  }
+}
+
+/**
+ * One operation's transaction: its writes in order, its own writes readable back, and what to
+ * run on success. A class rather than closures per operation: at tens of thousands of
+ * operations a second, allocation is a large part of the cost (the collector took ~30%).
+ */
+class JobTx implements Tx {
+  readonly ops: KvOp[] = [];
+  own: Map<string, Slot> | null = null;
+  applies: Array<() => void> | null = null;
+  commits: Array<() => void> | null = null;
+
+  constructor(private readonly gc: GroupCommit) {}
+
+  async get(key: string): Promise<string | undefined> {
+    const o = this.own?.get(key);
+    if (o !== undefined) return o === DELETED ? undefined : o;
+    return this.gc.read(key);
+  }
+
+  put(key: string, value = ''): void {
+    if (this.gc.readsBack(key)) (this.own ??= new Map()).set(key, value);
+    this.ops.push({ type: 'put', key, value });
+  }
+
+  del(key: string): void {
+    if (this.gc.readsBack(key)) (this.own ??= new Map()).set(key, DELETED);
+    this.ops.push({ type: 'del', key });
+  }
+
+  onApply(fn: () => void): void {
+    (this.applies ??= []).push(fn);
+  }
+
+  onCommit(fn: () => void): void {
+    (this.commits ??= []).push(fn);
   }
 }

@@ -30,16 +30,12 @@ function decodeTime(s: string): number {
 
 /** Adds one to a base32 string; carries to the left; null when it would overflow. */
 function increment(s: string): string | null {
-  const chars = s.split('');
-  for (let i = chars.length - 1; i >= 0; i--) {
-    const idx = ALPHABET.indexOf(chars[i]!);
-    if (idx < 31) {
-      chars[i] = ALPHABET[idx + 1]!;
-      return chars.join('');
-    }
-    chars[i] = '0';
-  }
-  return null;
+  // Only the trailing run of 'Z's carries: keep the prefix, bump one char, zero the rest.
+  let i = s.length - 1;
+  while (i >= 0 && s.charCodeAt(i) === 90 /* 'Z' */) i--;
+  if (i < 0) return null;
+  const next = ALPHABET[ALPHABET.indexOf(s[i]!) + 1]!;
+  return s.slice(0, i) + next + '0'.repeat(s.length - 1 - i);
 }
 
 export type IdGenerator = (() => string) & { seed(after: string): void };
