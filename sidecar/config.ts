@@ -40,6 +40,8 @@ export interface SidecarConfig {
   ollamaUrl: string;
   /** Path of the Claude Code CLI. @defaultValue claude */
   claudeBinary: string;
+  /** Claude models this host offers for routing (tasks naming a model need it listed). @defaultValue [] */
+  claudeModels: string[];
   /** Repos this host works on. @defaultValue [] (then only tasks without a repo) */
   repos: RepoConfig[];
   /** First reconnect delay; doubles up to reconnectMaxMs, with jitter. @defaultValue 500 */
@@ -62,6 +64,7 @@ export const SIDECAR_DEFAULTS: Omit<SidecarConfig, 'hubUrl' | 'agentId' | 'token
   executors: ['shell'],
   ollamaUrl: 'http://127.0.0.1:11434',
   claudeBinary: 'claude',
+  claudeModels: [],
   repos: [],
   reconnectMinMs: 500,
   reconnectMaxMs: 30_000,

@@ -10,12 +10,12 @@ import type { Executor } from './executors/executor.js';
 import { OllamaExecutor } from './executors/ollama.js';
 import { ShellExecutor } from './executors/shell.js';
 
-export function buildExecutors(config: Pick<SidecarConfig, 'executors' | 'ollamaUrl' | 'claudeBinary'>): Map<ExecutorName, Executor> {
+export function buildExecutors(config: Pick<SidecarConfig, 'executors' | 'ollamaUrl' | 'claudeBinary' | 'claudeModels'>): Map<ExecutorName, Executor> {
   const set = new Map<ExecutorName, Executor>();
   for (const name of config.executors) {
     if (name === 'shell') set.set('shell', new ShellExecutor());
     else if (name === 'ollama') set.set('ollama', new OllamaExecutor({ baseUrl: config.ollamaUrl }));
-    else if (name === 'claude') set.set('claude', new ClaudeExecutor({ bin: config.claudeBinary }));
+    else if (name === 'claude') set.set('claude', new ClaudeExecutor({ bin: config.claudeBinary, models: config.claudeModels }));
   }
   return set;
 }

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { PROTOCOL_VERSION, type HubMessage, type HubMessageOf, type SidecarMessage } from '../shared/protocol.js';
+import { PROTOCOL_VERSION, type ExecutorAdvert, type HubMessage, type HubMessageOf, type SidecarMessage } from '../shared/protocol.js';
 import type { ExecutorName, Task } from '../shared/task.js';
 import { agentSocketUrl, type SidecarConfig } from './config.js';
 import { HubConnection } from './connection.js';
@@ -26,6 +26,9 @@ import { TaskRunner, type RunOutcome } from './task-runner.js';
 import { WorkspaceManager } from './workspace/workspace-manager.js';
 
 export const SIDECAR_VERSION = '0.1.0';
+
+/** Heartbeats between two re-advertisements of executors and models. */
+const EXECUTOR_REFRESH = 6;
 
 /** This boot of the kernel (Linux); a pgid recorded under another boot means nothing now. */
 function bootId(): string {
@@ -51,6 +54,8 @@ export class Sidecar {
   /** Messages waiting for the hub's ack: message id -> what it was. */
   private readonly awaiting = new Map<string, { kind: 'accept' | 'result' | 'reject'; taskId: string; generation: number }>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private heartbeats = 0;
+  private advertised: ExecutorAdvert[] = [];
   private heartbeatMs = 10_000;
   private draining = false;
   private msgCounter = 0;
@@ -116,11 +121,15 @@ export class Sidecar {
     return `${this.config.agentId}-${Date.now().toString(36)}-${(++this.msgCounter).toString(36)}`;
   }
 
-  private async advertise() {
-    return Promise.all([...this.executors.values()].map(async (e) => {
-      const info = await e.describe();
-      return { name: info.name, available: info.available, models: info.models };
-    }));
+  /** What the executors can do now; kept so assignments can be checked against it. */
+  private async advertise(): Promise<ExecutorAdvert[]> {
+    this.advertised = await Promise.all(
+      [...this.executors.values()].map(async (e) => {
+        const info = await e.describe();
+        return { name: info.name, available: info.available, models: info.models };
+      }),
+    );
+    return this.advertised;
   }
 
   private async hello(): Promise<SidecarMessage> {
@@ -166,11 +175,15 @@ export class Sidecar {
   private async heartbeat(): Promise<void> {
     if (!this.conn.ready) return;
     const resources = await readHostResources({ nvidiaSmi: this.config.nvidiaSmi });
+    // Executors and models change (a model pulled, Ollama restarted): re-advertise every
+    // EXECUTOR_REFRESH heartbeats, not every one (describe() may ask a server or run a CLI).
+    const refresh = ++this.heartbeats % EXECUTOR_REFRESH === 0;
     this.conn.send({
       type: 'heartbeat',
       resources,
       tasks: this.state.all().map((h) => ({ task_id: h.task.id, generation: h.generation })),
       draining: this.draining,
+      ...(refresh ? { executors: await this.advertise() } : {}),
     });
   }
 
@@ -212,7 +225,7 @@ export class Sidecar {
       ? { code: 'DRAINING', reason: 'the sidecar is shutting down' }
       : busy
         ? { code: 'BUSY', reason: 'no free slot' }
-        : this.runner.refusal(task);
+        : this.runner.refusal(task, this.advertised);
     if (why) {
       log.info({ code: why.code }, `rejecting task: ${why.reason}`);
       this.send({ type: 'task.reject', id: this.nextId(), task_id: task.id, generation, ...why });

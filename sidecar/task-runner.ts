@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { SwitchyardError } from '../shared/errors.js';
+import type { ExecutorAdvert } from '../shared/protocol.js';
 import type { ExecutorName, Task } from '../shared/task.js';
 import type { Executor, ExecutorProgress } from './executors/executor.js';
 import { runBuildVerifyFix, type IterationRecord, type LoopResult } from './loop/build-verify-fix.js';
@@ -39,10 +40,22 @@ export class TaskRunner {
     private readonly log: Logger,
   ) {}
 
-  /** Why this host cannot take a task (a code from shared/errors.ts and a reason), or null. */
-  refusal(task: Task): { code: string; reason: string } | null {
-    if (!chooseExecutor(task, this.executors)) {
+  /**
+   * Why this host cannot take a task (a code from shared/errors.ts and a reason), or null.
+   * `advertised` is what the executors last said they can do (available, models).
+   */
+  refusal(task: Task, advertised: readonly ExecutorAdvert[] = []): { code: string; reason: string } | null {
+    const name = chooseExecutor(task, this.executors);
+    if (!name) {
       return { code: 'SIDECAR_EXECUTOR_UNAVAILABLE', reason: `this host has no ${task.executor ?? 'executor for it'}` };
+    }
+    const advert = advertised.find((a) => a.name === name);
+    if (advert && !advert.available) {
+      return { code: 'SIDECAR_EXECUTOR_UNAVAILABLE', reason: `the ${name} executor is not available on this host now` };
+    }
+    // An executor that lists no models (Claude without a configured list) takes any model name.
+    if (task.model !== null && advert && advert.models.length > 0 && !advert.models.includes(task.model)) {
+      return { code: 'SIDECAR_EXECUTOR_UNAVAILABLE', reason: `the ${name} executor here has no model '${task.model}'` };
     }
     if (task.repo !== null && !this.workspaces.hasRepo(task.repo)) {
       return { code: 'SIDECAR_REPO_UNKNOWN', reason: `this host does not have repo '${task.repo}'` };
