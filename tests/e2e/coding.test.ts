@@ -8,22 +8,12 @@ import { afterEach, beforeAll, expect, test } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Task } from '../../shared/task.js';
+import { CALC_REPO_FILES, FAIL_THEN_FIX, FIXED_SUM } from '../fixtures/calc-repo.js';
 import { startFakeOllama, type FakeOllama } from '../fixtures/fake-ollama.js';
 import { git, GIT_ENV, remoteAndClone } from '../sidecar-work/git-helpers.js';
 import { api, ensureBuilt, freePort, Proc, registerAgent, startHubProc, tempDir, waitFor } from '../support/processes.js';
 
 const MODEL = 'qwen2.5-coder:7b';
-const REPO_FILES = {
-  'README.md': '# calc\n',
-  'test.mjs': [
-    "import { sum } from './sum.mjs';",
-    'const got = sum(2, 3);',
-    'if (got !== 5) { console.error(`expected 5, got ${got}`); process.exit(1); }',
-    "console.log('1 test passed');",
-    '',
-  ].join('\n'),
-};
-
 let procs: Proc[] = [];
 let fake: FakeOllama | null = null;
 beforeAll(() => ensureBuilt());
@@ -38,15 +28,8 @@ test('a coding task: first answer fails its tests, the corrective iteration pass
   const dir = tempDir('coding');
   fake = await startFakeOllama();
   fake.models = [{ name: MODEL, size: 4_700_000_000 }];
-  const buggy = 'export const sum = (a, b) => a + b + 1;\n';
-  const fixed = 'export const sum = (a, b) => a + b;\n';
-  fake.script(
-    { content: 'Writing sum.mjs.', toolCalls: [{ name: 'write_file', arguments: { path: 'sum.mjs', content: buggy } }], promptEvalCount: 300, evalCount: 40 },
-    { content: 'Done.', promptEvalCount: 350, evalCount: 5 },
-    { content: 'The test says 6; fixing.', toolCalls: [{ name: 'write_file', arguments: { path: 'sum.mjs', content: fixed } }], promptEvalCount: 500, evalCount: 30 },
-    { content: 'Fixed.', promptEvalCount: 550, evalCount: 4 },
-  );
-  const { remote, clone } = await remoteAndClone(dir, REPO_FILES);
+  fake.script(...FAIL_THEN_FIX);
+  const { remote, clone } = await remoteAndClone(dir, CALC_REPO_FILES);
 
   const hub = await startHubProc(join(dir, 'hub'), await freePort());
   procs.push(hub.proc);
@@ -106,7 +89,7 @@ test('a coding task: first answer fails its tests, the corrective iteration pass
 
   // The bare remote has the branch, at the reported commit, with the fixed file.
   expect(await git(remote, 'rev-parse', `refs/heads/${result.submission.branch}`)).toBe(result.submission.commit);
-  expect(await git(remote, 'show', `refs/heads/${result.submission.branch}:sum.mjs`)).toBe(fixed.trim());
+  expect(await git(remote, 'show', `refs/heads/${result.submission.branch}:sum.mjs`)).toBe(FIXED_SUM.trim());
   expect(await git(remote, 'log', '-1', '--format=%B', `refs/heads/${result.submission.branch}`)).toContain(created.body.id);
   // Work never happened on the default branch.
   expect(await git(remote, 'ls-tree', '--name-only', 'main')).not.toContain('sum.mjs');

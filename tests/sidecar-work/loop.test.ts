@@ -9,6 +9,7 @@ import { runBuildVerifyFix, type IterationRecord, type LoopTask } from '../../si
 import { loopWorkspace } from '../../sidecar/loop/workspace-adapter.js';
 import { sidecarError } from '../../sidecar/workspace/errors.js';
 import { WorkspaceManager } from '../../sidecar/workspace/workspace-manager.js';
+import { CALC_REPO_FILES, FAIL_THEN_FIX, FIXED_SUM } from '../fixtures/calc-repo.js';
 import { startFakeOllama, type FakeOllama } from '../fixtures/fake-ollama.js';
 import { git, GIT_ENV, remoteAndClone } from './git-helpers.js';
 import { tempDir } from './helpers.js';
@@ -20,17 +21,7 @@ let clone: string;
 let manager: WorkspaceManager;
 let cleanup: () => Promise<void>;
 
-/** The repo under test: sum.mjs is missing; test.mjs checks it. */
-const REPO_FILES = {
-  'README.md': '# calc\n',
-  'test.mjs': [
-    "import { sum } from './sum.mjs';",
-    'const got = sum(2, 3);',
-    'if (got !== 5) { console.error(`expected 5, got ${got}`); process.exit(1); }',
-    "console.log('1 test passed');",
-    '',
-  ].join('\n'),
-};
+const REPO_FILES = CALC_REPO_FILES;
 
 beforeEach(async () => {
   fake = await startFakeOllama();
@@ -69,14 +60,8 @@ const ollama = () => new OllamaExecutor({ baseUrl: fake.url, model: 'qwen2.5-cod
 
 describe('runBuildVerifyFix with a scripted model', () => {
   it('fixes a failing test with a corrective prompt: success after two iterations, submitted', async () => {
-    const buggy = 'export const sum = (a, b) => a + b + 1;\n';
-    const fixed = 'export const sum = (a, b) => a + b;\n';
-    fake.script(
-      { content: 'Writing sum.mjs.', toolCalls: [{ name: 'write_file', arguments: { path: 'sum.mjs', content: buggy } }], promptEvalCount: 300, evalCount: 40 },
-      { content: 'Done.', promptEvalCount: 350, evalCount: 5 },
-      { content: 'The test says 6; fixing.', toolCalls: [{ name: 'write_file', arguments: { path: 'sum.mjs', content: fixed } }], promptEvalCount: 500, evalCount: 30 },
-      { content: 'Fixed.', promptEvalCount: 550, evalCount: 4 },
-    );
+    const fixed = FIXED_SUM;
+    fake.script(...FAIL_THEN_FIX);
     const task = makeTask();
     const ws = await manager.prepare({ id: task.id, title: task.title, repo: 'calc' });
     const seen: IterationRecord[] = [];
