@@ -152,6 +152,34 @@ describe('a hub and two sidecars', () => {
     expect(readFileSync(marker, 'utf8')).toBe('run\n');
   });
 
+  test('cancelling a running task stops its process on the sidecar, which then takes the next task', async () => {
+    const { hub, sc, dir } = await fleet(['a1']);
+    const pidFile = join(dir, 'pid');
+    const long = await api<Task>(hub.url, 'POST', '/v1/tasks', { title: 'forever', executor: 'shell', command: `echo $$ > '${pidFile}'; sleep 60` });
+    await waitFor('the command started', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const cancelled = await api<Task>(hub.url, 'POST', `/v1/tasks/${long.body.id}/cancel`, { reason: 'not needed' });
+    expect(cancelled.body.status).toBe('cancelled');
+    await sc.a1!.waitForLog('task taken back by the hub');
+    await waitFor('the command is gone', () => {
+      try {
+        process.kill(pid, 0);
+        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z'; // a zombie is gone too
+      } catch {
+        return true;
+      }
+    });
+    const next = await api<Task>(hub.url, 'POST', '/v1/tasks', { title: 'next', executor: 'shell', command: 'echo next' });
+    const done = await waitFor('the next task completed', async () => {
+      const t = await getTask(hub.url, next.body.id);
+      return t.task.status === 'completed' && t;
+    });
+    expect((done.task.result as { output_tail: string }).output_tail).toContain('next');
+    const after = await getTask(hub.url, long.body.id);
+    expect(after.task.status).toBe('cancelled');
+    expect(completions(after.events)).toBe(0);
+  });
+
   test('SIGTERM drains: a task still running after the grace period is handed back and finished elsewhere', async () => {
     const { hub, sc, tokens, dir } = await fleet(['a1']);
     const created = await api<Task>(hub.url, 'POST', '/v1/tasks', { title: 'long', executor: 'shell', command: 'sleep 5; echo done' });
