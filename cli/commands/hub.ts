@@ -1,12 +1,15 @@
 /** `switchyard hub` — run the hub in the foreground. */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startHub } from '../../hub/app.js';
 import { loadHubConfig } from '../../hub/config.js';
 import { createLogger } from '../../shared/logger.js';
 
 export const HUB_HELP = `Usage: switchyard hub [options]
+       switchyard hub check [--data DIR]
 
 Runs the hub: the durable task queue, the REST API, and the WebSocket gateway for sidecars.
+'hub check' opens a stopped hub's store and checks every index entry against its record.
 
 Options:
   --data DIR    Data folder (LevelDB stores, admin.token). Default $SWITCHYARD_DATA or ./.switchyard/hub
@@ -20,6 +23,7 @@ Logs are JSON lines on stdout.
 `;
 
 export async function hubCommand(argv: string[]): Promise<void> {
+  if (argv[0] === 'check') return checkCommand(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: { data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -48,4 +52,26 @@ export async function hubCommand(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** `switchyard hub check`: the store's integrity, for an operator after a crash or a disk scare. */
+async function checkCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(HUB_HELP);
+    return;
+  }
+  const config = loadHubConfig(values.data ? { dataDir: values.data } : {});
+  const { openTaskStore } = await import('../../hub/store/level-task-store.js');
+  process.stderr.write(`checking ${config.dataDir}/tasks (a full scan)...\n`);
+  const store = await openTaskStore(join(config.dataDir, 'tasks'), { autoSweep: false });
+  try {
+    const report = await store.verifyIntegrity();
+    const stats = store.stats();
+    process.stdout.write(`${report.ok ? 'ok' : 'PROBLEMS FOUND'}: ${report.tasks} tasks; queued ${JSON.stringify(stats.queued)}\n`);
+    for (const p of report.problems) process.stdout.write(`  ${p}\n`);
+    if (!report.ok) process.exitCode = 1;
+  } finally {
+    await store.close();
+  }
 }

@@ -27,4 +27,9 @@ test('switchyard up starts a hub and two sidecars and runs the demo to completio
   expect(existsSync(token)).toBe(true);
   expect(statSync(token).mode & 0o777).toBe(0o600);
   expect(out).toContain(token);
+
+  // The stopped hub's store checks out: every index entry matches its record.
+  const check = spawnSync(process.execPath, [CLI, 'hub', 'check', '--data', join(dir, '.switchyard', 'hub')], { encoding: 'utf8', timeout: 30_000 });
+  expect(check.status, check.stdout + check.stderr).toBe(0);
+  expect(check.stdout).toMatch(/^ok: 5 tasks/);
 });
