@@ -105,16 +105,24 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     socket.send(JSON.stringify({ type: 'hello', agents: registry.all().map((a) => registry.view(a)), stats: store.stats() }));
   });
 
-  // Connection liveness: a socket whose pong has not come back by the next ping is dead.
+  // Connection liveness: a socket whose pong has not come back by the next ping is dead. Pings go
+  // out in slices so that ten thousand sockets do not stall the event loop in one sweep.
+  const PING_SLICE = 256;
   const pinger = setInterval(() => {
-    for (const ws of sockets) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
-        continue;
+    const all = [...sockets];
+    const slice = (from: number) => {
+      for (const ws of all.slice(from, from + PING_SLICE)) {
+        if (ws.readyState !== ws.OPEN) continue;
+        if (alive.get(ws) === false) {
+          ws.terminate();
+          continue;
+        }
+        alive.set(ws, false);
+        ws.ping();
       }
-      alive.set(ws, false);
-      ws.ping();
-    }
+      if (from + PING_SLICE < all.length) setImmediate(() => slice(from + PING_SLICE));
+    };
+    slice(0);
   }, config.pingMs);
   pinger.unref();
 

@@ -52,9 +52,22 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
   const early: Array<SidecarMessage> = [];
   const lastSeq = new Map<string, number>();
 
+  // Frames sent in one tick (acks of one group commit, assignments) leave in one write to the
+  // socket instead of one system call each.
+  const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  let corked = false;
   const conn: AgentConnection = {
     send(message: HubMessage) {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+      if (ws.readyState !== ws.OPEN) return;
+      if (socket && !corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      ws.send(JSON.stringify(message));
     },
     close(code, reason) {
       ws.close(code, reason);

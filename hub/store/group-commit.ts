@@ -20,6 +20,8 @@ type Slot = string | typeof DELETED;
 
 export interface Tx {
   get(key: string): Promise<string | undefined>;
+  /** This operation's own write of a key: the value, null if it deleted it, undefined if untouched. */
+  own(key: string): string | null | undefined;
   put(key: string, value?: string): void;
   del(key: string): void;
   /** Runs when the operation has succeeded, before its batch is durable (in-memory indexes). */
@@ -139,8 +141,8 @@ export class GroupCommit {
     }
     const g = this.group;
     for (const op of tx.ops) g.ops.push(op);
-    if (tx.own) {
-      for (const [key, slot] of tx.own) {
+    if (tx.ownWrites) {
+      for (const [key, slot] of tx.ownWrites) {
         g.keys.set(key, slot);
         this.dirty.set(key, { slot, epoch: g.epoch });
       }
@@ -218,25 +220,30 @@ export class GroupCommit {
  */
 class JobTx implements Tx {
   readonly ops: KvOp[] = [];
-  own: Map<string, Slot> | null = null;
+  ownWrites: Map<string, Slot> | null = null;
   applies: Array<() => void> | null = null;
   commits: Array<() => void> | null = null;
 
   constructor(private readonly gc: GroupCommit) {}
 
   async get(key: string): Promise<string | undefined> {
-    const o = this.own?.get(key);
+    const o = this.ownWrites?.get(key);
     if (o !== undefined) return o === DELETED ? undefined : o;
     return this.gc.read(key);
   }
 
+  own(key: string): string | null | undefined {
+    const o = this.ownWrites?.get(key);
+    return o === DELETED ? null : o;
+  }
+
   put(key: string, value = ''): void {
-    if (this.gc.readsBack(key)) (this.own ??= new Map()).set(key, value);
+    if (this.gc.readsBack(key)) (this.ownWrites ??= new Map()).set(key, value);
     this.ops.push({ type: 'put', key, value });
   }
 
   del(key: string): void {
-    if (this.gc.readsBack(key)) (this.own ??= new Map()).set(key, DELETED);
+    if (this.gc.readsBack(key)) (this.ownWrites ??= new Map()).set(key, DELETED);
     this.ops.push({ type: 'del', key });
   }
 

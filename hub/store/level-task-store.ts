@@ -66,6 +66,8 @@ const COUNTED: readonly TaskStatus[] = ['pending', 'assigned', 'running', 'revie
 const IS_COUNTED = new Set<TaskStatus>(COUNTED);
 
 const SWEEP_CHUNK = 500;
+/** Leased task records kept parsed in memory (bounded; about the fleet's capacity is in use). */
+const RECORD_CACHE_SIZE = 20_000;
 const LIST_SCAN_LIMIT = 10_000;
 
 /** Every index key a record implies (besides its own `t!` key). */
@@ -121,6 +123,8 @@ export class LevelTaskStore implements TaskStore {
   private readonly dueHeap = new MinHeap<TimeEntry>(earlier);
   private readonly counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
   private readonly listeners = new Set<(change: TaskChange) => void>();
+  /** Parsed records of leased tasks (read again at accept, renew, complete); see remember(). */
+  private readonly cache = new Map<string, Task>();
   private readonly taskIds: IdGenerator;
   private readonly eventIds: IdGenerator;
   private timer: NodeJS.Timeout | null = null;
@@ -181,9 +185,35 @@ export class LevelTaskStore implements TaskStore {
 
   // ---------------------------------------------------------------- reads
 
+  /**
+   * A task as the serial path sees it: this operation's own writes, then the record cache
+   * (every record written by an applied operation, newest first out), then the store. Records
+   * are never mutated after they are written, so sharing the objects is safe.
+   */
   private async readTask(tx: Tx | null, id: string): Promise<Task | undefined> {
+    if (tx) {
+      const own = tx.own(K.task(id));
+      if (own !== undefined) return own === null ? undefined : (JSON.parse(own) as Task);
+    }
+    const cached = this.cache.get(id);
+    if (cached) return cached;
     const raw = tx ? await tx.get(K.task(id)) : await this.gc.read(K.task(id));
-    return raw === undefined ? undefined : (JSON.parse(raw) as Task);
+    if (raw === undefined) return undefined;
+    const task = JSON.parse(raw) as Task;
+    this.remember(task);
+    return task;
+  }
+
+  /**
+   * Keeps the parsed record of a leased task, drops any other: the agent's accept, renewals and
+   * result read it again soon. Caching every record would keep each new task alive long enough
+   * to reach the old generation of the heap, which cost more in collection than it saved.
+   */
+  private remember(task: Task): void {
+    this.cache.delete(task.id);
+    if (task.lease === null) return;
+    this.cache.set(task.id, task);
+    if (this.cache.size > RECORD_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
   }
 
   private async mustRead(tx: Tx, id: string): Promise<Task> {
@@ -237,6 +267,7 @@ export class LevelTaskStore implements TaskStore {
     }
 
     tx.onApply(() => {
+      this.remember(after);
       const wasQueued = before?.status === 'queued' && before.queued_at !== null;
       const isQueued = after.status === 'queued' && after.queued_at !== null;
       const oldSig = wasQueued ? readySig(before) : '';

@@ -1,0 +1,508 @@
+/**
+ * Dispatch bench: how fast a real hub hands tasks to real WebSocket sidecars, and what a large
+ * idle fleet costs it.
+ *
+ *   npm run bench:dispatch
+ *   BENCH_SECONDS=2 BENCH_IDLE_SIDECARS=2000 npm run bench:dispatch        (a quick run)
+ *
+ * Three processes: this one (the bench: it starts the others, registers agents over REST, runs the
+ * baseline's echo server and reads /proc), the hub (`node dist/cli/switchyard.js hub`, a fresh data
+ * folder per phase), and the fleet (bench/dispatch-fleet.ts: every client).
+ *
+ * 1. Baseline: raw ws round trips/s between this process (a plain echo server) and the fleet
+ *    process, at each fleet size, each client keeping one message in flight.
+ * 2. For each fleet size N: N simulated sidecars (bench/dispatch-sim.ts) connect to the hub;
+ *    - full durable cycles/s: the queue is fed by POST /v1/tasks/batch; each task is assigned,
+ *      accepted and completed, every step acknowledged by the hub; completions acknowledged in a
+ *      fixed window after a warm-up are counted;
+ *    - enqueue-to-assign on the idle fleet: one task at a time, from just before the POST to the
+ *      moment a sidecar receives task.assign (the submitter lives in the fleet process: one clock).
+ * 3. A fresh hub, 10,000 registered agents, all connected and heartbeating: hub RSS, and the
+ *    round trip of a heartbeat followed by a ws ping on the same socket.
+ * 4. The targets, PASS or MISS. Informational: the bench exits 0 either way.
+ *
+ * Progress goes to stderr, results to stdout. docs/benchmarks.md says how to read the figures.
+ */
+import { HubHttp } from './dispatch-http.js';
+import { startEchoServer } from './dispatch-echo.js';
+import { HubProcess } from './dispatch-hub.js';
+import {
+  FleetProcess,
+  type AgentCred,
+  type ConnectResult,
+  type CyclesResult,
+  type HeartbeatsResult,
+  type LatencyResult,
+  type LimitsResult,
+  type PingPongResult,
+} from './dispatch-ipc.js';
+import { cpuMsOf, fdLimitOf } from './dispatch-proc.js';
+import { machineInfo } from './support/machine.js';
+import { fmtLatency } from './support/percentiles.js';
+import { fmtBytes, fmtMs, fmtNum, fmtRatio, out, printMachine, printTable, printTargets, progress, progressDone, type Target } from './support/report.js';
+import { cleanUpOnExit, removeDir, tempDir } from './support/temp.js';
+import { clock } from './support/timing.js';
+
+// ---------------------------------------------------------------- config
+
+interface DispatchConfig {
+  /** Fleet sizes for the baseline, the cycles and the latency. @defaultValue [1, 10, 100] */
+  fleets: number[];
+  /** Length of each measurement window. @defaultValue 5 */
+  seconds: number;
+  /** Running time before each window. @defaultValue 2 */
+  warmupSeconds: number;
+  /** max_concurrency each simulated sidecar announces. @defaultValue 16 */
+  maxConcurrency: number;
+  /** Tasks per POST /v1/tasks/batch. @defaultValue 500 */
+  batchSize: number;
+  /** Tasks posted but not yet assigned, at most (keeps the queue fed but shallow). @defaultValue 2000 */
+  backlog: number;
+  /** Enqueue-to-assign samples per fleet size (after 20 discarded warm-up samples). @defaultValue 500 */
+  latencySamples: number;
+  /** Pause between latency samples, so each task meets an idle fleet. @defaultValue 2 */
+  latencyGapMs: number;
+  /** Sidecars in the idle-fleet phase; 0 skips it. @defaultValue 10000 */
+  idleSidecars: number;
+  /** Heartbeat interval the hub asks for (SWITCHYARD_HEARTBEAT_MS). @defaultValue 5000 */
+  heartbeatMs: number;
+  /** Length of the idle-fleet window; longer than the hub's ping interval (15 s), so it holds one ping sweep. @defaultValue 16 */
+  idleSeconds: number;
+  /** Messages each ping-pong client keeps in flight. @defaultValue 1 */
+  pingInFlight: number;
+  /** Concurrent POST /v1/agents while registering. @defaultValue 32 */
+  registerConcurrency: number;
+  /** Concurrent handshakes while connecting the idle fleet. @defaultValue 200 */
+  connectConcurrency: number;
+  /** When set, each hub runs with --cpu-prof and writes its profile into this folder. */
+  cpuProfDir: string | undefined;
+  /** Where the hubs' temp data folders go. @defaultValue os.tmpdir() */
+  dir: string | undefined;
+}
+
+function intList(name: string, raw: string): number[] {
+  const values = raw.split(',').map((s) => Number(s.replace(/_/g, '').trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new Error(`${name} must be a comma-separated list of positive integers, got '${raw}'`);
+  }
+  return values;
+}
+
+function num(name: string, raw: string | undefined, fallback: number, opts: { integer?: boolean; zero?: boolean } = {}): number {
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw.replace(/_/g, ''));
+  const integer = opts.integer ?? true;
+  const ok = (opts.zero ? v >= 0 : v > 0) && (!integer || Number.isInteger(v));
+  if (!ok) throw new Error(`${name} must be a ${opts.zero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}, got '${raw}'`);
+  return v;
+}
+
+function configFromEnv(env: NodeJS.ProcessEnv): Readonly<DispatchConfig> {
+  return Object.freeze({
+    fleets: intList('BENCH_FLEETS', env.BENCH_FLEETS ?? '1,10,100').sort((a, b) => a - b),
+    seconds: num('BENCH_SECONDS', env.BENCH_SECONDS, 5, { integer: false }),
+    warmupSeconds: num('BENCH_WARMUP_SECONDS', env.BENCH_WARMUP_SECONDS, 2, { integer: false }),
+    maxConcurrency: num('BENCH_MAX_CONCURRENCY', env.BENCH_MAX_CONCURRENCY, 16),
+    batchSize: num('BENCH_BATCH', env.BENCH_BATCH, 500),
+    backlog: num('BENCH_BACKLOG', env.BENCH_BACKLOG, 2000),
+    latencySamples: num('BENCH_LATENCY_SAMPLES', env.BENCH_LATENCY_SAMPLES, 500),
+    latencyGapMs: num('BENCH_LATENCY_GAP_MS', env.BENCH_LATENCY_GAP_MS, 2, { zero: true }),
+    idleSidecars: num('BENCH_IDLE_SIDECARS', env.BENCH_IDLE_SIDECARS, 10_000, { zero: true }),
+    heartbeatMs: num('BENCH_HEARTBEAT_MS', env.BENCH_HEARTBEAT_MS, 5000),
+    idleSeconds: num('BENCH_IDLE_SECONDS', env.BENCH_IDLE_SECONDS, 16, { integer: false }),
+    pingInFlight: num('BENCH_PING_IN_FLIGHT', env.BENCH_PING_IN_FLIGHT, 1),
+    registerConcurrency: num('BENCH_REGISTER_CONCURRENCY', env.BENCH_REGISTER_CONCURRENCY, 32),
+    connectConcurrency: num('BENCH_CONNECT_CONCURRENCY', env.BENCH_CONNECT_CONCURRENCY, 200),
+    cpuProfDir: env.BENCH_HUB_CPU_PROF || undefined,
+    dir: env.BENCH_DIR || undefined,
+  });
+}
+
+/** Targets: what the hub promises. */
+const TARGET_CYCLES_AT_100 = 10_000;
+const TARGET_ASSIGN_P99_MS = 5;
+const TARGET_IDLE_SIDECARS = 10_000;
+const TARGET_IDLE_RSS_BYTES = 1024 ** 3;
+
+/** Bytes per ping-pong message: about a protocol ack or heartbeat frame. */
+const PING_PAYLOAD_BYTES = 64;
+const LATENCY_WARMUP_SAMPLES = 20;
+
+// ---------------------------------------------------------------- helpers
+
+/** CPU time of a process over a fleet command's window, as a share of one core. */
+class WindowCpu {
+  private marks = new Map<string, { t: number; cpu: number }>();
+  private result = NaN;
+
+  constructor(private readonly read: () => number) {}
+
+  readonly onMark = (m: 'start' | 'end'): void => {
+    let cpu: number;
+    try {
+      cpu = this.read();
+    } catch {
+      cpu = NaN; // the process is gone; the command itself reports why
+    }
+    const now = { t: clock(), cpu };
+    if (m === 'start') this.marks.set('start', now);
+    const start = this.marks.get('start');
+    if (m === 'end' && start) this.result = (now.cpu - start.cpu) / (now.t - start.t);
+  };
+
+  get core(): number {
+    return this.result;
+  }
+}
+
+/** Calls every listener on each mark. */
+const fanOut =
+  (...fns: Array<(m: 'start' | 'end') => void>) =>
+  (m: 'start' | 'end'): void => {
+    for (const f of fns) f(m);
+  };
+
+const pct = (core: number) => (Number.isFinite(core) ? `${Math.round(core * 100)}%` : '-');
+
+/** Registers agents over REST (each one fsync'd by the hub), `concurrency` requests at a time. */
+async function registerAgents(hub: HubProcess, ids: string[], concurrency: number): Promise<{ creds: AgentCred[]; ms: number }> {
+  const http = new HubHttp(hub.url, hub.adminToken, concurrency);
+  const creds = new Array<AgentCred>(ids.length);
+  const start = clock();
+  let next = 0;
+  let done = 0;
+  let lastReport = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const i = next++;
+      const { token } = await http.post<{ token: string }>('/v1/agents', { id: ids[i], description: 'dispatch bench' });
+      creds[i] = { id: ids[i]!, token };
+      done++;
+      const t = clock();
+      if (ids.length >= 1000 && (t - lastReport > 1000 || done === ids.length)) {
+        lastReport = t;
+        const rate = (done * 1000) / (t - start);
+        progress(`  registering agents: ${fmtNum(done)} / ${fmtNum(ids.length)} (${fmtNum(rate)}/s, ~${((ids.length - done) / rate).toFixed(0)} s left)`);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+  } finally {
+    http.close();
+  }
+  if (ids.length >= 1000) progressDone();
+  return { creds, ms: clock() - start };
+}
+
+const agentIds = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}`);
+
+// ---------------------------------------------------------------- phases
+
+interface BaselineRow {
+  clients: number;
+  result: PingPongResult;
+  serverCore: number;
+  fleetCore: number;
+}
+
+async function baseline(cfg: DispatchConfig, fleet: FleetProcess): Promise<BaselineRow[]> {
+  const echo = await startEchoServer();
+  const rows: BaselineRow[] = [];
+  try {
+    for (const clients of cfg.fleets) {
+      progress(`baseline: ws ping-pong, ${clients} client(s)`);
+      const server = new WindowCpu(() => cpuMsOf('self'));
+      const client = new WindowCpu(() => fleet.cpuMs());
+      const result = await fleet.call<PingPongResult>(
+        {
+          cmd: 'pingpong',
+          url: echo.url,
+          clients,
+          inFlight: cfg.pingInFlight,
+          payloadBytes: PING_PAYLOAD_BYTES,
+          warmupMs: 1000,
+          windowMs: cfg.seconds * 1000,
+        },
+        fanOut(server.onMark, client.onMark),
+      );
+      rows.push({ clients, result, serverCore: server.core, fleetCore: client.core });
+    }
+  } finally {
+    await echo.close();
+  }
+  progressDone();
+  return rows;
+}
+
+interface DispatchRow {
+  sidecars: number;
+  cycles: CyclesResult;
+  hubCore: number;
+  /** The hub's main (JavaScript) thread alone. */
+  hubMainCore: number;
+  fleetCore: number;
+  hubRss: number;
+  latency: LatencyResult;
+}
+
+async function dispatchPhase(cfg: DispatchConfig, fleet: FleetProcess): Promise<DispatchRow[]> {
+  const dataDir = tempDir('sy-bench-dispatch', cfg.dir);
+  progress('dispatch: starting the hub');
+  const hub = await HubProcess.start({ dataDir, heartbeatMs: cfg.heartbeatMs, ...(cfg.cpuProfDir ? { cpuProfDir: cfg.cpuProfDir } : {}) });
+  const rows: DispatchRow[] = [];
+  try {
+    const largest = cfg.fleets[cfg.fleets.length - 1]!;
+    progress(`dispatch: registering ${largest} agents`);
+    const { creds } = await registerAgents(hub, agentIds('bench-sc', largest), cfg.registerConcurrency);
+    const wsUrl = `${hub.url.replace(/^http/, 'ws')}/v1/agent`;
+    for (const n of cfg.fleets) {
+      progress(`dispatch: connecting ${n} sidecar(s)`);
+      const conn = await fleet.call<ConnectResult>({ cmd: 'connect', url: wsUrl, agents: creds.slice(0, n), maxConcurrency: cfg.maxConcurrency, concurrency: 50 });
+      if (conn.failed > 0) throw new Error(`${conn.failed} of ${n} sidecars could not connect: ${conn.firstError}`);
+      progress(`dispatch: ${n} sidecar(s), full cycles for ${cfg.warmupSeconds} + ${cfg.seconds} s`);
+      const hubCpu = new WindowCpu(() => hub.cpuMs());
+      const hubMain = new WindowCpu(() => hub.mainThreadCpuMs());
+      const fleetCpu = new WindowCpu(() => fleet.cpuMs());
+      const cycles = await fleet.call<CyclesResult>(
+        {
+          cmd: 'cycles',
+          hubUrl: hub.url,
+          adminToken: hub.adminToken,
+          batchSize: cfg.batchSize,
+          backlog: cfg.backlog,
+          warmupMs: cfg.warmupSeconds * 1000,
+          windowMs: cfg.seconds * 1000,
+          drainTimeoutMs: 30_000,
+        },
+        fanOut(hubCpu.onMark, hubMain.onMark, fleetCpu.onMark),
+      );
+      const hubRss = hub.memory().rss;
+      if (cycles.leftOver > 0) {
+        throw new Error(`${cycles.leftOver} posted tasks were not completed; the drain gave up after ${fmtMs(cycles.drainMs)} (first error: ${cycles.firstError})`);
+      }
+      progress(`dispatch: ${n} sidecar(s), enqueue-to-assign, ${cfg.latencySamples} samples`);
+      const latency = await fleet.call<LatencyResult>({
+        cmd: 'latency',
+        hubUrl: hub.url,
+        adminToken: hub.adminToken,
+        samples: cfg.latencySamples,
+        warmupSamples: LATENCY_WARMUP_SAMPLES,
+        gapMs: cfg.latencyGapMs,
+      });
+      await fleet.call({ cmd: 'disconnect' });
+      rows.push({ sidecars: n, cycles, hubCore: hubCpu.core, hubMainCore: hubMain.core, fleetCore: fleetCpu.core, hubRss, latency });
+    }
+    progressDone();
+    return rows;
+  } catch (err) {
+    throw hub.exitReason ? new Error(`${hub.exitReason}\n(the bench step that failed: ${(err as Error).message})`) : err;
+  } finally {
+    await fleet.call({ cmd: 'disconnect' }).catch(() => undefined);
+    await hub.stop();
+    removeDir(dataDir);
+  }
+}
+
+interface IdleResult {
+  wanted: number;
+  registerMs: number;
+  connect: ConnectResult;
+  rssBefore: number;
+  rssAfter: number;
+  peak: number;
+  heartbeats: HeartbeatsResult;
+  hubCore: number;
+  hubFdLimit: string;
+}
+
+async function idlePhase(cfg: DispatchConfig, fleet: FleetProcess): Promise<IdleResult> {
+  const dataDir = tempDir('sy-bench-idle', cfg.dir);
+  progress('idle fleet: starting a fresh hub');
+  const hub = await HubProcess.start({ dataDir, heartbeatMs: cfg.heartbeatMs, ...(cfg.cpuProfDir ? { cpuProfDir: cfg.cpuProfDir } : {}) });
+  try {
+    const { creds, ms: registerMs } = await registerAgents(hub, agentIds('bench-idle', cfg.idleSidecars), cfg.registerConcurrency);
+    const rssBefore = hub.memory().rss;
+    const wsUrl = `${hub.url.replace(/^http/, 'ws')}/v1/agent`;
+    const connect = await fleet.call<ConnectResult>({ cmd: 'connect', url: wsUrl, agents: creds, maxConcurrency: cfg.maxConcurrency, concurrency: cfg.connectConcurrency });
+    // One heartbeat interval (and a second) so that every sidecar's heartbeat timer has started.
+    progress(`idle fleet: ${fmtNum(connect.connected)} connected; settling for ${fmtMs(cfg.heartbeatMs + 1000)}`);
+    await new Promise((r) => setTimeout(r, cfg.heartbeatMs + 1000));
+    progress(`idle fleet: measuring heartbeat round trips for ${cfg.idleSeconds} s`);
+    const hubCpu = new WindowCpu(() => hub.cpuMs());
+    const heartbeats = await fleet.call<HeartbeatsResult>({ cmd: 'heartbeats', windowMs: cfg.idleSeconds * 1000 }, hubCpu.onMark);
+    const { rss: rssAfter, peak } = hub.memory();
+    progress('idle fleet: disconnecting');
+    await fleet.call({ cmd: 'disconnect' });
+    progressDone();
+    return { wanted: cfg.idleSidecars, registerMs, connect, rssBefore, rssAfter, peak, heartbeats, hubCore: hubCpu.core, hubFdLimit: hub.fdLimit() };
+  } catch (err) {
+    throw hub.exitReason ? new Error(`${hub.exitReason}\n(the bench step that failed: ${(err as Error).message})`) : err;
+  } finally {
+    await fleet.call({ cmd: 'disconnect' }).catch(() => undefined);
+    await hub.stop();
+    removeDir(dataDir);
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+function printSetup(cfg: DispatchConfig, fdLimits: { bench: string; fleet: string }): void {
+  out();
+  out('setup:');
+  out('  hub:      `node dist/cli/switchyard.js hub` in its own process, fresh LevelDB data folder per phase,');
+  out(`            SWITCHYARD_LOG_LEVEL=warn, SWITCHYARD_HEARTBEAT_MS=${cfg.heartbeatMs}`);
+  out(`  sidecars: simulated, all in one fleet process apart from the hub; each a real ws client speaking`);
+  out(`            protocol v1 (hello with its agent token; per task.assign: task.accept, wait for the ack,`);
+  out(`            task.complete, wait for the ack; a no-op executor), max_concurrency ${cfg.maxConcurrency} each`);
+  out(`  feed:     POST /v1/tasks/batch, ${cfg.batchSize} tasks per batch, at most ${fmtNum(cfg.backlog)} posted but unassigned;`);
+  out(`            windows of ${cfg.seconds} s after ${cfg.warmupSeconds} s of warm-up`);
+  out(`  open-file limit (soft): bench ${fdLimits.bench}, fleet ${fdLimits.fleet} (children ask for 65536 or their hard limit)`);
+}
+
+function printBaseline(rows: BaselineRow[], cfg: DispatchConfig): void {
+  out();
+  out(`Baseline: raw ws ping-pong (plain WebSocketServer echoing in the bench process; clients in the fleet process,`);
+  out(`${cfg.pingInFlight} message of ${PING_PAYLOAD_BYTES} bytes in flight per client)`);
+  printTable(
+    ['clients', 'round trips/s', 'server CPU', 'client CPU'],
+    rows.map((r) => [String(r.clients), fmtNum(r.result.perSecond), pct(r.serverCore), pct(r.fleetCore)]),
+  );
+}
+
+function printDispatch(rows: DispatchRow[], base: BaselineRow[], cfg: DispatchConfig): void {
+  out();
+  out('Full durable cycles (POST batch -> task.assign -> task.accept + ack -> task.complete + ack), completions');
+  out(`acknowledged by the hub in the ${cfg.seconds} s window. CPU as a share of one core: "hub CPU" is all the hub's`);
+  out(`threads (LevelDB's included), "main thread" the one that runs its JavaScript; CPU/cycle is hub CPU time per cycle`);
+  printTable(
+    ['sidecars', 'slots', 'cycles/s', 'vs raw ws', 'hub CPU', 'main thread', 'CPU/cycle', 'fleet CPU', 'hub RSS', 'errors', 'drain'],
+    rows.map((r) => {
+      const raw = base.find((b) => b.clients === r.sidecars)?.result.perSecond;
+      return [
+        String(r.sidecars),
+        String(r.sidecars * cfg.maxConcurrency),
+        fmtNum(r.cycles.perSecond),
+        raw ? fmtRatio(r.cycles.perSecond / raw) : '-',
+        pct(r.hubCore),
+        pct(r.hubMainCore),
+        `${fmtNum((r.hubCore * 1e6) / r.cycles.perSecond)} us`,
+        pct(r.fleetCore),
+        fmtBytes(r.hubRss),
+        String(r.cycles.errors),
+        fmtMs(r.cycles.drainMs),
+      ];
+    }),
+  );
+  const errs = rows.filter((r) => r.cycles.firstError);
+  for (const r of errs) out(`  first error at ${r.sidecars} sidecar(s): ${r.cycles.firstError}`);
+  out();
+  out(`Enqueue-to-assign on an idle fleet (one task at a time, ${cfg.latencySamples} samples after ${LATENCY_WARMUP_SAMPLES} warm-up; from just before`);
+  out('POST /v1/tasks to task.assign received by a sidecar, timed in the fleet process; "complete" is until the');
+  out('hub acknowledged task.complete; "POST" is the create round trip)');
+  printTable(
+    ['sidecars', 'assign p50', 'p90', 'p99', 'max', 'POST p50', 'complete p50', 'complete p99'],
+    rows.map((r) => [
+      String(r.sidecars),
+      fmtLatency(r.latency.assign.p50),
+      fmtLatency(r.latency.assign.p90),
+      fmtLatency(r.latency.assign.p99),
+      fmtLatency(r.latency.assign.max),
+      fmtLatency(r.latency.post.p50),
+      fmtLatency(r.latency.done.p50),
+      fmtLatency(r.latency.done.p99),
+    ]),
+  );
+}
+
+function printIdle(r: IdleResult, cfg: DispatchConfig): void {
+  out();
+  out(`Idle fleet: ${fmtNum(r.wanted)} sidecars connected and heartbeating every ${cfg.heartbeatMs} ms (fresh hub; the ${cfg.idleSeconds} s`);
+  out(`window is longer than the hub's 15 s ping interval, so it holds one sweep of the hub's pings to every socket)`);
+  out(`  registered ${fmtNum(r.wanted)} agents over REST in ${fmtMs(r.registerMs)} (${fmtNum((r.wanted * 1000) / r.registerMs)}/s, ${cfg.registerConcurrency} concurrent)`);
+  out(`  connected  ${fmtNum(r.connect.connected)} / ${fmtNum(r.wanted)} in ${fmtMs(r.connect.elapsedMs)} (${fmtNum((r.connect.connected * 1000) / r.connect.elapsedMs)} hellos/s)`);
+  if (r.connect.failed > 0) out(`  NOT REACHED: ${r.connect.failed} failed to connect; first error: ${r.connect.firstError}`);
+  out(`  open-file limit of the hub: ${r.hubFdLimit}`);
+  out(`  hub RSS    ${fmtBytes(r.rssBefore)} before connecting, ${fmtBytes(r.rssAfter)} after the window, peak ${fmtBytes(r.peak)} (VmHWM)`);
+  out(`  hub CPU    ${pct(r.hubCore)} of one core over the ${cfg.idleSeconds} s window`);
+  const h = r.heartbeats;
+  out(
+    `  heartbeat + ping round trip (${fmtNum(h.heartbeats)} samples): p50 ${fmtLatency(h.rtt.p50)}, p90 ${fmtLatency(h.rtt.p90)}, ` +
+      `p99 ${fmtLatency(h.rtt.p99)}, max ${fmtLatency(h.rtt.max)}`,
+  );
+  out(`  (fleet process event-loop delay p99 ${fmtLatency(h.clientLoopDelayP99Ms)}: part of each round trip is the client's own delay)`);
+  if (h.dropped > 0) out(`  ${h.dropped} sidecar sockets closed during the window`);
+}
+
+function targets(dispatch: DispatchRow[], idle: IdleResult | null): Target[] {
+  const at100 = dispatch.find((r) => r.sidecars === 100);
+  const worstP99 = dispatch.length > 0 ? Math.max(...dispatch.map((r) => r.latency.assign.p99)) : NaN;
+  const worst = dispatch.find((r) => r.latency.assign.p99 === worstP99);
+  const reached = idle ? idle.connect.connected >= TARGET_IDLE_SIDECARS : false;
+  return [
+    {
+      name: `at 100 sidecars, at least ${fmtNum(TARGET_CYCLES_AT_100)} full durable cycles/s`,
+      pass: at100 ? at100.cycles.perSecond >= TARGET_CYCLES_AT_100 : null,
+      detail: at100 ? `${fmtNum(at100.cycles.perSecond)} cycles/s` : 'not measured (BENCH_FLEETS has no 100)',
+    },
+    {
+      name: `p99 enqueue-to-assign under ${TARGET_ASSIGN_P99_MS} ms on an idle fleet (worst fleet size)`,
+      pass: Number.isFinite(worstP99) ? worstP99 < TARGET_ASSIGN_P99_MS : null,
+      detail: worst ? `p99 ${fmtLatency(worstP99)} at ${worst.sidecars} sidecar(s); ${dispatch.map((r) => `${r.sidecars}: ${fmtLatency(r.latency.assign.p99)}`).join(', ')}` : 'not measured',
+    },
+    {
+      name: `${fmtNum(TARGET_IDLE_SIDECARS)} idle sidecars under ${fmtBytes(TARGET_IDLE_RSS_BYTES)} hub RSS`,
+      pass: idle && reached ? idle.peak < TARGET_IDLE_RSS_BYTES : null,
+      detail: !idle
+        ? 'not measured (BENCH_IDLE_SIDECARS=0)'
+        : reached
+          ? `peak ${fmtBytes(idle.peak)}, ${fmtBytes(idle.rssAfter)} at the end of the window`
+          : `only ${fmtNum(idle.connect.connected)} of ${fmtNum(TARGET_IDLE_SIDECARS)} connected (${idle.connect.firstError ?? `BENCH_IDLE_SIDECARS=${idle.wanted}`}); peak ${fmtBytes(idle.peak)}`,
+    },
+  ];
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const started = clock();
+  const cfg = configFromEnv(process.env);
+  cleanUpOnExit();
+  const machine = machineInfo();
+  out('Dispatch bench: a real hub, simulated sidecars over real WebSockets (npm run bench:dispatch)');
+  printMachine(machine);
+  const fleet = FleetProcess.start();
+  try {
+    const { fdLimit } = await fleet.call<LimitsResult>({ cmd: 'limits' });
+    printSetup(cfg, { bench: fdLimitOf('self'), fleet: fdLimit });
+
+    const base = await baseline(cfg, fleet);
+    printBaseline(base, cfg);
+
+    const rows = await dispatchPhase(cfg, fleet);
+    printDispatch(rows, base, cfg);
+
+    let idle: IdleResult | null = null;
+    if (cfg.idleSidecars > 0) {
+      idle = await idlePhase(cfg, fleet);
+      printIdle(idle, cfg);
+    }
+
+    out();
+    out('Targets (information only: the bench exits 0 either way)');
+    printTargets(targets(rows, idle));
+    if (cfg.cpuProfDir) out(`\nhub CPU profiles written to ${cfg.cpuProfDir}`);
+    out(`\ntotal ${fmtMs(clock() - started)}`);
+  } finally {
+    await fleet.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    progressDone();
+    process.stderr.write(`bench:dispatch failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
