@@ -84,11 +84,15 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
 
   const sockets = new Set<import('ws').WebSocket>();
   const alive = new WeakMap<import('ws').WebSocket, boolean>();
-  app.get('/v1/agent', { websocket: true }, (socket) => {
+  /** Every socket (sidecars and feed subscribers) is pinged; one that stops answering is dropped. */
+  const track = (socket: import('ws').WebSocket) => {
     sockets.add(socket);
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
     socket.on('close', () => sockets.delete(socket));
+  };
+  app.get('/v1/agent', { websocket: true, config: { public: true } }, (socket) => {
+    track(socket);
     handleAgentSocket(socket, {
       store,
       agents,
@@ -100,7 +104,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
       now,
     });
   });
-  app.get('/v1/feed', { websocket: true }, (socket) => {
+  app.get('/v1/feed', { websocket: true, config: { tokenInQuery: true } }, (socket) => {
+    track(socket);
     feed.add(socket);
     socket.send(JSON.stringify({ type: 'hello', agents: registry.all().map((a) => registry.view(a)), stats: store.stats() }));
   });

@@ -113,8 +113,16 @@ export function loadSidecarConfig(flags: Partial<SidecarConfig> & { configFile?:
   if (!merged.agentId) fail('the agent id is missing: pass --agent ID or set SWITCHYARD_AGENT_ID');
   if (!merged.token) fail('the agent token is missing: pass --token T or set SWITCHYARD_TOKEN (from `switchyard agent add`)');
   if (!/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/.test(merged.agentId) || merged.agentId.length > 64) fail(`agent id '${merged.agentId}' is not valid`);
-  const n = merged.maxConcurrency;
-  if (!Number.isInteger(n) || n! < 1 || n! > 256) fail('maxConcurrency must be an integer from 1 to 256');
+  const int = (name: keyof SidecarConfig, min: number, max: number) => {
+    const v = merged[name] as unknown;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  };
+  int('maxConcurrency', 1, 256);
+  int('reconnectMinMs', 10, 3_600_000);
+  int('reconnectMaxMs', 10, 3_600_000);
+  int('drainGraceMs', 0, 86_400_000);
+  int('taskTimeoutMs', 1000, 7 * 86_400_000);
+  if (merged.reconnectMaxMs! < merged.reconnectMinMs!) fail('reconnectMaxMs must be at least reconnectMinMs');
   for (const e of merged.executors ?? []) if (!['shell', 'ollama', 'claude'].includes(e)) fail(`unknown executor '${e}'`);
   try {
     new URL(merged.hubUrl);

@@ -220,7 +220,10 @@ export class Sidecar {
 
   private async onAssign(task: Task, generation: number): Promise<void> {
     const log = this.log.child({ task_id: task.id, generation });
-    const busy = this.state.size >= this.config.maxConcurrency;
+    // Tasks the hub already took back and that are only stopping do not hold a slot; but the
+    // same task at a new generation waits until its old run has stopped (BUSY: offered again).
+    const stopping = [...this.running.values()].filter((r) => r.abortedFor === 'dropped').length;
+    const busy = this.state.size - stopping >= this.config.maxConcurrency || this.running.has(task.id) || this.state.get(task.id) !== undefined;
     const why = this.draining
       ? { code: 'DRAINING', reason: 'the sidecar is shutting down' }
       : busy
@@ -308,7 +311,7 @@ export class Sidecar {
         outcome = { ok: false, result: {}, error: { code: 'SIDECAR_ERROR', message: (err as Error).message, retryable: true } };
       } finally {
         batcher.close();
-        this.running.delete(task.id);
+        if (this.running.get(task.id) === entry) this.running.delete(task.id);
       }
       if (entry.abortedFor) return; // dropped, cancelled, or handed back: the hub expects no result
       const id = this.nextId();
@@ -332,7 +335,8 @@ export class Sidecar {
       await running.done;
     }
     this.log.info({ task_id: taskId, reason }, 'task taken back by the hub');
-    await this.state.set(taskId, null);
+    // Only if it is still that generation (a new assignment may have come while it stopped).
+    if (this.state.get(taskId)?.generation === generation) await this.state.set(taskId, null);
   }
 
   /**

@@ -30,6 +30,10 @@ export interface LiveAgent {
   leases: Map<string, { generation: number; status: 'assigned' | 'running' }>;
   /** Slots taken by lease requests in flight (so concurrent placement cannot overfill). */
   reserved: number;
+  /** False from connect until its in-flight tasks are reconciled: no offers in between. */
+  ready: boolean;
+  /** Set when the sidecar answered BUSY: no more offers until its next heartbeat frees it. */
+  holdOff: boolean;
   draining: boolean;
   connectedAt: number | null;
   lastSeenAt: number | null;
@@ -77,6 +81,8 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
         resources: null,
         leases: new Map(),
         reserved: 0,
+        ready: false,
+        holdOff: false,
         draining: false,
         connectedAt: null,
         lastSeenAt: null,
@@ -111,7 +117,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
   ): { agent: LiveAgent; previous: AgentConnection | null } {
     const agent = this.ensure(id);
     const previous = agent.conn;
-    Object.assign(agent, offer, { conn, draining: false, connectedAt: now, lastSeenAt: now });
+    Object.assign(agent, offer, { conn, ready: false, holdOff: false, draining: false, connectedAt: now, lastSeenAt: now });
     this.refresh(agent, true);
     return { agent, previous };
   }
@@ -119,8 +125,9 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
   disconnect(id: string, conn: AgentConnection): void {
     const agent = this.agents.get(id);
     if (!agent || agent.conn !== conn) return; // a newer connection replaced it
+    // `reserved` is not reset: each lease request in flight gives its slot back when it ends.
     agent.conn = null;
-    agent.reserved = 0;
+    agent.ready = false;
     this.refresh(agent, true);
   }
 
@@ -128,6 +135,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
     agent.resources = resources;
     if (executors) agent.executors = executors;
     agent.draining = draining;
+    agent.holdOff = false;
     agent.lastSeenAt = now;
     this.refresh(agent);
   }
@@ -148,7 +156,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
   }
 
   freeSlots(agent: LiveAgent): number {
-    if (!agent.conn || agent.state === 'blocked') return 0;
+    if (!agent.conn || !agent.ready || agent.holdOff || agent.state === 'blocked') return 0;
     return Math.max(0, agent.maxConcurrency - agent.leases.size - agent.reserved);
   }
 
@@ -178,6 +186,11 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
       connected_at: agent.connectedAt,
       last_seen_at: agent.lastSeenAt,
     };
+  }
+
+  /** The hello's reconciliation is done: the agent may be offered work. */
+  markReady(agent: LiveAgent): void {
+    agent.ready = true;
   }
 
   forget(id: string): void {

@@ -4,7 +4,7 @@ import type { AgentRegistry } from '../agents/registry.js';
 import type { TaskStore } from '../store/task-store.js';
 
 export function healthRoutes(app: FastifyInstance, store: TaskStore, registry: AgentRegistry, storeHealthy: () => boolean, startedAt: number): void {
-  app.get('/v1/health', async (_req, reply) => {
+  app.get('/v1/health', { config: { public: true } }, async (_req, reply) => {
     const healthy = storeHealthy();
     const stats = store.stats();
     const agents = registry.all();

@@ -169,9 +169,12 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
     if (previous) previous.close(CLOSE.REPLACED, 'replaced by a newer connection of the same agent');
     conn.send({ type: 'welcome', protocol: PROTOCOL_VERSION, agent_id: live.id, heartbeat_ms: deps.heartbeatMs });
     log.info({ agent_id: live.id, in_flight: hello.in_flight.length }, 'agent connected');
+    // A reconnecting agent's old offers and refusals are void: it says afresh what it holds.
+    scheduler.forgetRefusals(live.id);
     await reconcile(live, hello.in_flight);
     if (ws.readyState !== ws.OPEN) return; // closed (and disconnected) while reconciling
     agent = live;
+    registry.markReady(live);
     for (const m of early.splice(0)) dispatch(live, m);
     void scheduler.fill(live);
   }
@@ -218,7 +221,12 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
     switch (msg.type) {
       case 'heartbeat':
         registry.heartbeat(live, msg.resources, msg.executors, msg.draining ?? false, deps.now());
+        // New executors or models may make tasks it refused runnable now.
+        if (msg.executors) scheduler.forgetRefusals(live.id);
         for (const t of msg.tasks) {
+          // An offer is not renewed: the accept timeout (start_ms) must be able to take it back
+          // from a sidecar that holds it without ever accepting.
+          if (live.leases.get(t.task_id)?.status === 'assigned') continue;
           store.renew(t.task_id, t.generation, live.id).catch((err) => {
             const code = toWireError(err).code;
             if (code === 'STALE_GENERATION' || code === 'NOT_LEASE_HOLDER' || code === 'TASK_NOT_FOUND') {
@@ -232,8 +240,11 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
         answer(msg.id, store.accept(msg.task_id, msg.generation, live.id));
         return;
       case 'task.reject':
-        // BUSY and DRAINING say nothing about the task: offer it to this agent again later.
-        if (msg.code !== 'BUSY' && msg.code !== 'DRAINING') scheduler.refuse(msg.task_id, live.id);
+        // BUSY and DRAINING say nothing about the task: offer it to this agent again later. BUSY
+        // does say the agent counts a slot we think is free (a task still stopping): no more
+        // offers until its next heartbeat, or it would bounce in a tight offer/reject loop.
+        if (msg.code === 'BUSY') live.holdOff = true;
+        else if (msg.code !== 'DRAINING') scheduler.refuse(msg.task_id, live.id);
         answer(msg.id, store.release(msg.task_id, msg.generation, live.id, `${msg.code}: ${msg.reason}`));
         return;
       case 'task.progress': {

@@ -55,6 +55,14 @@ export class Scheduler {
     }
   }
 
+  /** Forgets every refusal of an agent (it reconnected, or advertised new executors or models). */
+  forgetRefusals(agentId: string): void {
+    for (const [taskId, agents] of this.refusals) {
+      agents.delete(agentId);
+      if (agents.size === 0) this.refusals.delete(taskId);
+    }
+  }
+
   refuse(taskId: string, agentId: string): void {
     let set = this.refusals.get(taskId);
     if (!set) this.refusals.set(taskId, (set = new Set()));

@@ -139,6 +139,11 @@ export class GroupCommit {
       job.reject(err);
       return;
     }
+    if (this.failure) {
+      // A batch failed while this operation was being prepared: nothing more will be written.
+      job.reject(this.failure);
+      return;
+    }
     const g = this.group;
     for (const op of tx.ops) g.ops.push(op);
     if (tx.ownWrites) {

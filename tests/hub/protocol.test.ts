@@ -375,13 +375,17 @@ describe('task flow', () => {
     expect(events[2]!.reason).toMatch(/NO_EXECUTOR: cannot run shell/);
   });
 
-  it('may offer a task rejected as BUSY to the same agent again (BUSY says nothing about the task)', async () => {
+  it('offers a task rejected as BUSY to the same agent again after its next heartbeat (BUSY says nothing about the task)', async () => {
     const h = await hubWith();
     const { client: a } = await agent(h, 'A');
     const t = await createTask(h);
     expect((await nextAssign(a)).generation).toBe(1);
     a.send({ type: 'task.reject', id: 'busy', task_id: t.id, generation: 1, code: 'BUSY', reason: 'no free slot' });
     expect(await answerTo(a, 'busy')).toEqual({ type: 'ack', id: 'busy' });
+    // No offer bounces back before the agent says (by a heartbeat) that it may have room.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.unread().some((m) => m.type === 'task.assign')).toBe(false);
+    a.send({ type: 'heartbeat', resources: RESOURCES, tasks: [] });
     expect(await nextAssign(a)).toMatchObject({ task: { id: t.id }, generation: 2 });
   });
 });

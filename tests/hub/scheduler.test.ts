@@ -51,6 +51,8 @@ describe('scheduler', () => {
     h = await startInprocHub({ listen: true });
     const a = await connect('a', { max_concurrency: 4 });
     const b = await connect('b', { max_concurrency: 4 });
+    // Offers start once each hello is reconciled.
+    await waitFor(() => h.hub.registry.get('a')?.ready && h.hub.registry.get('b')?.ready, 'both agents ready');
     for (let i = 0; i < 4; i++) await create({ title: `t${i}`, executor: 'shell', command: 'true' });
     const count = (c: RawClient) => c.received.filter((m) => m.type === 'task.assign').length;
     await waitFor(() => count(a) + count(b) === 4, 'four assignments');
