@@ -168,6 +168,8 @@ export interface Task {
   delegate: string | null;
   /** Tasks that wait for this one (filled in as they are created). */
   dependants: string[];
+  /** Ids of this task's audit events, oldest first (the per-task view of the log). */
+  event_ids: string[];
   created_by: string;
   metadata: Record<string, unknown>;
 

@@ -89,6 +89,7 @@ export function newTaskRecord(
     agent: spec.agent ?? null,
     delegate: spec.agent ?? null,
     dependants: [],
+    event_ids: [],
     created_by: spec.created_by ?? actor,
     metadata: spec.metadata ?? {},
     status: 'pending',

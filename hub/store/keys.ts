@@ -2,21 +2,22 @@
  * Every key the task store writes is named here, and nowhere else.
  *
  *   t!<taskId>                               the task record (JSON)
- *   s!<status>!<taskId>                      status index (listing, counts, integrity checks)
+ *   s!<status>!<taskId>                      status index of every status but assigned and running
+ *                                            (listing, counts)
  *   r!<signature>!<lane>!<queuedAt>!<taskId> ready index: queued tasks, FIFO per signature and lane
- *   l!<expiresAt>!<taskId>                   lease expiry index (assigned, running)
- *   a!<agentId>!<taskId>                     tasks an agent holds a lease on
+ *   l!<expiresAt>!<taskId>                   lease expiry index (also the status index of `assigned`,
+ *                                            `running`, and of an agent's tasks)
  *   d!<dueAt>!<taskId>                       due index: delayed (pending with run_at) and backoff (failed)
  *   i!<idempotencyKey>                       idempotency key -> taskId
- *   e!<eventId>                              the append-only audit log (JSON events)
- *   te!<taskId>!<eventId>                    per-task view of the audit log (value: empty)
+ *   e!<eventId>                              the append-only audit log (JSON events); a record lists
+ *                                            its own event ids (`event_ids`), the per-task view
  *   m!version                                store format version
  *
  * Times are zero-padded to 13 digits so that keys sort by time. Ids are ULIDs (sortable, no '!').
  */
 import type { Lane, TaskStatus } from '../../shared/task.js';
 
-export const STORE_FORMAT_VERSION = '1';
+export const STORE_FORMAT_VERSION = '2';
 
 export const pad = (n: number): string => String(Math.max(0, Math.floor(n))).padStart(13, '0');
 
@@ -29,15 +30,11 @@ export const K = {
   readyPrefix: 'r!',
   lease: (expiresAt: number, id: string) => `l!${pad(expiresAt)}!${id}`,
   leasePrefix: 'l!',
-  agent: (agentId: string, id: string) => `a!${agentId}!${id}`,
-  agentPrefix: (agentId: string) => `a!${agentId}!`,
   due: (dueAt: number, id: string) => `d!${pad(dueAt)}!${id}`,
   duePrefix: 'd!',
   idempotency: (key: string) => `i!${key}`,
   event: (eventId: string) => `e!${eventId}`,
   eventPrefix: 'e!',
-  taskEvent: (taskId: string, eventId: string) => `te!${taskId}!${eventId}`,
-  taskEventPrefix: (taskId: string) => `te!${taskId}!`,
   version: 'm!version',
 } as const;
 

@@ -70,15 +70,22 @@ const SWEEP_CHUNK = 500;
 const RECORD_CACHE_SIZE = 20_000;
 const LIST_SCAN_LIMIT = 10_000;
 
+/**
+ * Statuses with an `s!` index key. Assigned and running tasks have one already, their lease key
+ * (`l!`): not writing a second key for the states a task passes through in milliseconds saves
+ * 4 of the key writes of a full cycle. (Queued keeps its `s!` key, so queued tasks list in id
+ * order like the others, not in the ready index's lane order.)
+ */
+const STATUS_INDEXED: ReadonlySet<TaskStatus> = new Set(['pending', 'queued', 'review', 'completed', 'failed', 'dead_letter', 'cancelled']);
+
 /** Every index key a record implies (besides its own `t!` key). */
 export function indexKeysOf(task: Task): string[] {
-  const keys = [K.status(task.status, task.id)];
+  const keys: string[] = [];
+  if (STATUS_INDEXED.has(task.status)) keys.push(K.status(task.status, task.id));
   if (task.status === 'queued' && task.queued_at !== null) {
     keys.push(K.ready(readySig(task), task.lane, task.queued_at, task.id));
   }
-  if (task.lease) {
-    keys.push(K.lease(task.lease.expires_at, task.id), K.agent(task.lease.agent_id, task.id));
-  }
+  if (task.lease) keys.push(K.lease(task.lease.expires_at, task.id));
   if (task.next_run_at !== null && (task.status === 'pending' || task.status === 'failed')) {
     keys.push(K.due(task.next_run_at, task.id));
   }
@@ -164,12 +171,18 @@ export class LevelTaskStore implements TaskStore {
       }
     }
     for await (const keys of this.kv.keys(prefixRange(K.leasePrefix))) {
-      for (const key of keys) this.leaseHeap.pushSorted(parseTimeKey(key));
+      const entries = keys.map(parseTimeKey);
+      for (const entry of entries) this.leaseHeap.pushSorted(entry);
+      // Assigned and running tasks are counted from their records (the lease keys are their index).
+      for (const raw of await this.kv.getMany(entries.map((e) => K.task(e.id)))) {
+        if (raw !== undefined) this.counts[(JSON.parse(raw) as Task).status]++;
+      }
     }
     for await (const keys of this.kv.keys(prefixRange(K.duePrefix))) {
       for (const key of keys) this.dueHeap.pushSorted(parseTimeKey(key));
     }
     for (const status of COUNTED) {
+      if (!STATUS_INDEXED.has(status)) continue;
       for await (const keys of this.kv.keys(prefixRange(K.statusPrefix(status)))) this.counts[status] += keys.length;
     }
     this.counts.queued = this.ready.size;
@@ -242,12 +255,6 @@ export class LevelTaskStore implements TaskStore {
    * indexes once the operation succeeds. With `event`, also appends an audit event.
    */
   private write(tx: Tx, before: Task | null, after: Task, actor: string, reason: string): void {
-    tx.put(K.task(after.id), JSON.stringify(after));
-    const oldKeys = before ? indexKeysOf(before) : [];
-    const newKeys = indexKeysOf(after);
-    for (const key of oldKeys) if (!newKeys.includes(key)) tx.del(key);
-    for (const key of newKeys) if (!oldKeys.includes(key)) tx.put(key);
-
     const statusChanged = !before || before.status !== after.status;
     let event: TaskEvent | null = null;
     if (statusChanged) {
@@ -263,8 +270,14 @@ export class LevelTaskStore implements TaskStore {
         reason,
       };
       tx.put(K.event(event.id), JSON.stringify(event));
-      tx.put(K.taskEvent(after.id, event.id));
+      // The record lists its own events: the per-task view of the log costs no key of its own.
+      after.event_ids = [...(before?.event_ids ?? []), event.id];
     }
+    tx.put(K.task(after.id), JSON.stringify(after));
+    const oldKeys = before ? indexKeysOf(before) : [];
+    const newKeys = indexKeysOf(after);
+    for (const key of oldKeys) if (!newKeys.includes(key)) tx.del(key);
+    for (const key of newKeys) if (!oldKeys.includes(key)) tx.put(key);
 
     tx.onApply(() => {
       this.remember(after);
@@ -822,30 +835,34 @@ export class LevelTaskStore implements TaskStore {
 
   // ---------------------------------------------------------------- queries
 
+  /**
+   * Pages through an index: the lease keys for `assigned`, `running` and an agent's tasks (in
+   * lease expiry order), `s!<status>` for any other status, else all records (both in id order).
+   * The cursor (`next`, passed back as `after`) is the index key after its prefix: the task id
+   * for status pages and all tasks, an opaque string for lease pages.
+   */
   async list(query: ListQuery): Promise<Page<Task>> {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
     let prefix: string;
-    let idOf: (key: string) => string;
-    if (query.agent !== undefined) {
-      prefix = K.agentPrefix(query.agent);
-      idOf = (k) => k.slice(prefix.length);
+    let idOf: (rest: string) => string = (rest) => rest;
+    if (query.agent !== undefined || query.status === 'assigned' || query.status === 'running') {
+      prefix = K.leasePrefix;
+      idOf = (rest) => rest.slice(rest.indexOf('!') + 1);
     } else if (query.status !== undefined) {
       prefix = K.statusPrefix(query.status);
-      idOf = (k) => k.slice(prefix.length);
     } else {
       prefix = K.taskPrefix;
-      idOf = (k) => k.slice(prefix.length);
     }
     const range = { gt: query.after !== undefined ? prefix + query.after : prefix, lt: `${prefix}\xff` };
     const items: Task[] = [];
     let scanned = 0;
-    let lastId: string | null = null;
+    let cursor: string | null = null;
     for await (const keys of this.kv.keys(range, 500)) {
-      const ids = keys.map(idOf);
-      const raws = await this.kv.getMany(ids.map(K.task));
-      for (let i = 0; i < ids.length; i++) {
+      const rests = keys.map((k) => k.slice(prefix.length));
+      const raws = await this.kv.getMany(rests.map((r) => K.task(idOf(r))));
+      for (let i = 0; i < rests.length; i++) {
         scanned++;
-        lastId = ids[i]!;
+        cursor = rests[i]!;
         const raw = raws[i];
         if (raw === undefined) continue;
         const task = JSON.parse(raw) as Task;
@@ -854,10 +871,10 @@ export class LevelTaskStore implements TaskStore {
         if (query.repo !== undefined && task.repo !== query.repo) continue;
         if (query.agent !== undefined && task.lease?.agent_id !== query.agent) continue;
         items.push(task);
-        if (items.length >= limit) return { items, next: lastId };
+        if (items.length >= limit) return { items, next: cursor };
       }
       // Bounded work per page: a sparse filter returns a short page and a cursor to go on.
-      if (scanned >= LIST_SCAN_LIMIT) return { items, next: lastId };
+      if (scanned >= LIST_SCAN_LIMIT) return { items, next: cursor };
     }
     return { items, next: null };
   }
@@ -877,18 +894,15 @@ export class LevelTaskStore implements TaskStore {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
     const items: TaskEvent[] = [];
     if (query.taskId !== undefined) {
-      const prefix = K.taskEventPrefix(query.taskId);
-      const start =
-        query.after !== undefined
-          ? { gt: prefix + query.after }
-          : query.since !== undefined
-            ? { gte: prefix + encodeTime(query.since) }
-            : { gte: prefix };
-      const range = { ...start, lt: `${prefix}\xff`, limit };
-      for await (const keys of this.kv.keys(range)) {
-        const raws = await this.kv.getMany(keys.map((k) => K.event(k.slice(prefix.length))));
-        for (const raw of raws) if (raw !== undefined) items.push(JSON.parse(raw) as TaskEvent);
+      const task = await this.get(query.taskId);
+      let ids = task?.event_ids ?? [];
+      if (query.after !== undefined) ids = ids.filter((id) => id > query.after!);
+      else if (query.since !== undefined) {
+        const from = encodeTime(query.since);
+        ids = ids.filter((id) => id >= from);
       }
+      const raws = await this.kv.getMany(ids.slice(0, limit).map((id) => K.event(id)));
+      for (const raw of raws) if (raw !== undefined) items.push(JSON.parse(raw) as TaskEvent);
     } else {
       const start =
         query.after !== undefined
@@ -913,6 +927,7 @@ export class LevelTaskStore implements TaskStore {
     const expected = new Set<string>();
     const idempotency = new Map<string, string>();
     let tasks = 0;
+    const eventOwner = new Map<string, string>();
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     for await (const entries of this.kv.entries(prefixRange(K.taskPrefix))) {
       for (const [key, raw] of entries) {
@@ -922,6 +937,10 @@ export class LevelTaskStore implements TaskStore {
         for (const k of indexKeysOf(task)) expected.add(k);
         counts[task.status]++;
         if (task.idempotency_key !== null) idempotency.set(task.idempotency_key, task.id);
+        for (const id of task.event_ids) {
+          if (eventOwner.has(id)) problems.push(`event ${id} is listed by ${eventOwner.get(id)} and ${task.id}`);
+          eventOwner.set(id, task.id);
+        }
         if (task.lease && task.lease.generation !== task.generation) problems.push(`${task.id}: lease generation ${task.lease.generation} != ${task.generation}`);
         if ((task.status === 'assigned' || task.status === 'running') !== (task.lease !== null)) {
           problems.push(`${task.id}: status ${task.status} with lease ${JSON.stringify(task.lease)}`);
@@ -929,7 +948,7 @@ export class LevelTaskStore implements TaskStore {
       }
     }
     const found = new Set<string>();
-    for (const prefix of ['s!', 'r!', 'l!', 'a!', 'd!']) {
+    for (const prefix of ['s!', 'r!', 'l!', 'd!']) {
       for await (const keys of this.kv.keys(prefixRange(prefix))) {
         for (const key of keys) {
           found.add(key);
@@ -938,6 +957,17 @@ export class LevelTaskStore implements TaskStore {
       }
     }
     for (const key of expected) if (!found.has(key)) problems.push(`record implies ${key}, which is missing`);
+    // Every event in the log belongs to the task that lists it, and every listed event exists.
+    let events = 0;
+    for await (const entries of this.kv.entries(prefixRange(K.eventPrefix))) {
+      for (const [key, raw] of entries) {
+        events++;
+        const id = key.slice(K.eventPrefix.length);
+        const owner = eventOwner.get(id);
+        if (owner !== (JSON.parse(raw) as TaskEvent).task_id) problems.push(`event ${id} is not listed by its task`);
+      }
+    }
+    if (events !== eventOwner.size) problems.push(`the log holds ${events} events, the records list ${eventOwner.size}`);
     for await (const entries of this.kv.entries(prefixRange('i!'))) {
       for (const [key, id] of entries) {
         if (idempotency.get(key.slice(2)) !== id) problems.push(`idempotency ${key} points at ${id}, which does not carry that key`);

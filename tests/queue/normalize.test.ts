@@ -43,6 +43,7 @@ describe('defaults', () => {
       agent: null,
       delegate: null,
       dependants: [],
+      event_ids: [expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/)],
       created_by: 'client:cli',
       metadata: {},
       status: 'queued',
