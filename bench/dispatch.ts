@@ -42,6 +42,7 @@ import { fmtLatency } from './support/percentiles.js';
 import { fmtBytes, fmtMs, fmtNum, fmtRatio, out, printMachine, printTable, printTargets, progress, progressDone, type Target } from './support/report.js';
 import { cleanUpOnExit, removeDir, tempDir } from './support/temp.js';
 import { clock } from './support/timing.js';
+import { intList } from './support/env.js';
 
 // ---------------------------------------------------------------- config
 
@@ -78,14 +79,6 @@ interface DispatchConfig {
   cpuProfDir: string | undefined;
   /** Where the hubs' temp data folders go. @defaultValue os.tmpdir() */
   dir: string | undefined;
-}
-
-function intList(name: string, raw: string): number[] {
-  const values = raw.split(',').map((s) => Number(s.replace(/_/g, '').trim()));
-  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new Error(`${name} must be a comma-separated list of positive integers, got '${raw}'`);
-  }
-  return values;
 }
 
 function num(name: string, raw: string | undefined, fallback: number, opts: { integer?: boolean; zero?: boolean } = {}): number {

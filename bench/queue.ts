@@ -41,6 +41,7 @@ import {
 } from './support/report.js';
 import { cleanUpOnExit, removeDir, tempDir } from './support/temp.js';
 import { clock, collectGarbage, runFor, timed, type Measured } from './support/timing.js';
+import { intList } from './support/env.js';
 
 // ---------------------------------------------------------------- config
 
@@ -57,14 +58,6 @@ interface BenchConfig {
   prefillBatch: number;
   /** Where the temp stores go. @defaultValue os.tmpdir() */
   dir: string | undefined;
-}
-
-function intList(name: string, raw: string): number[] {
-  const values = raw.split(',').map((s) => Number(s.replace(/_/g, '').trim()));
-  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new Error(`${name} must be a comma-separated list of positive integers, got '${raw}'`);
-  }
-  return values;
 }
 
 function positive(name: string, raw: string | undefined, fallback: number, integer = true): number {
