@@ -27,6 +27,9 @@ import { WorkspaceManager } from './workspace/workspace-manager.js';
 
 export const SIDECAR_VERSION = '0.1.0';
 
+/** Wait before resending a message the hub answered with a retryable error. */
+const RETRY_AFTER_MS = 2000;
+
 /** Heartbeats between two re-advertisements of executors and models. */
 const EXECUTOR_REFRESH = 6;
 
@@ -263,7 +266,10 @@ export class Sidecar {
     if (!held || held.generation !== what.generation) return;
     if (what.kind === 'accept') {
       if (err) {
-        if (err.retryable) return; // asked again after the next reconnect
+        if (err.retryable) {
+          this.retryLater(held, () => ({ type: 'task.accept', id: this.nextId(), task_id: held.task.id, generation: held.generation }), 'accept');
+          return;
+        }
         this.log.warn({ task_id: what.taskId, code: err.code }, `hub refused our accept: ${err.message}`);
         await this.state.set(what.taskId, null);
         return;
@@ -274,11 +280,27 @@ export class Sidecar {
       return;
     }
     if (what.kind === 'result') {
-      if (err?.retryable) return; // resent after the next reconnect
+      if (err?.retryable) {
+        this.retryLater(held, () => held.result!, 'result');
+        return;
+      }
       if (err) this.log.warn({ task_id: what.taskId, code: err.code }, `hub refused our result: ${err.message}`);
       await this.state.set(what.taskId, null);
       this.startHeartbeat();
     }
+  }
+
+  /**
+   * The hub answered a retryable error (it is restarting, say): send the message again after a
+   * while if the task is still held at that generation, or at the next reconnect, whichever comes first.
+   */
+  private retryLater(held: HeldTask, message: () => SidecarMessage, kind: 'accept' | 'result'): void {
+    const timer = setTimeout(() => {
+      const now = this.state.get(held.task.id);
+      if (!now || now.generation !== held.generation || now.state !== held.state) return;
+      this.send(message(), { kind, taskId: held.task.id, generation: held.generation });
+    }, RETRY_AFTER_MS);
+    timer.unref();
   }
 
   private execute(held: HeldTask): void {
