@@ -71,9 +71,11 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
 
   const unsubscribe = store.onChange((change) => {
     scheduler.handleChange(change);
-    feed.publish({ type: 'task.changed', task: change.task, event: change.event });
+    if (feed.size > 0) feed.publish({ type: 'task.changed', task: change.task, event: change.event });
   });
-  registry.on('changed', (agent) => feed.publish({ type: 'agent.changed', agent }));
+  registry.on('changed', (agent) => {
+    if (feed.size > 0) feed.publish({ type: 'agent.changed', agent: registry.view(agent) });
+  });
 
   installErrorHandling(app);
   installAuth(app, auth);

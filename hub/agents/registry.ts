@@ -30,6 +30,8 @@ export interface LiveAgent {
   leases: Map<string, { generation: number; status: 'assigned' | 'running' }>;
   /** Slots taken by lease requests in flight (so concurrent placement cannot overfill). */
   reserved: number;
+  /** matchCapabilities() of what it offers, kept: placement checks it for every queued task. */
+  offered: { list: string[]; set: ReadonlySet<string> };
   /** False from connect until its in-flight tasks are reconciled: no offers in between. */
   ready: boolean;
   /** Set when the sidecar answered BUSY: no more offers until its next heartbeat frees it. */
@@ -53,7 +55,7 @@ export interface AgentView {
   last_seen_at: number | null;
 }
 
-export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
+export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
   private readonly agents = new Map<string, LiveAgent>();
 
   get(id: string): LiveAgent | undefined {
@@ -62,6 +64,11 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
 
   connected(): LiveAgent[] {
     return [...this.agents.values()].filter((a) => a.conn !== null);
+  }
+
+  /** Every known agent, without copying (the scheduler walks it for each queued task). */
+  values(): IterableIterator<LiveAgent> {
+    return this.agents.values();
   }
 
   all(): LiveAgent[] {
@@ -81,6 +88,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
         resources: null,
         leases: new Map(),
         reserved: 0,
+        offered: { list: [], set: new Set() },
         ready: false,
         holdOff: false,
         draining: false,
@@ -98,6 +106,11 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
    * each available executor and `model:<name>` for each model, which tasks naming an executor or
    * model require (see hub/api/routing.ts).
    */
+  private static offered(agent: LiveAgent): LiveAgent['offered'] {
+    const list = AgentRegistry.matchCapabilities(agent.capabilities, agent.executors);
+    return { list, set: new Set(list) };
+  }
+
   static matchCapabilities(declared: string[], executors: ExecutorAdvert[]): string[] {
     const caps = new Set(declared);
     for (const e of executors) {
@@ -118,6 +131,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
     const agent = this.ensure(id);
     const previous = agent.conn;
     Object.assign(agent, offer, { conn, ready: false, holdOff: false, draining: false, connectedAt: now, lastSeenAt: now });
+    agent.offered = AgentRegistry.offered(agent);
     this.refresh(agent, true);
     return { agent, previous };
   }
@@ -133,7 +147,10 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
 
   heartbeat(agent: LiveAgent, resources: HostResources, executors: ExecutorAdvert[] | undefined, draining: boolean, now: number): void {
     agent.resources = resources;
-    if (executors) agent.executors = executors;
+    if (executors) {
+      agent.executors = executors;
+      agent.offered = AgentRegistry.offered(agent);
+    }
     agent.draining = draining;
     agent.holdOff = false;
     agent.lastSeenAt = now;
@@ -170,7 +187,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [AgentView] }> {
     else if (agent.leases.size > 0) state = 'assigned';
     else state = 'idle';
     agent.state = state;
-    if (force || state !== previous) this.emit('changed', this.view(agent));
+    if (force || state !== previous) this.emit('changed', agent);
   }
 
   view(agent: LiveAgent): AgentView {

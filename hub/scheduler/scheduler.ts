@@ -87,7 +87,7 @@ export class Scheduler {
     if (this.delegateHolds(task) && task.delegate !== agent.id) return false;
     if (task.repo !== null && agent.repos !== null && !agent.repos.includes(task.repo)) return false;
     if (this.refused(task.id, agent.id)) return false;
-    const caps = new Set(AgentRegistry.matchCapabilities(agent.capabilities, agent.executors));
+    const caps = agent.offered.set;
     return task.capabilities.every((c) => caps.has(c));
   }
 
@@ -107,7 +107,7 @@ export class Scheduler {
     }
     let best: LiveAgent | undefined;
     let bestLoad = Infinity;
-    for (const agent of this.registry.connected()) {
+    for (const agent of this.registry.values()) {
       if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task)) continue;
       const load = (agent.leases.size + agent.reserved) / agent.maxConcurrency;
       if (load < bestLoad) {
@@ -157,7 +157,7 @@ export class Scheduler {
   private filterOf(agent: LiveAgent) {
     return {
       agentId: agent.id,
-      capabilities: AgentRegistry.matchCapabilities(agent.capabilities, agent.executors),
+      capabilities: agent.offered.list,
       repos: agent.repos,
     };
   }
