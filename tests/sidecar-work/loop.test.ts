@@ -13,6 +13,7 @@ import { CALC_REPO_FILES, FAIL_THEN_FIX, FIXED_SUM } from '../fixtures/calc-repo
 import { startFakeOllama, type FakeOllama } from '../fixtures/fake-ollama.js';
 import { git, GIT_ENV, remoteAndClone } from './git-helpers.js';
 import { tempDir } from './helpers.js';
+import { makeTask } from '../fixtures/calc-repo.js';
 
 let fake: FakeOllama;
 let root: string;
@@ -40,21 +41,6 @@ afterEach(async () => {
   await fake.close();
   await cleanup();
 });
-
-function makeTask(over: Partial<LoopTask> = {}): LoopTask {
-  return {
-    id: '01JLOOP',
-    title: 'Add a sum function',
-    description: 'Create sum.mjs exporting sum(a, b).',
-    context: { files: ['test.mjs'] },
-    success_criteria: ['node test.mjs passes'],
-    verification: [{ type: 'file_exists', path: 'sum.mjs' }, { type: 'test_passes' }],
-    max_attempts: 3,
-    command: null,
-    model: null,
-    ...over,
-  };
-}
 
 const ollama = () => new OllamaExecutor({ baseUrl: fake.url, model: 'qwen2.5-coder:7b' });
 

@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LoopTask } from '../../sidecar/loop/build-verify-fix.js';
 import { buildCorrectivePrompt, buildTaskPrompt } from '../../sidecar/loop/prompt.js';
-
-function makeTask(over: Partial<LoopTask> = {}): LoopTask {
-  return {
-    id: '01JLOOP',
-    title: 'Add a sum function',
-    description: 'Create sum.mjs exporting sum(a, b).',
-    context: { files: ['test.mjs'] },
-    success_criteria: ['node test.mjs passes'],
-    verification: [{ type: 'file_exists', path: 'sum.mjs' }, { type: 'test_passes' }],
-    max_attempts: 3,
-    command: null,
-    model: null,
-    ...over,
-  };
-}
+import { makeTask } from '../fixtures/calc-repo.js';
 
 describe('prompts', () => {
   it('the task prompt names the title, description, context, criteria and checks', () => {
