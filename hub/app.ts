@@ -69,8 +69,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const auth = new Authenticator(hashToken(deps.adminToken));
   await auth.load(agents);
 
+  const unsubscribeScheduler = scheduler.subscribe();
   const unsubscribe = store.onChange((change) => {
-    scheduler.handleChange(change);
     if (feed.size > 0) feed.publish({ type: 'task.changed', task: change.task, event: change.event });
   });
   registry.on('changed', (agent) => {
@@ -146,6 +146,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
       clearInterval(pinger);
       scheduler.stop();
       unsubscribe();
+      unsubscribeScheduler();
       for (const ws of sockets) ws.close(CLOSE.GOING_AWAY, 'hub shutting down');
       feed.closeAll();
       await app.close();

@@ -29,13 +29,22 @@ export class Scheduler {
     this.stopped = true;
   }
 
+  /** Follows the store: applied changes for placement, durable ones for everything else. */
+  subscribe(): () => void {
+    const offApplied = this.store.onApplied((change) => this.handleApplied(change));
+    const offChange = this.store.onChange((change) => this.handleChange(change));
+    return () => {
+      offApplied();
+      offChange();
+    };
+  }
+
   /** Subscribed to the store: runs after each durable change, in commit order. */
   handleChange({ task, before, event }: TaskChange): void {
     this.registry.trackLease(task, before);
     const holder = before?.lease?.agent_id;
     if (holder && !task.lease) {
       if (event.actor !== `agent:${holder}`) {
-        if (before.status === 'assigned' && task.status === 'queued') this.refuse(task.id, holder);
         this.registry.get(holder)?.conn?.send({
           type: 'task.cancel',
           task_id: task.id,
@@ -49,10 +58,20 @@ export class Scheduler {
     if (task.status === 'completed' || task.status === 'cancelled' || task.status === 'dead_letter') {
       this.refusals.delete(task.id);
     }
-    if (task.status === 'queued') {
-      this.queuedEpoch++;
-      void this.place(task);
-    }
+  }
+
+  /**
+   * Subscribed to the store's applied changes: a task that enters `queued` is placed at once, so
+   * its lease joins the batch that makes it queued (one fsync for both, not two in a row). The
+   * offer itself goes out only once the lease is durable.
+   */
+  handleApplied({ task, before, event }: TaskChange): void {
+    if (task.status !== 'queued') return;
+    const holder = before?.lease?.agent_id;
+    // An offer that timed out: that agent is not offered the task again (while connected).
+    if (holder && before.status === 'assigned' && event.actor !== `agent:${holder}`) this.refuse(task.id, holder);
+    this.queuedEpoch++;
+    void this.place(task);
   }
 
   /** Forgets every refusal of an agent (it reconnected, or advertised new executors or models). */

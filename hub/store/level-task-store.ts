@@ -130,6 +130,7 @@ export class LevelTaskStore implements TaskStore {
   private readonly dueHeap = new MinHeap<TimeEntry>(earlier);
   private readonly counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
   private readonly listeners = new Set<(change: TaskChange) => void>();
+  private readonly appliedListeners = new Set<(change: TaskChange) => void>();
   /** Parsed records of leased tasks (read again at accept, renew, complete); see remember(). */
   private readonly cache = new Map<string, Task>();
   private readonly taskIds: IdGenerator;
@@ -303,7 +304,8 @@ export class LevelTaskStore implements TaskStore {
     });
     if (event) {
       const change: TaskChange = { task: after, before, event };
-      tx.onCommit(() => this.emit(change));
+      if (this.appliedListeners.size > 0) tx.onApply(() => this.emitTo(this.appliedListeners, change));
+      tx.onCommit(() => this.emitTo(this.listeners, change));
     }
   }
 
@@ -324,8 +326,8 @@ export class LevelTaskStore implements TaskStore {
     return after;
   }
 
-  private emit(change: TaskChange): void {
-    for (const listener of this.listeners) {
+  private emitTo(listeners: ReadonlySet<(change: TaskChange) => void>, change: TaskChange): void {
+    for (const listener of listeners) {
       try {
         listener(change);
       } catch {
@@ -341,6 +343,11 @@ export class LevelTaskStore implements TaskStore {
   onChange(listener: (change: TaskChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onApplied(listener: (change: TaskChange) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
   }
 
   private run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

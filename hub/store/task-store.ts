@@ -102,5 +102,11 @@ export interface TaskStore {
   healthy(): boolean;
   /** Called after each durable change, in commit order. */
   onChange(listener: (change: TaskChange) => void): () => void;
+  /**
+   * Called when a change is applied, before its batch is durable. Only for decisions that act
+   * through the store again (placing a newly queued task): their own writes then join the same
+   * fsync'd batch, and nothing reaches an agent or a client before it is durable.
+   */
+  onApplied(listener: (change: TaskChange) => void): () => void;
   close(): Promise<void>;
 }

@@ -56,7 +56,7 @@ describe('scheduler slot accounting', () => {
     store = await openTaskStore(join(tempDir('slots'), 'tasks'), { autoSweep: false });
     const registry = new AgentRegistry();
     const scheduler = new Scheduler(store, registry, silent);
-    store.onChange((c) => scheduler.handleChange(c));
+    scheduler.subscribe();
     for (let i = 0; i < 5; i++) await store.create({ title: `t${i}`, command: 'true', executor: 'shell' }, 'admin');
     const offer = { capabilities: [], repos: null, executors: [{ name: 'shell' as const, available: true, models: [] }], maxConcurrency: 1, resources: null };
     const conn = { send: () => undefined, close: () => undefined };
@@ -78,7 +78,7 @@ describe('scheduler slot accounting', () => {
     store = await openTaskStore(join(tempDir('refuse'), 'tasks'), { autoSweep: false, now: () => now });
     const registry = new AgentRegistry();
     const scheduler = new Scheduler(store, registry, silent);
-    store.onChange((c) => scheduler.handleChange(c));
+    scheduler.subscribe();
     const offer = { capabilities: [], repos: null, executors: [{ name: 'shell' as const, available: true, models: [] }], maxConcurrency: 1, resources: null };
     const first = { send: () => undefined, close: () => undefined };
     const { agent } = registry.connect('w1', first, offer, now);
