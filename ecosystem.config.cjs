@@ -8,6 +8,9 @@ module.exports = {
       name: 'switchyard-hub',
       script: 'dist/cli/switchyard.js',
       args: 'hub',
+      // A larger young generation: the hub's objects mostly die within one group commit, and
+      // bench:dispatch measured 15% less CPU per cycle with it.
+      node_args: ['--max-semi-space-size=64'],
       env: {
         SWITCHYARD_DATA: '/var/lib/switchyard',
         SWITCHYARD_HOST: '127.0.0.1', // 0.0.0.0 to accept sidecars from other hosts
