@@ -925,7 +925,9 @@ export class LevelTaskStore implements TaskStore {
   }
 
   stats(): QueueStats {
-    return { queued: this.ready.depth(), byStatus: { ...this.counts }, leases: this.counts.assigned + this.counts.running };
+    const byStatus: QueueStats['byStatus'] = { queued: this.ready.size };
+    for (const s of COUNTED) byStatus[s] = this.counts[s];
+    return { queued: this.ready.depth(), byStatus, leases: this.counts.assigned + this.counts.running };
   }
 
   async verifyIntegrity(): Promise<IntegrityReport> {

@@ -46,7 +46,11 @@ export interface Page<T> {
 
 export interface QueueStats {
   queued: Record<Lane, number>;
-  byStatus: Record<TaskStatus, number>;
+  /**
+   * Tasks per active status. Settled statuses (completed, cancelled) grow without bound and
+   * are not counted in memory; `list({ status })` pages through them.
+   */
+  byStatus: Partial<Record<TaskStatus, number>>;
   leases: number;
 }
 

@@ -47,7 +47,7 @@ describe('auth on the route, not the raw URL', () => {
     });
     ws.terminate();
     expect(outcome).toBe('http 401');
-    expect(h.store.stats().byStatus.pending + h.store.stats().queued.normal).toBe(0);
+    expect(h.store.stats().byStatus.queued).toBe(0);
   });
 });
 
