@@ -16,7 +16,7 @@ export interface HubConfig {
   adminToken: string | null;
   /** Sidecars send heartbeats (and so renew leases) at this interval. @defaultValue 10000 */
   heartbeatMs: number;
-  /** WebSocket ping interval; a socket whose pong does not return by the next ping is terminated. @defaultValue 15000 */
+  /** WebSocket ping interval; a socket whose pong does not return by the next ping is terminated. @defaultValue 15000 (SWITCHYARD_PING_MS) */
   pingMs: number;
   /** Time an assignment may wait for the agent's accept before it is offered elsewhere. @defaultValue 60000 (SWITCHYARD_ACCEPT_TIMEOUT_MS) */
   acceptTimeoutMs: number;
@@ -52,6 +52,7 @@ const ENV: Partial<Record<keyof HubConfig, string>> = {
   acceptTimeoutMs: 'SWITCHYARD_ACCEPT_TIMEOUT_MS',
   leaseMs: 'SWITCHYARD_LEASE_MS',
   heartbeatMs: 'SWITCHYARD_HEARTBEAT_MS',
+  pingMs: 'SWITCHYARD_PING_MS',
   logLevel: 'SWITCHYARD_LOG_LEVEL',
 };
 
