@@ -108,8 +108,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   });
   app.get('/v1/feed', { websocket: true, config: { tokenInQuery: true } }, (socket) => {
     track(socket);
-    feed.add(socket);
-    socket.send(JSON.stringify({ type: 'hello', agents: registry.all().map((a) => registry.view(a)), stats: store.stats() }));
+    feed.add(socket, { type: 'hello', agents: registry.all().map((a) => registry.view(a)), stats: store.stats() });
   });
 
   // Connection liveness: a socket whose pong has not come back by the next ping is dead. Pings go

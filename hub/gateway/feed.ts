@@ -5,10 +5,12 @@
  */
 import type { WebSocket } from 'ws';
 import type { AgentView } from '../agents/registry.js';
-import type { TaskChange } from '../store/task-store.js';
+import type { QueueStats, TaskChange } from '../store/task-store.js';
 import { CLOSE } from './close-codes.js';
 
 export type FeedMessage =
+  /** First frame to a new subscriber: the agents as they are now and the queue's counts. */
+  | { type: 'hello'; agents: AgentView[]; stats: QueueStats }
   | { type: 'task.changed'; task: TaskChange['task']; event: TaskChange['event'] }
   | { type: 'agent.changed'; agent: AgentView }
   | { type: 'task.progress'; task_id: string; generation: number; seq: number; agent_id: string; data: Array<{ stream: string; data: string }> };
@@ -19,7 +21,9 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 export class Feed {
   private readonly subscribers = new Set<WebSocket>();
 
-  add(ws: WebSocket): void {
+  /** Adds a subscriber and sends it `first` (the snapshot) before any change. */
+  add(ws: WebSocket, first: FeedMessage): void {
+    ws.send(JSON.stringify(first));
     this.subscribers.add(ws);
     ws.on('close', () => this.subscribers.delete(ws));
   }

@@ -181,7 +181,7 @@ describe('a hub and two sidecars', () => {
   });
 
   test('SIGTERM drains: a task still running after the grace period is handed back and finished elsewhere', async () => {
-    const { hub, sc, tokens, dir } = await fleet(['a1']);
+    const { hub, sc, dir } = await fleet(['a1']);
     const created = await api<Task>(hub.url, 'POST', '/v1/tasks', { title: 'long', executor: 'shell', command: 'sleep 5; echo done' });
     await waitFor('task running', async () => (await getTask(hub.url, created.body.id)).task.status === 'running');
     // A second sidecar joins, then the first is asked to stop with a short grace.
@@ -189,7 +189,6 @@ describe('a hub and two sidecars', () => {
     const a2 = startSidecarProc(hub.url, 'a2', a2token, join(dir, 'a2'), SIDECAR_ENV);
     procs.push(a2);
     await a2.waitForLog('connected to hub');
-    void tokens;
     sc.a1!.kill('SIGTERM');
     const exit = await sc.a1!.exited;
     expect(exit.code).toBe(0);
