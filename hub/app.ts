@@ -22,6 +22,7 @@ import type { HubConfig } from './config.js';
 import { handleAgentSocket } from './gateway/agent-gateway.js';
 import { CLOSE } from './gateway/close-codes.js';
 import { Feed } from './gateway/feed.js';
+import { ProgressTails } from './gateway/progress-tail.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openAgentStore, type AgentStore } from './store/agent-store.js';
 import { openTaskStore } from './store/level-task-store.js';
@@ -66,11 +67,13 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const registry = new AgentRegistry();
   const scheduler = new Scheduler(store, registry, log.child({ module: 'scheduler' }));
   const feed = new Feed();
+  const progress = new ProgressTails();
   const auth = new Authenticator(hashToken(deps.adminToken));
   await auth.load(agents);
 
   const unsubscribeScheduler = scheduler.subscribe();
   const unsubscribe = store.onChange((change) => {
+    if (!change.task.lease) progress.drop(change.task.id);
     if (feed.size > 0) feed.publish({ type: 'task.changed', task: change.task, event: change.event });
   });
   registry.on('changed', (agent) => {
@@ -79,7 +82,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
 
   installErrorHandling(app);
   installAuth(app, auth);
-  taskRoutes(app, store);
+  taskRoutes(app, store, progress);
   agentRoutes(app, agents, registry, auth, now);
   eventRoutes(app, store);
   healthRoutes(app, store, registry, () => store.healthy(), now());
@@ -101,6 +104,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
       registry,
       scheduler,
       feed,
+      progress,
       log: log.child({ module: 'gateway' }),
       heartbeatMs: config.heartbeatMs,
       now,

@@ -130,7 +130,7 @@ export async function taskCommand(argv: string[]): Promise<void> {
       return;
     }
     case 'show': {
-      const { body } = await client.request<{ task: Task; events: TaskEvent[] }>('GET', `/v1/tasks/${encodeURIComponent(needId())}`);
+      const { body } = await client.request<{ task: Task; events: TaskEvent[]; progress_tail: string | null }>('GET', `/v1/tasks/${encodeURIComponent(needId())}`);
       out(body, () => {
         const t = body.task;
         const lines = [
@@ -141,6 +141,7 @@ export async function taskCommand(argv: string[]): Promise<void> {
         if (t.depends_on.length) lines.push(`depends on ${t.depends_on.join(', ')}`);
         if (t.last_error) lines.push(`last error ${t.last_error.code}: ${t.last_error.message}`);
         if (t.result !== null) lines.push(`result ${JSON.stringify(t.result).slice(0, 500)}`);
+        if (body.progress_tail) lines.push('', 'live output (last lines):', ...body.progress_tail.trimEnd().split('\n').slice(-20));
         lines.push('', table([['TIME', 'FROM', 'TO', 'GEN', 'BY', 'REASON'], ...body.events.map((e) => [time(e.at), e.from ?? '-', e.to, String(e.generation), e.actor, e.reason])]));
         return lines.join('\n');
       });

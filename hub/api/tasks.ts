@@ -6,6 +6,7 @@ import type { TaskStore } from '../store/task-store.js';
 import { objectBody, queryInt, queryString } from './http.js';
 import { withRoutingCapabilities } from './routing.js';
 import type { Principal } from '../auth/authenticator.js';
+import type { ProgressTails } from '../gateway/progress-tail.js';
 
 const MAX_BATCH = 1000;
 
@@ -20,7 +21,7 @@ function specOf(body: unknown, idempotencyHeader: string | undefined, where: str
   return withRoutingCapabilities(spec);
 }
 
-export function taskRoutes(app: FastifyInstance, store: TaskStore): void {
+export function taskRoutes(app: FastifyInstance, store: TaskStore, progress: ProgressTails): void {
   app.post('/v1/tasks', async (req, reply) => {
     const header = req.headers['idempotency-key'];
     const key = Array.isArray(header) ? header[0] : header;
@@ -61,7 +62,10 @@ export function taskRoutes(app: FastifyInstance, store: TaskStore): void {
     const task = await store.get(id);
     if (!task) throw new SwitchyardError('TASK_NOT_FOUND', `no task ${id}`);
     const events = await store.events({ taskId: id, limit: 1000 });
-    return { task, events: events.items };
+    // Live output of the current attempt (not stored; the result keeps the final tail).
+    const live = progress.get(id);
+    const progressTail = live && task.lease?.generation === live.generation ? live.text : null;
+    return { task, events: events.items, progress_tail: progressTail };
   });
 
   const action = (path: string, run: (id: string, actor: string, body: Record<string, unknown>) => Promise<unknown>) =>

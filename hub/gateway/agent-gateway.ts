@@ -25,6 +25,7 @@ import type { TaskStore } from '../store/task-store.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { CLOSE } from './close-codes.js';
 import type { Feed } from './feed.js';
+import type { ProgressTails } from './progress-tail.js';
 
 export interface GatewayDeps {
   store: TaskStore;
@@ -32,6 +33,7 @@ export interface GatewayDeps {
   registry: AgentRegistry;
   scheduler: Scheduler;
   feed: Feed;
+  progress: ProgressTails;
   log: Logger;
   heartbeatMs: number;
   /** Time a new socket has to send a valid hello. @defaultValue 10000 */
@@ -256,6 +258,7 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
         const key = `${msg.task_id}:${msg.generation}`;
         if (msg.seq <= (lastSeq.get(key) ?? 0)) return; // a repeat on this connection (a restarted sidecar starts again at 1 on a new one)
         lastSeq.set(key, msg.seq);
+        deps.progress.append(msg.task_id, msg.generation, msg.data);
         deps.feed.publish({ type: 'task.progress', task_id: msg.task_id, generation: msg.generation, seq: msg.seq, agent_id: live.id, data: msg.data });
         return;
       }

@@ -180,6 +180,22 @@ describe('a hub and two sidecars', () => {
     expect(completions(after.events)).toBe(0);
   });
 
+  test("a running task's live output shows in GET /v1/tasks/:id, and is gone once it ends", async () => {
+    const { hub } = await fleet(['a1']);
+    const created = await api<Task>(hub.url, 'POST', '/v1/tasks', { title: 'talks', executor: 'shell', command: 'echo step-one; sleep 2; echo step-two' });
+    const live = await waitFor('live output', async () => {
+      const res = await api<{ task: Task; progress_tail: string | null }>(hub.url, 'GET', `/v1/tasks/${created.body.id}`);
+      return res.body.task.status === 'running' && res.body.progress_tail?.includes('step-one') && res.body;
+    });
+    expect(live.progress_tail).not.toContain('step-two');
+    const done = await waitFor('completed', async () => {
+      const res = await api<{ task: Task; progress_tail: string | null }>(hub.url, 'GET', `/v1/tasks/${created.body.id}`);
+      return res.body.task.status === 'completed' && res.body;
+    });
+    expect(done.progress_tail).toBeNull();
+    expect((done.task.result as { output_tail: string }).output_tail).toContain('step-two');
+  });
+
   test('SIGTERM drains: a task still running after the grace period is handed back and finished elsewhere', async () => {
     const { hub, sc, dir } = await fleet(['a1']);
     const created = await api<Task>(hub.url, 'POST', '/v1/tasks', { title: 'long', executor: 'shell', command: 'sleep 5; echo done' });
