@@ -58,6 +58,7 @@ export class Sidecar {
   private readonly awaiting = new Map<string, { kind: 'accept' | 'result' | 'reject'; taskId: string; generation: number }>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private heartbeats = 0;
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private advertised: ExecutorAdvert[] = [];
   private heartbeatMs = 10_000;
   private draining = false;
@@ -154,6 +155,7 @@ export class Sidecar {
   private onReady(heartbeatMs: number): void {
     this.heartbeatMs = heartbeatMs;
     this.awaiting.clear(); // answers to the old connection's messages will not come
+    this.clearRetries();
     this.startHeartbeat();
   }
 
@@ -274,6 +276,9 @@ export class Sidecar {
         await this.state.set(what.taskId, null);
         return;
       }
+      // Several accepts may be answered (a resend after a reconnect and one after a retryable
+      // error): only the first starts the work.
+      if (held.state !== 'assigned') return;
       const running: HeldTask = { ...held, state: 'running' };
       await this.state.set(what.taskId, running);
       this.execute(running);
@@ -295,16 +300,26 @@ export class Sidecar {
    * while if the task is still held at that generation, or at the next reconnect, whichever comes first.
    */
   private retryLater(held: HeldTask, message: () => SidecarMessage, kind: 'accept' | 'result'): void {
+    clearTimeout(this.retryTimers.get(held.task.id));
     const timer = setTimeout(() => {
+      this.retryTimers.delete(held.task.id);
       const now = this.state.get(held.task.id);
       if (!now || now.generation !== held.generation || now.state !== held.state) return;
       this.send(message(), { kind, taskId: held.task.id, generation: held.generation });
     }, RETRY_AFTER_MS);
     timer.unref();
+    this.retryTimers.set(held.task.id, timer);
+  }
+
+  /** A reconnect resends what is pending itself (hello, resume): pending retries are void. */
+  private clearRetries(): void {
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
   }
 
   private execute(held: HeldTask): void {
     const { task, generation } = held;
+    if (this.running.get(task.id)?.generation === generation) return; // already running
     const log = this.log.child({ task_id: task.id, generation });
     const abort = new AbortController();
     const batcher = new ProgressBatcher((batch) => {
@@ -389,6 +404,7 @@ export class Sidecar {
 
   async stop(): Promise<void> {
     this.stopHeartbeat();
+    this.clearRetries();
     for (const r of this.running.values()) {
       r.abortedFor ??= 'drain';
       r.abort.abort(new Error('sidecar stopping'));

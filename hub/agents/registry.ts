@@ -101,16 +101,16 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     return agent;
   }
 
-  /**
-   * The capabilities an agent offers for matching: what it declares, plus `executor:<name>` for
-   * each available executor and `model:<name>` for each model, which tasks naming an executor or
-   * model require (see hub/api/routing.ts).
-   */
   private static offered(agent: LiveAgent): LiveAgent['offered'] {
     const list = AgentRegistry.matchCapabilities(agent.capabilities, agent.executors);
     return { list, set: new Set(list) };
   }
 
+  /**
+   * The capabilities an agent offers for matching: what it declares, plus `executor:<name>` for
+   * each available executor and `model:<name>` for each model, which tasks naming an executor or
+   * model require (see hub/api/routing.ts).
+   */
   static matchCapabilities(declared: string[], executors: ExecutorAdvert[]): string[] {
     const caps = new Set(declared);
     for (const e of executors) {

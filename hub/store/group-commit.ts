@@ -58,6 +58,8 @@ export class GroupCommit {
   /** Jobs waiting for the serial path; `head` is the next one (no O(n) shift per job). */
   private readonly queue: Array<Job<unknown>> = [];
   private head = 0;
+  /** Exclusive sections running (see exclusive()); the drain loop takes no job while > 0. */
+  private paused = 0;
   private draining = false;
   private epoch = 0;
   private group: Group = this.newGroup();
@@ -96,14 +98,14 @@ export class GroupCommit {
     if (this.closed) return Promise.reject(new SwitchyardError('STORE_CLOSED', 'the store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve, reject } as Job<unknown>);
-      if (!this.draining) void this.drain();
+      if (!this.draining && this.paused === 0) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
     this.draining = true;
     try {
-      while (this.head < this.queue.length) {
+      while (this.head < this.queue.length && this.paused === 0) {
         if (this.failure) {
           for (const job of this.queue.splice(this.head)) job.reject(this.failure);
           this.queue.length = 0;
@@ -201,6 +203,30 @@ export class GroupCommit {
         this.group = this.newGroup();
       },
     );
+  }
+
+  /**
+   * Runs `fn` with the serial path held: no operation runs, and nothing is being written, until
+   * it ends, so a long read (an integrity check) sees one state of the store. Operations
+   * submitted meanwhile wait and then run in order.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.paused++;
+    try {
+      // Let the running operation finish, then write what is pending and wait for it.
+      while (!this.failure && (this.draining || this.inflight || this.group.ops.length > 0 || this.group.done.length > 0)) {
+        if (this.inflight) {
+          await this.inflight;
+          continue;
+        }
+        if (!this.draining) this.flush();
+        await new Promise((r) => setImmediate(r));
+      }
+      return await fn();
+    } finally {
+      this.paused--;
+      if (this.paused === 0 && !this.draining && this.head < this.queue.length) void this.drain();
+    }
   }
 
   /** Waits until everything submitted so far is durable (or failed). */

@@ -66,6 +66,8 @@ const COUNTED: readonly TaskStatus[] = ['pending', 'assigned', 'running', 'revie
 const IS_COUNTED = new Set<TaskStatus>(COUNTED);
 
 const SWEEP_CHUNK = 500;
+/** Event ids a record keeps (the newest); see write(). */
+export const MAX_EVENT_IDS = 500;
 /** Leased task records kept parsed in memory (bounded; about the fleet's capacity is in use). */
 const RECORD_CACHE_SIZE = 20_000;
 const LIST_SCAN_LIMIT = 10_000;
@@ -272,7 +274,10 @@ export class LevelTaskStore implements TaskStore {
       };
       tx.put(K.event(event.id), JSON.stringify(event));
       // The record lists its own events: the per-task view of the log costs no key of its own.
-      after.event_ids = [...(before?.event_ids ?? []), event.id];
+      // Bounded, since the record is rewritten on every change: a task that bounces for days
+      // keeps its newest events here, and all of them stay in the global log.
+      const ids = [...(before?.event_ids ?? []), event.id];
+      after.event_ids = ids.length > MAX_EVENT_IDS ? ids.slice(ids.length - MAX_EVENT_IDS) : ids;
     }
     tx.put(K.task(after.id), JSON.stringify(after));
     const oldKeys = before ? indexKeysOf(before) : [];
@@ -930,13 +935,19 @@ export class LevelTaskStore implements TaskStore {
     return { queued: this.ready.depth(), byStatus, leases: this.counts.assigned + this.counts.running };
   }
 
-  async verifyIntegrity(): Promise<IntegrityReport> {
-    await this.gc.idle();
+  /** Runs with the serial path held, so the scans see one state of the store. */
+  verifyIntegrity(): Promise<IntegrityReport> {
+    return this.gc.exclusive(() => this.checkIntegrity());
+  }
+
+  private async checkIntegrity(): Promise<IntegrityReport> {
     const problems: string[] = [];
     const expected = new Set<string>();
     const idempotency = new Map<string, string>();
     let tasks = 0;
     const eventOwner = new Map<string, string>();
+    const fullLists = new Set<string>();
+    let listedFound = 0;
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     for await (const entries of this.kv.entries(prefixRange(K.taskPrefix))) {
       for (const [key, raw] of entries) {
@@ -946,6 +957,7 @@ export class LevelTaskStore implements TaskStore {
         for (const k of indexKeysOf(task)) expected.add(k);
         counts[task.status]++;
         if (task.idempotency_key !== null) idempotency.set(task.idempotency_key, task.id);
+        if (task.event_ids.length >= MAX_EVENT_IDS) fullLists.add(task.id);
         for (const id of task.event_ids) {
           if (eventOwner.has(id)) problems.push(`event ${id} is listed by ${eventOwner.get(id)} and ${task.id}`);
           eventOwner.set(id, task.id);
@@ -967,16 +979,19 @@ export class LevelTaskStore implements TaskStore {
     }
     for (const key of expected) if (!found.has(key)) problems.push(`record implies ${key}, which is missing`);
     // Every event in the log belongs to the task that lists it, and every listed event exists.
-    let events = 0;
     for await (const entries of this.kv.entries(prefixRange(K.eventPrefix))) {
       for (const [key, raw] of entries) {
-        events++;
         const id = key.slice(K.eventPrefix.length);
         const owner = eventOwner.get(id);
-        if (owner !== (JSON.parse(raw) as TaskEvent).task_id) problems.push(`event ${id} is not listed by its task`);
+        const taskId = (JSON.parse(raw) as TaskEvent).task_id;
+        if (owner === undefined) {
+          // Only a task whose list is full may have dropped its oldest ids.
+          if (!fullLists.has(taskId)) problems.push(`event ${id} is not listed by its task ${taskId}`);
+        } else if (owner !== taskId) problems.push(`event ${id} of ${taskId} is listed by ${owner}`);
+        else listedFound++;
       }
     }
-    if (events !== eventOwner.size) problems.push(`the log holds ${events} events, the records list ${eventOwner.size}`);
+    if (listedFound !== eventOwner.size) problems.push(`the records list ${eventOwner.size} events, the log holds ${listedFound} of them`);
     for await (const entries of this.kv.entries(prefixRange('i!'))) {
       for (const [key, id] of entries) {
         if (idempotency.get(key.slice(2)) !== id) problems.push(`idempotency ${key} points at ${id}, which does not carry that key`);
