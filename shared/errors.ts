@@ -82,10 +82,6 @@ export class SwitchyardError extends Error {
   }
 }
 
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
-}
-
 /** Turns anything thrown into a WireError, hiding internals of errors that carry no code. */
 export function toWireError(err: unknown): WireError {
   if (err instanceof SwitchyardError) return err.toWire();

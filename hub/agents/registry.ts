@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { ExecutorAdvert, HostResources, HubMessage } from '../../shared/protocol.js';
 import type { Task } from '../../shared/task.js';
+import { LEASED_STATUSES } from '../queue/states.js';
 
 export type AgentState = 'idle' | 'assigned' | 'working' | 'blocked' | 'offline';
 
@@ -60,10 +61,6 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
 
   get(id: string): LiveAgent | undefined {
     return this.agents.get(id);
-  }
-
-  connected(): LiveAgent[] {
-    return [...this.agents.values()].filter((a) => a.conn !== null);
   }
 
   /** Every known agent, without copying (the scheduler walks it for each queued task). */
@@ -165,9 +162,9 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
       const a = this.agents.get(oldHolder);
       if (a?.leases.delete(task.id)) this.refresh(a, true);
     }
-    if (newHolder && task.lease && (task.status === 'assigned' || task.status === 'running')) {
+    if (newHolder && task.lease && LEASED_STATUSES.has(task.status)) {
       const a = this.ensure(newHolder);
-      a.leases.set(task.id, { generation: task.lease.generation, status: task.status });
+      a.leases.set(task.id, { generation: task.lease.generation, status: task.status as 'assigned' | 'running' });
       this.refresh(a, true);
     }
   }

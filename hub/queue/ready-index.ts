@@ -211,9 +211,4 @@ export class ReadyIndex {
     for (const s of skipped) heap.push(s);
     return found;
   }
-
-  /** Removes a picked entry from the queue. */
-  take(entry: ReadyEntry): void {
-    this.remove(entry);
-  }
 }

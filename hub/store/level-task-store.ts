@@ -17,7 +17,7 @@ import { DEFAULT_BACKOFF, retryDelayMs, type BackoffOptions } from '../queue/bac
 import { MinHeap } from '../queue/heap.js';
 import { DEFAULT_TASK_DEFAULTS, newTaskRecord, planBatch, validateSpec, type TaskDefaults } from '../queue/normalize.js';
 import { agentMatches, ReadyIndex, signatureOf, type AgentFilter, type ReadyEntry } from '../queue/ready-index.js';
-import { assertTransition, FINAL_STATUSES } from '../queue/states.js';
+import { assertTransition, FINAL_STATUSES, LEASED_STATUSES } from '../queue/states.js';
 import { GroupCommit, type Tx } from './group-commit.js';
 import { encodeTime, ulidGenerator, type IdGenerator } from './ids.js';
 import { K, parseReadyKey, parseTimeKey, STORE_FORMAT_VERSION } from './keys.js';
@@ -78,7 +78,7 @@ const LIST_SCAN_LIMIT = 10_000;
  * 4 of the key writes of a full cycle. (Queued keeps its `s!` key, so queued tasks list in id
  * order like the others, not in the ready index's lane order.)
  */
-const STATUS_INDEXED: ReadonlySet<TaskStatus> = new Set(['pending', 'queued', 'review', 'completed', 'failed', 'dead_letter', 'cancelled']);
+const STATUS_INDEXED: ReadonlySet<TaskStatus> = new Set(TASK_STATUSES.filter((s) => !LEASED_STATUSES.has(s)));
 
 /** Every index key a record implies (besides its own `t!` key). */
 export function indexKeysOf(task: Task): string[] {
@@ -325,7 +325,7 @@ export class LevelTaskStore implements TaskStore {
     } else if (!('queued_at' in patch)) {
       after.queued_at = null;
     }
-    if (!['assigned', 'running'].includes(to)) after.lease = null;
+    if (!LEASED_STATUSES.has(to)) after.lease = null;
     if (to !== 'pending' && to !== 'failed') after.next_run_at = null;
     this.write(tx, task, after, actor, reason);
     return after;
@@ -857,7 +857,7 @@ export class LevelTaskStore implements TaskStore {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
     let prefix: string;
     let idOf: (rest: string) => string = (rest) => rest;
-    if (query.agent !== undefined || query.status === 'assigned' || query.status === 'running') {
+    if (query.agent !== undefined || (query.status !== undefined && LEASED_STATUSES.has(query.status))) {
       prefix = K.leasePrefix;
       idOf = (rest) => rest.slice(rest.indexOf('!') + 1);
     } else if (query.status !== undefined) {
@@ -963,7 +963,7 @@ export class LevelTaskStore implements TaskStore {
           eventOwner.set(id, task.id);
         }
         if (task.lease && task.lease.generation !== task.generation) problems.push(`${task.id}: lease generation ${task.lease.generation} != ${task.generation}`);
-        if ((task.status === 'assigned' || task.status === 'running') !== (task.lease !== null)) {
+        if (LEASED_STATUSES.has(task.status) !== (task.lease !== null)) {
           problems.push(`${task.id}: status ${task.status} with lease ${JSON.stringify(task.lease)}`);
         }
       }
