@@ -4,13 +4,15 @@
  *
  * A tool never throws at the model: a bad argument, a refused path or a failed command comes back
  * as a result text starting with `error:`, so that the model can read it and try something else.
- * File tools act only inside the worktree (see safe-path.ts). `run_command` runs in the worktree
- * with a timeout, an output cap and the run's AbortSignal; it is not a sandbox (a command can do
- * whatever the sidecar's user can), which is why it can be switched off.
+ * File tools act only inside the worktree (see safe-path.ts), and only on plain files with a
+ * single link (a hard link can make a worktree file an outside file). `run_command` runs in the
+ * worktree with a timeout, an output cap and the run's AbortSignal; it is not a sandbox (a
+ * command can do whatever the sidecar's user can), which is why it can be switched off.
  */
-import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { isInside, resolveForRead, resolveForWrite } from './safe-path.js';
+import { isInside, openForRead, replaceFile, resolveForRead, resolveForWrite } from './safe-path.js';
 import { runProcess } from './run-process.js';
 import type { OllamaTool } from './ollama-client.js';
 
@@ -168,12 +170,17 @@ function optionalString(args: Record<string, unknown>, key: string): string | un
 }
 
 async function readFileTool(ctx: ToolContext, path: string, o: WorkspaceToolsOptions): Promise<string> {
-  const real = await resolveForRead(ctx.root, path);
-  const st = await stat(real);
-  if (st.isDirectory()) return `error: '${path}' is a folder; use list_dir`;
-  const buf = await readFile(real);
-  if (buf.length <= o.readMaxBytes) return buf.toString('utf8');
-  return `${buf.subarray(0, o.readMaxBytes).toString('utf8')}\n[truncated: showing the first ${o.readMaxBytes} of ${buf.length} bytes]`;
+  const opened = await openForRead(ctx.root, path);
+  if ('folder' in opened) return `error: '${path}' is a folder; use list_dir`;
+  try {
+    const buf = Buffer.alloc(Math.min(opened.stat.size, o.readMaxBytes));
+    const { bytesRead } = await opened.fh.read(buf, 0, buf.length, 0);
+    const text = buf.subarray(0, bytesRead).toString('utf8');
+    if (opened.stat.size <= o.readMaxBytes) return text;
+    return `${text}\n[truncated: showing the first ${o.readMaxBytes} of ${opened.stat.size} bytes]`;
+  } finally {
+    await opened.fh.close();
+  }
 }
 
 async function writeFileTool(ctx: ToolContext, path: string, content: string, o: WorkspaceToolsOptions): Promise<string> {
@@ -184,9 +191,9 @@ async function writeFileTool(ctx: ToolContext, path: string, content: string, o:
   // mkdir of folders that do not exist yet cannot lead outside: their nearest existing ancestor
   // was checked by resolveForWrite, and new folders are plain folders.
   await mkdir(join(target, '..'), { recursive: true });
-  // A plain write (not temp + rename) on purpose: it keeps the file's mode (an executable
-  // script stays executable), as an editor would.
-  await writeFile(target, content);
+  // Temp file + rename, so a hard link planted after the check is replaced, not written through;
+  // replaceFile keeps an existing file's mode (an executable script stays executable).
+  await replaceFile(target, path, content);
   return `wrote ${bytes} bytes to ${relative(root, target)}`;
 }
 
@@ -209,10 +216,8 @@ async function searchTool(ctx: ToolContext, pattern: string, path: string, o: Wo
   let more = false;
 
   const visitFile = async (file: string): Promise<void> => {
-    const st = await stat(file);
-    if (st.size > o.searchMaxFileBytes) return;
-    const buf = await readFile(file);
-    if (buf.includes(0)) return; // binary
+    const buf = await readSearchable(file, o.searchMaxFileBytes);
+    if (buf === null || buf.includes(0)) return; // not a plain single-link file, too big, or binary
     const lines = buf.toString('utf8').split('\n');
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] ?? '';
@@ -239,9 +244,30 @@ async function searchTool(ctx: ToolContext, pattern: string, path: string, o: Wo
 
   const st = await stat(start);
   if (st.isDirectory()) await walk(start);
-  else if (isInside(root, start)) await visitFile(start);
+  else if (isInside(root, start)) {
+    // A file named on purpose is refused with the reason, rather than skipped in silence.
+    const opened = await openForRead(ctx.root, path);
+    if (!('folder' in opened)) await opened.fh.close();
+    await visitFile(start);
+  }
   if (matches.length === 0) return 'no matches';
   return more ? `${matches.join('\n')}\n[more matches not shown]` : matches.join('\n');
+}
+
+/**
+ * The content of a file search_text may look into, or null to skip it: checked on the open
+ * handle, so a file swapped for a symlink or a hard link after the walk saw it is skipped too.
+ */
+async function readSearchable(file: string, maxBytes: number): Promise<Buffer | null> {
+  const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+  if (!fh) return null;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.nlink > 1 || st.size > maxBytes) return null;
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
 }
 
 async function commandTool(ctx: ToolContext, command: string, o: WorkspaceToolsOptions): Promise<string> {
