@@ -10,8 +10,14 @@
  *
  * The group is also signalled when the leader exits by itself: background jobs a command left
  * behind belong to the task and must not outlive it.
+ *
+ * A group is not all a run can start: `setsid` (or setpgid) takes a process out of it. So every
+ * run also carries a marker in its environment, SWITCHYARD_RUN_ID (laid over the caller's `env`),
+ * and each kill also goes to every process process-sweep.ts finds by that marker, by the leader's
+ * start time, or as a descendant of those (Linux; elsewhere the group kill is all there is).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { findRunProcesses, newRunId, RUN_ID_ENV, signalPids, signalRun, startTicksOf, type RunMark } from './process-sweep.js';
 import { TailBuffer } from './tail-buffer.js';
 
 /** Options of {@link runProcess}. */
@@ -20,13 +26,16 @@ export interface RunProcessOptions {
   file: string;
   args?: readonly string[];
   cwd: string;
-  /** The child's whole environment. @defaultValue process.env */
+  /**
+   * The child's environment, except that SWITCHYARD_RUN_ID is always set to this run's marker.
+   * @defaultValue process.env
+   */
   env?: NodeJS.ProcessEnv;
   /** Written to the child's stdin, which is then closed. When absent, stdin is /dev/null. */
   stdin?: string;
-  /** Kill the group after this many ms; 0 means no limit. @defaultValue 0 */
+  /** End the run after this many ms; 0 means no limit. @defaultValue 0 */
   timeoutMs?: number;
-  /** Aborting kills the group (a cancel). */
+  /** Aborting kills the run's processes (a cancel). */
   signal?: AbortSignal;
   /** Time between SIGTERM and SIGKILL. @defaultValue 2000 */
   killGraceMs?: number;
@@ -80,11 +89,12 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessOutcome> 
   if (o.signal?.aborted) return Promise.resolve(outcome({ cancelled: true }));
 
   return new Promise<ProcessOutcome>((resolve) => {
+    const runId = newRunId();
     let child: ChildProcess;
     try {
       child = spawn(o.file, o.args ?? [], {
         cwd: o.cwd,
-        env: o.env ?? process.env,
+        env: { ...(o.env ?? process.env), [RUN_ID_ENV]: runId },
         detached: true,
         stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       });
@@ -92,6 +102,10 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessOutcome> 
       resolve(outcome({ spawnError: err as NodeJS.ErrnoException }));
       return;
     }
+    // The leader's start time is read now, before Node can reap it (that happens on a later turn
+    // of the event loop), so it names this child and not a later process given the same pid.
+    const leaderTicks = child.pid === undefined ? null : startTicksOf(child.pid);
+    const mark: RunMark = { runId, leader: child.pid !== undefined && leaderTicks !== null ? { pid: child.pid, startTicks: leaderTicks } : undefined };
     if (child.pid !== undefined) o.onSpawn?.(child.pid);
 
     let timedOut = false;
@@ -103,14 +117,23 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessOutcome> 
     let spawnError: NodeJS.ErrnoException | null = null;
     const timers: NodeJS.Timeout[] = [];
 
-    const killGroup = (): void => {
+    const endRun = (): void => {
       if (killing || child.pid === undefined) return;
       killing = true;
-      signalGroup(child.pid, 'SIGTERM');
       const pid = child.pid;
-      // Not cleared when the run settles: a member that ignored SIGTERM and let go of our pipes
-      // must still die. Unref'd so it never keeps the sidecar alive on its own.
-      const t = setTimeout(() => signalGroup(pid, 'SIGKILL'), o.killGraceMs);
+      // Found before any signal: once members exit, their children reparent and lose the ppid
+      // link that makes an environment-clearing descendant findable.
+      const strays = findRunProcesses(mark);
+      const groupLeft = signalGroup(pid, 'SIGTERM');
+      signalPids(strays, 'SIGTERM');
+      if (!groupLeft && strays.length === 0) return; // nothing of the run is left to escalate to
+      // Not cleared when the run settles: a process that ignored SIGTERM and let go of our pipes
+      // must still die. Scans again, for what was forked meanwhile. Unref'd so it never keeps the
+      // sidecar alive on its own.
+      const t = setTimeout(() => {
+        signalGroup(pid, 'SIGKILL');
+        signalRun(mark, 'SIGKILL');
+      }, o.killGraceMs);
       t.unref();
     };
 
@@ -125,7 +148,7 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessOutcome> 
     const onAbort = (): void => {
       if (settled) return;
       cancelled = !timedOut;
-      killGroup();
+      endRun();
     };
     o.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -134,7 +157,7 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessOutcome> 
         setTimeout(() => {
           if (settled || cancelled) return;
           timedOut = true;
-          killGroup();
+          endRun();
         }, o.timeoutMs),
       );
     }
@@ -169,10 +192,10 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessOutcome> 
     child.on('exit', (code, sig) => {
       exitCode = code;
       exitSignal = sig;
-      // Reap whatever the leader left behind in its group (background jobs).
-      killGroup();
-      // 'close' waits for every holder of our pipes. A descendant that escaped the group
-      // (setsid) could hold them for ever; stop waiting for it after the kill grace.
+      // End whatever the leader left behind: background jobs in its group, and escapees.
+      endRun();
+      // 'close' waits for every holder of our pipes. A descendant the sweep cannot find (see
+      // process-sweep.ts) could hold them for ever; stop waiting for it after the kill grace.
       const t = setTimeout(() => {
         child.stdout?.destroy();
         child.stderr?.destroy();
