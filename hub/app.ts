@@ -13,7 +13,7 @@ import { agentRoutes } from './api/agents.js';
 import { installAuth } from './api/auth-hook.js';
 import { eventRoutes } from './api/events.js';
 import { healthRoutes } from './api/health.js';
-import { installErrorHandling } from './api/http.js';
+import { installErrorHandling, installUnicodeCheck } from './api/http.js';
 import { taskRoutes } from './api/tasks.js';
 import { loadAdminToken } from './auth/admin-token.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -82,8 +82,9 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
 
   installErrorHandling(app);
   installAuth(app, auth);
+  installUnicodeCheck(app);
   taskRoutes(app, store, progress);
-  agentRoutes(app, agents, registry, auth, now);
+  agentRoutes(app, agents, registry, auth, store, now);
   eventRoutes(app, store);
   healthRoutes(app, store, registry, () => store.healthy(), now());
 

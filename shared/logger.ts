@@ -15,9 +15,31 @@ export const REDACT_PATHS = [
   '*.headers.authorization',
 ];
 
-/** Replaces the value of token-like query parameters in a URL. */
+/** Query parameter names whose values are secrets, matched on the decoded name. */
+const SECRET_PARAM = /token|secret|password|passwd|api[-_]?key|auth/i;
+
+/**
+ * Replaces the value of every secret-looking query parameter in a URL. Names are matched as the
+ * server decodes them (`tok%65n` is `token` to the query parser, so it must be to us too), and
+ * a name that does not decode is redacted rather than trusted.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|access_token)=)[^&#]*/gi, '$1[Redacted]');
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const hash = url.indexOf('#', q);
+  const query = url.slice(q + 1, hash < 0 ? undefined : hash);
+  const parts = query.split('&').map((part) => {
+    const eq = part.indexOf('=');
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      return `${rawName}=[Redacted]`;
+    }
+    return SECRET_PARAM.test(name) ? `${rawName}=[Redacted]` : part;
+  });
+  return `${url.slice(0, q)}?${parts.join('&')}${hash < 0 ? '' : url.slice(hash)}`;
 }
 
 export function createLogger(name: string, level = process.env.SWITCHYARD_LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {

@@ -7,6 +7,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { SwitchyardError } from './errors.js';
+import { assertWellFormed, mayHoldLoneSurrogate, wellFormed } from './unicode.js';
 import { compile, describeErrors } from './validate.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -54,12 +55,18 @@ export const InFlight = Type.Object({
 });
 export type InFlight = Static<typeof InFlight>;
 
-const WireErrorSchema = Type.Object({
-  code: Type.String({ maxLength: 64 }),
-  message: Type.String({ maxLength: 8192 }),
-  retryable: Type.Boolean(),
-  details: Type.Optional(Type.Unknown()),
-});
+/**
+ * The error of a task.fail. Its `details` is an object (or absent): the hub merges the run's
+ * result into it, and a string there once cost the hub seconds (spread into one key per char).
+ */
+const TaskFailError = Type.Object(
+  {
+    code: Type.String({ minLength: 1, maxLength: 64 }),
+    message: Type.String({ maxLength: 8192 }),
+    retryable: Type.Boolean(),
+    details: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.Unknown())),
+  },
+);
 
 /** A task as the hub sends it; its full schema lives in shared/task.ts (the hub is trusted). */
 const TaskPayload = Type.Record(Type.String(), Type.Unknown());
@@ -135,7 +142,7 @@ export const SidecarMessages = {
       id: MsgId,
       task_id: Id,
       generation: Generation,
-      error: WireErrorSchema,
+      error: TaskFailError,
       result: Type.Optional(Type.Unknown()),
     },
     { additionalProperties: false },
@@ -191,15 +198,24 @@ function parseWith<M extends Record<string, TSchema>>(table: M, raw: string | Bu
   if (size > MAX_FRAME_BYTES) {
     throw new SwitchyardError('PAYLOAD_TOO_LARGE', `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}`);
   }
+  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     throw new SwitchyardError('PROTOCOL_INVALID_JSON', 'frame is not valid JSON');
   }
   const type = (value as { type?: unknown } | null)?.type;
   if (typeof value !== 'object' || value === null || typeof type !== 'string' || !Object.hasOwn(table, type)) {
     throw new SwitchyardError('PROTOCOL_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type ?? null)}`);
+  }
+  if (mayHoldLoneSurrogate(text)) {
+    try {
+      assertWellFormed(value, type);
+    } catch (err) {
+      const id = (value as { id?: unknown }).id;
+      throw new SwitchyardError('VALIDATION_FAILED', (err as Error).message, typeof id === 'string' && wellFormed(id) ? { id } : {});
+    }
   }
   const validate = compile(table[type]!);
   if (!validate(value)) {

@@ -37,6 +37,15 @@ export const LIMITS = {
   metadataBytes: 16_384,
   maxAttempts: 100,
   timeoutMs: 7 * 24 * 3600_000,
+  /**
+   * Latest time (ms since epoch) the hub stores, in November 2286: its time keys are 13 digits
+   * wide so that they sort as numbers. `run_at` is also refused beyond `runAtHorizonMs` from now.
+   */
+  maxTimeMs: 9_999_999_999_999,
+  /** How far ahead `run_at` may be: 10 years (a value in µs or ns is a unit mistake, not a plan). */
+  runAtHorizonMs: 10 * 366 * 86_400_000,
+  /** Tasks that may depend on one task (its dependants); `depends_on` itself holds at most `listItems`. */
+  dependants: 10_000,
 } as const;
 
 const ShortText = Type.String({ minLength: 1, maxLength: LIMITS.itemChars });
@@ -107,7 +116,7 @@ export const TaskSpec = Type.Object(
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxAttempts })),
     timeouts: Type.Optional(TaskTimeouts),
     /** Earliest time (ms since epoch) the task may be queued. */
-    run_at: Type.Optional(Type.Integer({ minimum: 0 })),
+    run_at: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxTimeMs })),
     /** When true, a completed attempt waits in `review` for an operator's approval. */
     review: Type.Optional(Type.Boolean()),
     executor: Type.Optional(Type.Union(EXECUTORS.map((e) => Type.Literal(e)))),
@@ -166,8 +175,14 @@ export interface Task {
   agent: string | null;
   /** The agent this task is reserved for now: `agent` until that agent rejects or lets it time out. */
   delegate: string | null;
-  /** Tasks that wait for this one (filled in as they are created). */
-  dependants: string[];
+  /** How many tasks depend on this one (at most LIMITS.dependants). */
+  dependant_count: number;
+  /**
+   * The ids of the tasks that depend on this one, when it has any, where a single task is read
+   * whole (`GET /v1/tasks/:id`; a create answer lists those its own batch added). Lists and the
+   * feed carry `dependant_count` only: the ids are not part of the stored record.
+   */
+  dependants?: string[];
   /** Ids of this task's audit events, oldest first (the per-task view of the log). */
   event_ids: string[];
   created_by: string;

@@ -9,6 +9,8 @@ import { hashToken, newToken } from '../auth/tokens.js';
 import type { AgentStore, AgentRecord } from '../store/agent-store.js';
 import { CLOSE } from '../gateway/close-codes.js';
 import { objectBody } from './http.js';
+import { releaseLeasesOf } from '../agents/release-leases.js';
+import type { TaskStore } from '../store/task-store.js';
 
 export const AgentCreateBody = Type.Object(
   {
@@ -18,7 +20,14 @@ export const AgentCreateBody = Type.Object(
   { additionalProperties: false },
 );
 
-export function agentRoutes(app: FastifyInstance, agents: AgentStore, registry: AgentRegistry, auth: Authenticator, now: () => number): void {
+export function agentRoutes(
+  app: FastifyInstance,
+  agents: AgentStore,
+  registry: AgentRegistry,
+  auth: Authenticator,
+  store: TaskStore,
+  now: () => number,
+): void {
   const view = (record: AgentRecord) => {
     const live = registry.get(record.id);
     const { token_hash: _hidden, ...rest } = record;
@@ -52,8 +61,12 @@ export function agentRoutes(app: FastifyInstance, agents: AgentStore, registry: 
     const { id } = req.params as { id: string };
     await agents.delete(id);
     auth.removeAgent(id);
-    // Its leases run out and are reclaimed like any disconnected agent's.
+    // From here on nothing the agent sends is acted on (the gateway stops listening to a
+    // connection it closed, and the token no longer authenticates), and its tasks go back to
+    // the queue now rather than when their leases run out.
     registry.get(id)?.conn?.close(CLOSE.REMOVED, 'agent removed by an operator');
+    const released = await releaseLeasesOf(store, id, 'agent removed by an operator', req.log);
+    req.log.info({ agent_id: id, released }, 'agent removed');
     return reply.status(204).send();
   });
 }

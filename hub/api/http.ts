@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_CODES, SwitchyardError, toWireError, type ErrorCode } from '../../shared/errors.js';
+import { assertWellFormed } from '../../shared/unicode.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -12,6 +13,18 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
 };
+
+/**
+ * Refuses bodies and query strings holding text that is not valid Unicode (a lone surrogate,
+ * `"\ud800"` in JSON), before any handler sees them: such strings do not map one-to-one to bytes
+ * (see shared/unicode.ts).
+ */
+export function installUnicodeCheck(app: FastifyInstance): void {
+  app.addHook('preHandler', async (req) => {
+    assertWellFormed(req.query, 'query');
+    if (req.body !== undefined) assertWellFormed(req.body, 'body');
+  });
+}
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {

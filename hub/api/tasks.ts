@@ -5,20 +5,26 @@ import { LANES, TASK_STATUSES, type TaskSpec } from '../../shared/task.js';
 import type { TaskStore } from '../store/task-store.js';
 import { objectBody, queryInt, queryString } from './http.js';
 import { withRoutingCapabilities } from './routing.js';
+import { validateSpec } from '../queue/normalize.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { ProgressTails } from '../gateway/progress-tail.js';
 
 const MAX_BATCH = 1000;
 
+/**
+ * The spec a body asks for: validated first against the one task schema, then the routing
+ * capabilities derived from the valid spec (deriving from an unchecked body turned
+ * `capabilities: 5` into a 500 and `"gpu"` into `["g","p","u"]`).
+ */
 function specOf(body: unknown, idempotencyHeader: string | undefined, where: string): TaskSpec {
-  const spec = objectBody(body) as TaskSpec;
+  let raw = objectBody(body);
   if (idempotencyHeader !== undefined) {
-    if (spec.idempotency_key !== undefined && spec.idempotency_key !== idempotencyHeader) {
+    if (raw.idempotency_key !== undefined && raw.idempotency_key !== idempotencyHeader) {
       throw new SwitchyardError('VALIDATION_FAILED', `${where}: Idempotency-Key header and body idempotency_key differ`);
     }
-    return withRoutingCapabilities({ ...spec, idempotency_key: idempotencyHeader });
+    raw = { ...raw, idempotency_key: idempotencyHeader };
   }
-  return withRoutingCapabilities(spec);
+  return withRoutingCapabilities(validateSpec(raw, where));
 }
 
 export function taskRoutes(app: FastifyInstance, store: TaskStore, progress: ProgressTails): void {

@@ -43,6 +43,11 @@ export interface GatewayDeps {
 
 /** Bad frames a connection may send before it is closed. */
 const MAX_ERRORS = 50;
+/**
+ * How long a socket the hub closed may take to answer the close frame before it is cut. Nothing
+ * it sends meanwhile is acted on; without the cut, ws waits 30 s for a peer that ignores it.
+ */
+const CLOSE_GRACE_MS = 1_000;
 
 export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
   const { store, registry, scheduler, log } = deps;
@@ -50,6 +55,8 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
   /** Set once the registry holds this connection (before reconciliation ends), so a close then still disconnects it. */
   let registeredId: string | null = null;
   let helloStarted = false;
+  /** Set when the hub closes this connection (removed, replaced, refused): it is not listened to any more. */
+  let closing = false;
   let errors = 0;
   const early: Array<SidecarMessage> = [];
   const lastSeq = new Map<string, number>();
@@ -72,7 +79,12 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
       ws.send(JSON.stringify(message));
     },
     close(code, reason) {
+      if (closing) return;
+      closing = true;
+      // Out of the registry now, not when the peer answers: no offer goes to it meanwhile.
+      if (registeredId !== null) registry.disconnect(registeredId, conn);
       ws.close(code, reason);
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
     },
   };
 
@@ -85,11 +97,12 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
   const helloTimer = setTimeout(() => {
     if (agent) return;
     sendError(new SwitchyardError('PROTOCOL_NOT_READY', 'no hello received in time'));
-    ws.close(CLOSE.NO_HELLO, 'no hello');
+    conn.close(CLOSE.NO_HELLO, 'no hello');
   }, deps.helloTimeoutMs ?? 10_000);
   helloTimer.unref();
 
   ws.on('message', (data, isBinary) => {
+    if (closing) return;
     let msg: SidecarMessage;
     try {
       if (isBinary) throw new SwitchyardError('PROTOCOL_INVALID_JSON', 'binary frames are not part of the protocol');
@@ -98,7 +111,7 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
       errors++;
       const id = (err as SwitchyardError).details as { id?: string } | undefined;
       sendError(err, id?.id);
-      if (errors >= MAX_ERRORS) ws.close(CLOSE.TOO_MANY_ERRORS, 'too many bad frames');
+      if (errors >= MAX_ERRORS) conn.close(CLOSE.TOO_MANY_ERRORS, 'too many bad frames');
       return;
     }
     if (msg.type === 'hello') {
@@ -109,13 +122,13 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
       helloStarted = true;
       void onHello(msg).catch((err) => {
         sendError(err);
-        ws.close(CLOSE.UNAUTHORIZED, 'hello failed');
+        conn.close(CLOSE.UNAUTHORIZED, 'hello failed');
       });
       return;
     }
     if (!helloStarted) {
       sendError(new SwitchyardError('PROTOCOL_NOT_READY', 'send hello first'), 'id' in msg ? msg.id : undefined);
-      ws.close(CLOSE.NO_HELLO, 'no hello');
+      conn.close(CLOSE.NO_HELLO, 'no hello');
       return;
     }
     if (!agent) {
@@ -144,17 +157,17 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
           { hub: PROTOCOL_VERSION, sidecar: hello.protocol },
         ),
       );
-      ws.close(CLOSE.PROTOCOL_VERSION, 'protocol version mismatch');
+      conn.close(CLOSE.PROTOCOL_VERSION, 'protocol version mismatch');
       return;
     }
     const record = await deps.agents.get(hello.agent_id);
     if (!record || !tokenMatches(hello.token, record.token_hash)) {
       log.warn({ agent_id: hello.agent_id }, 'agent failed authentication');
       sendError(new SwitchyardError('UNAUTHORIZED', 'unknown agent or wrong token'));
-      ws.close(CLOSE.UNAUTHORIZED, 'unauthorized');
+      conn.close(CLOSE.UNAUTHORIZED, 'unauthorized');
       return;
     }
-    if (ws.readyState !== ws.OPEN) return;
+    if (closing || ws.readyState !== ws.OPEN) return;
     const { agent: live, previous } = registry.connect(
       hello.agent_id,
       conn,
@@ -174,7 +187,7 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
     // A reconnecting agent's old offers and refusals are void: it says afresh what it holds.
     scheduler.forgetRefusals(live.id);
     await reconcile(live, hello.in_flight);
-    if (ws.readyState !== ws.OPEN) return; // closed (and disconnected) while reconciling
+    if (closing || ws.readyState !== ws.OPEN) return; // closed (and disconnected) while reconciling
     agent = live;
     registry.markReady(live);
     for (const m of early.splice(0)) dispatch(live, m);
@@ -268,7 +281,8 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
         return;
       case 'task.fail': {
         lastSeq.delete(`${msg.task_id}:${msg.generation}`);
-        const details = msg.result === undefined ? msg.error.details : { ...(msg.error.details as object | undefined), result: msg.result };
+        // details is an object by schema (a few keys at most in practice): merging is cheap.
+        const details = msg.result === undefined ? msg.error.details : { ...msg.error.details, result: msg.result };
         const error = { code: msg.error.code, message: msg.error.message, retryable: msg.error.retryable, ...(details !== undefined ? { details } : {}) };
         answer(msg.id, store.fail(msg.task_id, msg.generation, live.id, error));
         return;

@@ -12,6 +12,11 @@ export class MinHeap<T> {
     return this.items[0];
   }
 
+  /** The item appended last (for loading in order). */
+  last(): T | undefined {
+    return this.items[this.items.length - 1];
+  }
+
   /** Appends without restoring order; call only with items already in ascending order. */
   pushSorted(item: T): void {
     this.items.push(item);

@@ -4,6 +4,7 @@
  */
 import { SwitchyardError } from '../../shared/errors.js';
 import { LIMITS, TaskSpec, type Task } from '../../shared/task.js';
+import { assertWellFormed } from '../../shared/unicode.js';
 import { assertValid } from '../../shared/validate.js';
 import { inferComplexity } from './complexity.js';
 
@@ -52,7 +53,25 @@ export function validateSpec(value: unknown, where = 'task'): TaskSpec {
   if (spec.executor === 'shell' && !spec.command) {
     throw new SwitchyardError('VALIDATION_FAILED', `${where} is invalid: a shell task needs a command`);
   }
+  // Its strings become storage keys (the idempotency key) and must map one-to-one to bytes.
+  // (After the metadata check, which refuses cycles a walk would not end on.)
+  assertWellFormed(spec, where);
   return spec;
+}
+
+/**
+ * The limit the schema cannot say because it depends on the clock: `run_at` at most
+ * LIMITS.runAtHorizonMs ahead. A time in microseconds or nanoseconds (a unit mistake) is refused
+ * here rather than parking the task for millennia.
+ */
+export function checkRunAt(spec: TaskSpec, now: number, where = 'task'): void {
+  if (spec.run_at === undefined || spec.run_at <= now + LIMITS.runAtHorizonMs) return;
+  const years = Math.round((spec.run_at - now) / (365.25 * 86_400_000));
+  throw new SwitchyardError(
+    'VALIDATION_FAILED',
+    `${where} is invalid: /run_at is ${years} years ahead, more than the ${Math.round(LIMITS.runAtHorizonMs / (365.25 * 86_400_000))} allowed; give milliseconds since the epoch`,
+    { errors: [{ path: '/run_at', message: 'too far ahead' }] },
+  );
 }
 
 /** The record of a new task; status and queue fields are set by the store. */
@@ -88,7 +107,7 @@ export function newTaskRecord(
     model: spec.model ?? null,
     agent: spec.agent ?? null,
     delegate: spec.agent ?? null,
-    dependants: [],
+    dependant_count: 0,
     event_ids: [],
     created_by: spec.created_by ?? actor,
     metadata: spec.metadata ?? {},

@@ -13,13 +13,19 @@
  * memory is then ahead of its disk, and only reopening it from disk is safe.
  */
 import { SwitchyardError } from '../../shared/errors.js';
-import type { Kv, KvOp } from './kv.js';
+import { prefixRange, type Kv, type KvOp } from './kv.js';
 
 const DELETED = Symbol('deleted');
 type Slot = string | typeof DELETED;
 
 export interface Tx {
   get(key: string): Promise<string | undefined>;
+  /**
+   * The keys under `prefix`, sorted, as the serial path sees them (this operation's writes and
+   * earlier ones not yet on disk included). Only for prefixes the store declared in
+   * `GroupCommitOptions.rangeBack`; any other prefix would miss writes not yet on disk.
+   */
+  keys(prefix: string): Promise<string[]>;
   /** This operation's own write of a key: the value, null if it deleted it, undefined if untouched. */
   own(key: string): string | null | undefined;
   put(key: string, value?: string): void;
@@ -52,6 +58,11 @@ export interface GroupCommitOptions {
    * Writes to other keys skip the read-your-writes bookkeeping. @defaultValue every key
    */
   readBack?: (key: string) => boolean;
+  /**
+   * For keys that range reads (`Tx.keys`) must see before they are on disk: the prefix they are
+   * read under (e.g. `p!<parent>!` for `p!<parent>!<child>`), else null. @defaultValue none
+   */
+  rangeBack?: (key: string) => string | null;
 }
 
 export class GroupCommit {
@@ -66,7 +77,10 @@ export class GroupCommit {
   private inflight: Promise<void> | null = null;
   /** Writes of operations whose batch is not on disk yet: key -> latest value and its group. */
   private readonly dirty = new Map<string, { slot: Slot; epoch: number }>();
+  /** The same writes of `rangeBack` keys, grouped by the prefix they are read under. */
+  private readonly dirtyRanges = new Map<string, Map<string, { slot: Slot; epoch: number }>>();
   private readonly readable: (key: string) => boolean;
+  private readonly rangeOf: (key: string) => string | null;
   private failure: SwitchyardError | null = null;
   private closed = false;
 
@@ -74,7 +88,10 @@ export class GroupCommit {
     private readonly kv: Kv,
     private readonly opts: GroupCommitOptions = { maxGroupOps: 4000 },
   ) {
-    this.readable = opts.readBack ?? (() => true);
+    const rangeOf = opts.rangeBack ?? (() => null);
+    const readBack = opts.readBack ?? (() => true);
+    this.rangeOf = rangeOf;
+    this.readable = (key) => readBack(key) || rangeOf(key) !== null;
   }
 
   private newGroup(): Group {
@@ -90,6 +107,20 @@ export class GroupCommit {
     const d = this.dirty.get(key);
     if (d) return d.slot === DELETED ? undefined : d.slot;
     return this.kv.get(key);
+  }
+
+  /** Keys under a `rangeBack` prefix as the serial path sees them; see Tx.keys. */
+  async keysUnder(prefix: string): Promise<Set<string>> {
+    // The overlay is copied before the disk is read: a batch that lands meanwhile drops its
+    // entries from the overlay, and the copy still has them.
+    const overlay = [...(this.dirtyRanges.get(prefix) ?? [])];
+    const found = new Set<string>();
+    for await (const keys of this.kv.keys(prefixRange(prefix), 1000)) for (const key of keys) found.add(key);
+    for (const [key, d] of overlay) {
+      if (d.slot === DELETED) found.delete(key);
+      else found.add(key);
+    }
+    return found;
   }
 
   /** Runs `run` on the serial path; resolves once its writes are durable. */
@@ -152,6 +183,12 @@ export class GroupCommit {
       for (const [key, slot] of tx.ownWrites) {
         g.keys.set(key, slot);
         this.dirty.set(key, { slot, epoch: g.epoch });
+        const range = this.rangeOf(key);
+        if (range !== null) {
+          let keys = this.dirtyRanges.get(range);
+          if (!keys) this.dirtyRanges.set(range, (keys = new Map()));
+          keys.set(key, { slot, epoch: g.epoch });
+        }
       }
     }
     if (tx.applies) for (const fn of tx.applies) fn();
@@ -185,6 +222,12 @@ export class GroupCommit {
         for (const [key] of g.keys) {
           const d = this.dirty.get(key);
           if (d && d.epoch === g.epoch) this.dirty.delete(key);
+          const range = this.rangeOf(key);
+          const keys = range === null ? undefined : this.dirtyRanges.get(range);
+          if (keys && keys.get(key)?.epoch === g.epoch) {
+            keys.delete(key);
+            if (keys.size === 0) this.dirtyRanges.delete(range!);
+          }
         }
         this.inflight = null;
         for (const d of g.done) d.ok();
@@ -261,6 +304,18 @@ class JobTx implements Tx {
     const o = this.ownWrites?.get(key);
     if (o !== undefined) return o === DELETED ? undefined : o;
     return this.gc.read(key);
+  }
+
+  async keys(prefix: string): Promise<string[]> {
+    const found = await this.gc.keysUnder(prefix);
+    if (this.ownWrites) {
+      for (const [key, slot] of this.ownWrites) {
+        if (!key.startsWith(prefix)) continue;
+        if (slot === DELETED) found.delete(key);
+        else found.add(key);
+      }
+    }
+    return [...found].sort();
   }
 
   own(key: string): string | null | undefined {

@@ -13,13 +13,25 @@
  *                                            its own event ids (`event_ids`), the per-task view
  *   m!version                                store format version
  *
- * Times are zero-padded to 13 digits so that keys sort by time. Ids are ULIDs (sortable, no '!').
+ *   p!<parentId>!<taskId>                    dependants index: a task that depends on parentId (one key
+ *                                            per edge, derived from the dependant's depends_on)
+ *
+ * Times are zero-padded to 13 digits so that keys sort by time; `pad` refuses a time that does not
+ * fit, since a wider one would sort before an earlier time (the schema caps every time the
+ * store can be given at LIMITS.maxTimeMs). Ids are ULIDs (sortable, no '!').
  */
-import type { Lane, TaskStatus } from '../../shared/task.js';
+import { SwitchyardError } from '../../shared/errors.js';
+import { LIMITS, type Lane, type TaskStatus } from '../../shared/task.js';
 
-export const STORE_FORMAT_VERSION = '2';
+export const STORE_FORMAT_VERSION = '3';
 
-export const pad = (n: number): string => String(Math.max(0, Math.floor(n))).padStart(13, '0');
+/** A time as 13 fixed-width digits; throws for a time that 13 digits cannot hold. */
+export function pad(n: number): string {
+  if (!(n <= LIMITS.maxTimeMs)) {
+    throw new SwitchyardError('VALIDATION_FAILED', `time ${n} is beyond the latest time the store keeps (${LIMITS.maxTimeMs})`);
+  }
+  return String(Math.max(0, Math.floor(n))).padStart(13, '0');
+}
 
 export const K = {
   task: (id: string) => `t!${id}`,
@@ -33,6 +45,9 @@ export const K = {
   due: (dueAt: number, id: string) => `d!${pad(dueAt)}!${id}`,
   duePrefix: 'd!',
   idempotency: (key: string) => `i!${key}`,
+  dependant: (parentId: string, id: string) => `p!${parentId}!${id}`,
+  dependantsOf: (parentId: string) => `p!${parentId}!`,
+  dependantPrefix: 'p!',
   event: (eventId: string) => `e!${eventId}`,
   eventPrefix: 'e!',
   version: 'm!version',

@@ -12,16 +12,16 @@
  * timer, and counts of tasks per active status.
  */
 import { SwitchyardError } from '../../shared/errors.js';
-import { TASK_STATUSES, type Task, type TaskError, type TaskEvent, type TaskSpec, type TaskStatus } from '../../shared/task.js';
+import { LIMITS, TASK_STATUSES, type Task, type TaskError, type TaskEvent, type TaskSpec, type TaskStatus } from '../../shared/task.js';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffOptions } from '../queue/backoff.js';
 import { MinHeap } from '../queue/heap.js';
-import { DEFAULT_TASK_DEFAULTS, newTaskRecord, planBatch, validateSpec, type TaskDefaults } from '../queue/normalize.js';
+import { checkRunAt, DEFAULT_TASK_DEFAULTS, newTaskRecord, planBatch, validateSpec, type TaskDefaults } from '../queue/normalize.js';
 import { agentMatches, ReadyIndex, signatureOf, type AgentFilter, type ReadyEntry } from '../queue/ready-index.js';
 import { assertTransition, FINAL_STATUSES, LEASED_STATUSES } from '../queue/states.js';
 import { GroupCommit, type Tx } from './group-commit.js';
 import { encodeTime, ulidGenerator, type IdGenerator } from './ids.js';
 import { K, parseReadyKey, parseTimeKey, STORE_FORMAT_VERSION } from './keys.js';
-import type { Kv } from './kv.js';
+import type { Kv, KvOp } from './kv.js';
 import { prefixRange } from './kv.js';
 import { openLevelKv } from './level-kv.js';
 import type {
@@ -113,6 +113,44 @@ interface TimeEntry {
 }
 const earlier = (a: TimeEntry, b: TimeEntry): boolean => a.at < b.at || (a.at === b.at && a.id < b.id);
 
+/**
+ * Loads a heap from keys read in key order, which is time order for every time `pad` accepts. A
+ * key that breaks the order (written before times were bounded, with more than 13 digits) is
+ * pushed properly instead of appended, so it cannot sit at the top and hold back every due task.
+ */
+function pushInOrder(heap: MinHeap<TimeEntry>, entry: TimeEntry): void {
+  const last = heap.last();
+  if (last === undefined || !earlier(entry, last)) heap.pushSorted(entry);
+  else heap.push(entry);
+}
+
+/**
+ * Format 2 kept a task's dependants as a list inside its record, rewritten (growing) for every
+ * new dependant. Format 3 keeps one `p!` key per edge and a count in the record. The migration
+ * rewrites records in batches, each record with its keys in one batch, so an interrupted one is
+ * taken up again at the next open; the version moves to 3 last.
+ */
+async function migrateFormat2(kv: Kv): Promise<void> {
+  let ops: KvOp[] = [];
+  for await (const entries of kv.entries(prefixRange(K.taskPrefix), 2000)) {
+    for (const [key, raw] of entries) {
+      const task = JSON.parse(raw) as Task;
+      if (task.dependant_count !== undefined) continue; // migrated by an earlier, interrupted run
+      const dependants = task.dependants ?? [];
+      delete task.dependants;
+      task.dependant_count = dependants.length;
+      ops.push({ type: 'put', key, value: JSON.stringify(task) });
+      for (const id of dependants) ops.push({ type: 'put', key: K.dependant(task.id, id), value: '' });
+    }
+    if (ops.length >= 4000) {
+      await kv.write(ops, true);
+      ops = [];
+    }
+  }
+  ops.push({ type: 'put', key: K.version, value: STORE_FORMAT_VERSION });
+  await kv.write(ops, true);
+}
+
 export async function openTaskStore(location: string, options: Partial<TaskStoreOptions> = {}): Promise<LevelTaskStore> {
   const kv = await openLevelKv(location);
   try {
@@ -151,6 +189,8 @@ export class LevelTaskStore implements TaskStore {
       // Operations read back only task records and idempotency keys before their batch is durable;
       // index and event keys skip the read-your-writes bookkeeping.
       readBack: (key) => key.startsWith(K.taskPrefix) || key.startsWith('i!'),
+      // The dependants of a task are read as a range (p!<parent>!) inside operations.
+      rangeBack: (key) => (key.startsWith(K.dependantPrefix) ? key.slice(0, key.indexOf('!', 2) + 1) : null),
     });
     this.ready = new ReadyIndex(opts.starvationMs);
     this.taskIds = ulidGenerator(opts.now, opts.random);
@@ -164,6 +204,8 @@ export class LevelTaskStore implements TaskStore {
     const version = await this.kv.get(K.version);
     if (version === undefined) {
       await this.kv.write([{ type: 'put', key: K.version, value: STORE_FORMAT_VERSION }], true);
+    } else if (version === '2') {
+      await migrateFormat2(this.kv);
     } else if (version !== STORE_FORMAT_VERSION) {
       throw new SwitchyardError('STORE_FAILED', `store format ${version} is not supported (expected ${STORE_FORMAT_VERSION})`);
     }
@@ -175,14 +217,14 @@ export class LevelTaskStore implements TaskStore {
     }
     for await (const keys of this.kv.keys(prefixRange(K.leasePrefix))) {
       const entries = keys.map(parseTimeKey);
-      for (const entry of entries) this.leaseHeap.pushSorted(entry);
+      for (const entry of entries) pushInOrder(this.leaseHeap, entry);
       // Assigned and running tasks are counted from their records (the lease keys are their index).
       for (const raw of await this.kv.getMany(entries.map((e) => K.task(e.id)))) {
         if (raw !== undefined) this.counts[(JSON.parse(raw) as Task).status]++;
       }
     }
     for await (const keys of this.kv.keys(prefixRange(K.duePrefix))) {
-      for (const key of keys) this.dueHeap.pushSorted(parseTimeKey(key));
+      for (const key of keys) pushInOrder(this.dueHeap, parseTimeKey(key));
     }
     for (const status of COUNTED) {
       if (!STATUS_INDEXED.has(status)) continue;
@@ -244,7 +286,22 @@ export class LevelTaskStore implements TaskStore {
    */
   async get(id: string): Promise<Task | undefined> {
     const raw = await this.kv.get(K.task(id));
-    return raw === undefined ? undefined : (JSON.parse(raw) as Task);
+    if (raw === undefined) return undefined;
+    const task = JSON.parse(raw) as Task;
+    if (task.dependant_count > 0) {
+      const prefix = K.dependantsOf(id);
+      const dependants: string[] = [];
+      for await (const keys of this.kv.keys(prefixRange(prefix), 1000)) for (const key of keys) dependants.push(key.slice(prefix.length));
+      task.dependants = dependants;
+    }
+    return task;
+  }
+
+  /** Ids of the tasks that depend on `task`, as the serial path sees them. */
+  private async dependantsOf(tx: Tx, task: Task): Promise<string[]> {
+    if (!task.dependant_count) return [];
+    const prefix = K.dependantsOf(task.id);
+    return (await tx.keys(prefix)).map((key) => key.slice(prefix.length));
   }
 
   // ---------------------------------------------------------------- writes
@@ -375,7 +432,10 @@ export class LevelTaskStore implements TaskStore {
     let plan;
     try {
       if (!Array.isArray(rawSpecs)) throw new SwitchyardError('VALIDATION_FAILED', 'tasks is invalid: must be an array');
-      const specs = rawSpecs.map((s, i) => validateSpec(s, rawSpecs.length === 1 ? 'task' : `tasks[${i}]`));
+      const where = (i: number) => (rawSpecs.length === 1 ? 'task' : `tasks[${i}]`);
+      const specs = rawSpecs.map((s, i) => validateSpec(s, where(i)));
+      const now = this.now();
+      specs.forEach((s, i) => checkRunAt(s, now, where(i)));
       const keys = new Set<string>();
       for (const s of specs) {
         if (s.idempotency_key === undefined) continue;
@@ -396,6 +456,8 @@ export class LevelTaskStore implements TaskStore {
       // as dependants of the same task.
       const touched = new Map<string, Task>();
       const readLatest = async (id: string) => touched.get(id) ?? (await this.readTask(tx, id));
+      /** parent id -> the tasks of this batch that depend on it (its count is written once, below). */
+      const newDependants = new Map<string, string[]>();
 
       for (const item of plan) {
         const { spec } = item;
@@ -445,16 +507,39 @@ export class LevelTaskStore implements TaskStore {
         if (spec.idempotency_key !== undefined) tx.put(K.idempotency(spec.idempotency_key), id);
         touched.set(id, record);
         for (const depId of depIds) {
-          const depTask = (await readLatest(depId))!;
-          if (depTask.status === 'completed') continue;
-          const updated = { ...depTask, dependants: [...depTask.dependants, id] };
-          this.write(tx, depTask, updated, actor, '');
-          touched.set(depId, updated);
+          // A completed dependency has nothing to release any more: it gets no edge.
+          if ((await readLatest(depId))!.status === 'completed') continue;
+          // One key per edge: a new dependant costs one key, never a rewrite of a growing list.
+          tx.put(K.dependant(depId, id));
+          const list = newDependants.get(depId);
+          if (list) list.push(id);
+          else newDependants.set(depId, [id]);
         }
         results[item.index] = { task: record, created: true };
       }
-      // Report the final version of tasks the batch touched again (a dependant added later).
-      return results.map((r) => (r.created ? { task: touched.get(r.task.id) ?? r.task, created: true } : r));
+      // Each task the batch depends on gets its count raised once, however many tasks of the
+      // batch depend on it.
+      for (const [depId, added] of newDependants) {
+        const depTask = (await readLatest(depId))!;
+        const count = (depTask.dependant_count ?? 0) + added.length;
+        if (count > LIMITS.dependants) {
+          throw new SwitchyardError(
+            'LIMIT_EXCEEDED',
+            `task ${depId} would have ${count} dependants, more than the limit of ${LIMITS.dependants}; chain the work through intermediate tasks`,
+            { task_id: depId, dependants: count, limit: LIMITS.dependants },
+          );
+        }
+        const updated = { ...depTask, dependant_count: count };
+        this.write(tx, depTask, updated, actor, '');
+        touched.set(depId, updated);
+      }
+      // Report the final version of the tasks created, with the dependants this batch gave them.
+      return results.map((r) => {
+        if (!r.created) return r;
+        const task = touched.get(r.task.id) ?? r.task;
+        const dependants = newDependants.get(task.id);
+        return { task: dependants ? { ...task, dependants } : task, created: true };
+      });
     });
   }
 
@@ -689,7 +774,7 @@ export class LevelTaskStore implements TaskStore {
 
   /** A dependency completed: queue each dependant whose other dependencies are done and which is due. */
   private async releaseDependants(tx: Tx, task: Task, actor: string): Promise<void> {
-    for (const id of task.dependants) {
+    for (const id of await this.dependantsOf(tx, task)) {
       const dependant = await this.readTask(tx, id);
       if (!dependant || dependant.status !== 'pending') continue;
       if (!(await this.depsCompleted(tx, dependant))) continue;
@@ -713,7 +798,7 @@ export class LevelTaskStore implements TaskStore {
     const work = [root];
     while (work.length > 0) {
       const parent = work.pop()!;
-      for (const id of parent.dependants) {
+      for (const id of await this.dependantsOf(tx, parent)) {
         const dependant = await this.readTask(tx, id);
         if (!dependant) continue;
         const blocked = dependant.status === 'dead_letter' && dependant.last_error?.code === 'DEPENDENCY_FAILED';
@@ -738,7 +823,7 @@ export class LevelTaskStore implements TaskStore {
       ready && !delayed
         ? this.transition(tx, task, 'queued', patch, actor, reason)
         : this.transition(tx, task, 'pending', { ...patch, next_run_at: delayed ? task.run_at : null }, actor, reason);
-    for (const id of task.dependants) {
+    for (const id of await this.dependantsOf(tx, task)) {
       const dependant = await this.readTask(tx, id);
       if (dependant?.status === 'dead_letter' && dependant.last_error?.code === 'DEPENDENCY_FAILED') {
         const depTask = dependant.last_error.details as { dependency?: string } | undefined;
@@ -949,10 +1034,14 @@ export class LevelTaskStore implements TaskStore {
     const fullLists = new Set<string>();
     let listedFound = 0;
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    const dependantCounts = new Map<string, number>();
+    const dependsOn = new Map<string, readonly string[]>();
     for await (const entries of this.kv.entries(prefixRange(K.taskPrefix))) {
       for (const [key, raw] of entries) {
         tasks++;
         const task = JSON.parse(raw) as Task;
+        dependantCounts.set(task.id, task.dependant_count);
+        dependsOn.set(task.id, task.depends_on);
         if (key !== K.task(task.id)) problems.push(`${key} holds task ${task.id}`);
         for (const k of indexKeysOf(task)) expected.add(k);
         counts[task.status]++;
@@ -969,6 +1058,18 @@ export class LevelTaskStore implements TaskStore {
       }
     }
     const found = new Set<string>();
+    // Dependency edges: each names a task that depends on its parent, and each parent counts its own.
+    const edges = new Map<string, number>();
+    for await (const keys of this.kv.keys(prefixRange(K.dependantPrefix))) {
+      for (const key of keys) {
+        const [, parent = '', child = ''] = key.split('!');
+        edges.set(parent, (edges.get(parent) ?? 0) + 1);
+        if (!dependsOn.get(child)?.includes(parent)) problems.push(`edge ${key}: ${child} does not depend on ${parent}`);
+      }
+    }
+    for (const [id, count] of dependantCounts) {
+      if (count !== (edges.get(id) ?? 0)) problems.push(`${id}: dependant_count ${count}, but ${edges.get(id) ?? 0} dependency edges`);
+    }
     for (const prefix of ['s!', 'r!', 'l!', 'd!']) {
       for await (const keys of this.kv.keys(prefixRange(prefix))) {
         for (const key of keys) {

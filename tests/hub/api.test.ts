@@ -153,7 +153,7 @@ describe('POST /v1/tasks/batch', () => {
     expect(test).toMatchObject({ status: 'pending', depends_on: [build.id] });
     expect(deploy.status).toBe('pending');
     expect([...deploy.depends_on].sort()).toEqual([build.id, test.id].sort());
-    expect([...build.dependants].sort()).toEqual([deploy.id, test.id].sort());
+    expect([...build.dependants!].sort()).toEqual([deploy.id, test.id].sort());
     expect((await h.store.verifyIntegrity()).ok).toBe(true);
   });
 

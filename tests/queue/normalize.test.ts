@@ -42,7 +42,7 @@ describe('defaults', () => {
       model: null,
       agent: null,
       delegate: null,
-      dependants: [],
+      dependant_count: 0,
       event_ids: [expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/)],
       created_by: 'client:cli',
       metadata: {},
