@@ -10,7 +10,6 @@
  *  - work starts only after the hub acknowledged the accept, so a stale offer is never run;
  *  - a result is resent until the hub answers it (ack, or an error that says it never will).
  */
-import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -20,6 +19,7 @@ import { agentSocketUrl, type SidecarConfig } from './config.js';
 import { HubConnection } from './connection.js';
 import type { Executor } from './executors/executor.js';
 import { ProgressBatcher } from './executors/progress-batcher.js';
+import { spawnProof, stopOrphans } from './orphans.js';
 import { readHostResources } from './resources.js';
 import { SidecarState, type HeldTask, type ResultMessage } from './state.js';
 import { TaskRunner, type RunOutcome } from './task-runner.js';
@@ -32,15 +32,6 @@ const RETRY_AFTER_MS = 2000;
 
 /** Heartbeats between two re-advertisements of executors and models. */
 const EXECUTOR_REFRESH = 6;
-
-/** This boot of the kernel (Linux); a pgid recorded under another boot means nothing now. */
-function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 interface Running {
   generation: number;
@@ -71,7 +62,7 @@ export class Sidecar {
     private readonly executors: ReadonlyMap<ExecutorName, Executor>,
     private readonly log: Logger,
   ) {
-    this.state = new SidecarState(config.dataDir);
+    this.state = new SidecarState(config.dataDir, log.child({ module: 'state' }));
     this.workspaces = new WorkspaceManager(
       { repos: config.repos, worktreesRoot: join(config.dataDir, 'worktrees'), cacheDir: join(config.dataDir, 'repos') },
       log.child({ module: 'workspace' }),
@@ -100,20 +91,12 @@ export class Sidecar {
   }
 
   /**
-   * Processes a previous run of this sidecar started and did not stop (it was killed): their
-   * process groups are killed before the tasks run again, so no task runs twice on this host.
+   * Processes a previous run of this sidecar started and did not stop (it was killed) are killed
+   * before the tasks run again, so no task runs twice on this host; only those proven to be that
+   * run's (orphans.ts).
    */
   private stopOrphans(): void {
-    const boot = bootId();
-    for (const held of this.state.all()) {
-      if (held.pgid === undefined || held.boot_id !== boot) continue;
-      try {
-        process.kill(-held.pgid, 'SIGKILL');
-        this.log.info({ task_id: held.task.id, pgid: held.pgid }, 'stopped an orphaned process group');
-      } catch {
-        // Already gone.
-      }
-    }
+    stopOrphans(this.state.all(), this.log);
   }
 
   /** Tasks held now (for tests and status). */
@@ -339,8 +322,10 @@ export class Sidecar {
           // Each iteration of the build–verify–fix loop is reported as a progress item of its own.
           (it) => batcher.push({ stream: 'status', data: `${JSON.stringify({ iteration: it.n, ok: it.executor.ok, verification: it.verification?.passed ?? null, usage: it.usage })}\n` }),
           (pgid) => {
+            // Read now, synchronously: the child is not reaped yet, so its pid still names it.
+            const proof = spawnProof(pgid);
             const current = this.state.get(task.id);
-            if (current?.generation === generation) void this.state.set(task.id, { ...current, pgid, boot_id: bootId() });
+            if (current?.generation === generation) void this.state.set(task.id, { ...current, ...proof });
           },
         );
       } catch (err) {

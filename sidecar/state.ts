@@ -3,12 +3,20 @@
  * Every change is written atomically (temp file, fsync, rename), so a sidecar killed at any
  * moment restarts with what it had, tells the hub in its hello, and sends each result until the
  * hub answers it.
+ *
+ * A file that is not a valid state file (garbage, empty, truncated, the wrong shape: see
+ * state-schema.ts) is not believed in part: it is moved aside as `state.json.bad-<UTC time>`,
+ * a warning says what was wrong, and the sidecar starts holding nothing. Its hello then lists no
+ * tasks, so the hub reclaims whatever this sidecar held. The alternative, trusting what parses,
+ * once left a sidecar running but never connecting (a held entry without its task).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 import type { SidecarMessageOf } from '../shared/protocol.js';
 import type { Task } from '../shared/task.js';
+import { stateFileProblem, type StateFileContent } from './state-schema.js';
 
 export type ResultMessage = SidecarMessageOf<'task.complete'> | SidecarMessageOf<'task.fail'>;
 
@@ -21,23 +29,36 @@ export interface HeldTask {
   pgid?: number;
   /** The kernel boot the pgid belongs to: after a reboot the number may name another process. */
   boot_id?: string;
+  /**
+   * The start time of the process `pgid` names (/proc/<pid>/stat field 22, clock ticks since
+   * boot), read at spawn: a restart kills the group only if that pid still has this start time.
+   */
+  pgid_start_ticks?: number;
+  /** The run's SWITCHYARD_RUN_ID marker: a restart also kills processes that carry it. */
+  run_id?: string;
   result?: ResultMessage;
 }
 
-interface StateFile {
-  version: 1;
-  tasks: Record<string, HeldTask>;
-}
+type StateFile = StateFileContent<HeldTask>;
 
 export class SidecarState {
   private tasks = new Map<string, HeldTask>();
   private writing: Promise<void> = Promise.resolve();
   private readonly path: string;
 
-  constructor(dataDir: string) {
+  /** @param log where a state file moved aside is reported (warn). @defaultValue silent */
+  constructor(
+    dataDir: string,
+    private readonly log: Logger = pino({ level: 'silent' }),
+  ) {
     this.path = join(dataDir, 'state.json');
   }
 
+  /**
+   * Reads the state file. A missing file is an empty state; an invalid one is moved aside and
+   * also leaves the state empty. Only a file that cannot be read at all (EACCES, EIO) throws:
+   * that is the host's to fix, and nothing was learnt about its content.
+   */
   async load(): Promise<void> {
     let raw: string;
     try {
@@ -46,8 +67,29 @@ export class SidecarState {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    const file = JSON.parse(raw) as StateFile;
-    this.tasks = new Map(Object.entries(file.tasks ?? {}));
+    let value: unknown;
+    let problem: string | null;
+    try {
+      value = JSON.parse(raw);
+      problem = stateFileProblem(value);
+    } catch (err) {
+      problem = raw.trim() === '' ? 'the file is empty' : `not JSON (${(err as Error).message})`;
+    }
+    if (problem !== null) {
+      await this.moveAside(problem);
+      return;
+    }
+    this.tasks = new Map(Object.entries((value as StateFile).tasks));
+  }
+
+  private async moveAside(problem: string): Promise<void> {
+    // UTC in ISO 8601 basic form (20250102T030405678Z): valid on every file system, sorts by time.
+    const aside = `${this.path}.bad-${new Date().toISOString().replace(/[-:.]/g, '')}`;
+    await rename(this.path, aside);
+    this.log.warn(
+      { path: this.path, moved_to: aside, problem },
+      'the state file is not valid: moved it aside and starting with no held tasks; the hub will reclaim the tasks this sidecar held',
+    );
   }
 
   all(): HeldTask[] {

@@ -3,10 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SidecarState } from '../../sidecar/state.js';
 import { writeFileAtomic } from '../../shared/atomic-file.js';
-import type { Task } from '../../shared/task.js';
+import { heldTask as task } from '../support/held-task.js';
 import { tempDir } from '../support/processes.js';
-
-const task = (id: string) => ({ id, title: id, timeouts: { lease_ms: 1000 } }) as unknown as Task;
 
 describe('sidecar local state', () => {
   test('survives a restart: what was set is what a new instance loads', async () => {
