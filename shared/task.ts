@@ -123,6 +123,13 @@ export const TaskSpec = Type.Object(
     /** For the shell executor: run by `/bin/sh -c` in the task's working folder. */
     command: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.textChars })),
     model: Type.Optional(Token),
+    /**
+     * Variables set for the task's processes, over the sidecar's allow-listed environment and
+     * its repo's `env` (docs/sidecar-processes.md). Not for secrets: the task's record shows them.
+     */
+    env: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), Type.String({ maxLength: 4096 }), { maxProperties: 64 }),
+    ),
     /** Direct delegation: offer the task to this agent first. */
     agent: Type.Optional(Token),
     created_by: Type.Optional(Token),
@@ -172,6 +179,8 @@ export interface Task {
   executor: ExecutorName | null;
   command: string | null;
   model: string | null;
+  /** Variables for the task's processes; absent when the spec set none. */
+  env?: Record<string, string>;
   agent: string | null;
   /** The agent this task is reserved for now: `agent` until that agent rejects or lets it time out. */
   delegate: string | null;

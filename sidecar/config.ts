@@ -2,32 +2,32 @@
  * The sidecar's configuration, in one place: defaults < config file (--config, JSON) < environment
  * < flags. Validated once at start and frozen.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import type { RepoConfig } from './workspace/config.js';
+import { checkEnvMap } from './child-env.js';
 import { resolve } from 'node:path';
 import { SwitchyardError } from '../shared/errors.js';
 
-export interface RepoConfig {
-  /** The name tasks use in `repo`. */
-  name: string;
-  /** A local clone to work from. */
-  path?: string;
-  /** Or a URL to clone into the sidecar's cache. */
-  url?: string;
-  /** @defaultValue 'main' */
-  default_branch?: string;
-  /** The command `test_passes` runs when a task names none. */
-  test_command?: string;
-  /** @defaultValue 'origin' */
-  remote?: string;
-}
+/** One repo this host works on: the workspace's definition (one definition for both). */
+export type { RepoConfig } from './workspace/config.js';
 
 export interface SidecarConfig {
   /** Hub base URL, http(s) or ws(s). (SWITCHYARD_HUB) */
   hubUrl: string;
   /** This agent's id, as registered at the hub. (SWITCHYARD_AGENT_ID) */
   agentId: string;
-  /** This agent's token. (SWITCHYARD_TOKEN) */
+  /**
+   * This agent's token. Read once at start and kept out of every child process. Prefer
+   * `tokenFile`: a token in the environment or argv is visible to other processes of the user.
+   * (SWITCHYARD_TOKEN)
+   */
   token: string;
+  /** A file (mode 0600 or stricter) holding the token, read when no token is given. (SWITCHYARD_TOKEN_FILE) */
+  tokenFile?: string;
+  /** More variable names (or `PREFIX*`) task processes inherit besides the built-in allow-list. @defaultValue [] */
+  envPass: string[];
+  /** Variables set for every task's processes. @defaultValue {} */
+  env: Record<string, string>;
   /** Local state and workspaces. @defaultValue ./.switchyard/sidecar-<agentId> (SWITCHYARD_SIDECAR_DATA) */
   dataDir: string;
   /** Capabilities offered, beyond executors and models. @defaultValue [] (SWITCHYARD_CAPABILITIES, comma-separated) */
@@ -59,6 +59,8 @@ export interface SidecarConfig {
 }
 
 export const SIDECAR_DEFAULTS: Omit<SidecarConfig, 'hubUrl' | 'agentId' | 'token' | 'dataDir'> = {
+  envPass: [],
+  env: {},
   capabilities: [],
   maxConcurrency: 1,
   executors: ['shell'],
@@ -81,6 +83,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<SidecarConfig> {
   if (env.SWITCHYARD_HUB) out.hubUrl = env.SWITCHYARD_HUB;
   if (env.SWITCHYARD_AGENT_ID) out.agentId = env.SWITCHYARD_AGENT_ID;
   if (env.SWITCHYARD_TOKEN) out.token = env.SWITCHYARD_TOKEN;
+  if (env.SWITCHYARD_TOKEN_FILE) out.tokenFile = env.SWITCHYARD_TOKEN_FILE;
   if (env.SWITCHYARD_SIDECAR_DATA) out.dataDir = env.SWITCHYARD_SIDECAR_DATA;
   if (env.SWITCHYARD_CAPABILITIES) out.capabilities = list(env.SWITCHYARD_CAPABILITIES);
   if (env.SWITCHYARD_MAX_CONCURRENCY) out.maxConcurrency = Number(env.SWITCHYARD_MAX_CONCURRENCY);
@@ -111,7 +114,15 @@ export function loadSidecarConfig(flags: Partial<SidecarConfig> & { configFile?:
   const merged = { ...SIDECAR_DEFAULTS, ...file, ...fromEnv(env), ...defined } as Partial<SidecarConfig>;
   if (!merged.hubUrl) fail('the hub URL is missing: pass --hub URL or set SWITCHYARD_HUB');
   if (!merged.agentId) fail('the agent id is missing: pass --agent ID or set SWITCHYARD_AGENT_ID');
-  if (!merged.token) fail('the agent token is missing: pass --token T or set SWITCHYARD_TOKEN (from `switchyard agent add`)');
+  if (!merged.token && merged.tokenFile) merged.token = readTokenFile(merged.tokenFile);
+  if (!merged.token) {
+    fail('the agent token is missing: pass --token-file FILE (mode 0600) or set SWITCHYARD_TOKEN (from `switchyard agent add`)');
+  }
+  if (!Array.isArray(merged.envPass) || merged.envPass.some((n) => typeof n !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(n))) {
+    fail('envPass must be a list of variable names (a trailing * matches a prefix)');
+  }
+  const envProblem = checkEnvMap(merged.env);
+  if (envProblem) fail(`env ${envProblem}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/.test(merged.agentId) || merged.agentId.length > 64) fail(`agent id '${merged.agentId}' is not valid`);
   const int = (name: keyof SidecarConfig, min: number, max: number) => {
     const v = merged[name] as unknown;
@@ -131,6 +142,27 @@ export function loadSidecarConfig(flags: Partial<SidecarConfig> & { configFile?:
   }
   const cfg = { ...merged, dataDir: resolve(merged.dataDir ?? `.switchyard/sidecar-${merged.agentId}`) } as SidecarConfig;
   return Object.freeze(cfg);
+}
+
+/**
+ * The token from a file that only its owner can read (like ssh's keys: a token other users can
+ * read is a leaked token, so it is refused rather than used).
+ */
+function readTokenFile(path: string): string {
+  let mode: number;
+  let text: string;
+  try {
+    mode = statSync(path).mode;
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    fail(`cannot read the token file ${path}: ${(err as Error).message}`);
+  }
+  if ((mode & 0o077) !== 0) {
+    fail(`the token file ${path} is readable by others (mode ${(mode & 0o777).toString(8)}): run chmod 600 ${path}`);
+  }
+  const token = text.trim();
+  if (!token) fail(`the token file ${path} is empty`);
+  return token;
 }
 
 /** ws(s)://host/v1/agent from whatever base URL the operator gave. */

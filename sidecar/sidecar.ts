@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { PROTOCOL_VERSION, type ExecutorAdvert, type HubMessage, type HubMessageOf, type SidecarMessage } from '../shared/protocol.js';
 import type { ExecutorName, Task } from '../shared/task.js';
 import { agentSocketUrl, type SidecarConfig } from './config.js';
+import { gitEnv } from './child-env.js';
 import { HubConnection } from './connection.js';
 import type { Executor } from './executors/executor.js';
 import { ProgressBatcher } from './executors/progress-batcher.js';
@@ -64,10 +65,15 @@ export class Sidecar {
   ) {
     this.state = new SidecarState(config.dataDir, log.child({ module: 'state' }));
     this.workspaces = new WorkspaceManager(
-      { repos: config.repos, worktreesRoot: join(config.dataDir, 'worktrees'), cacheDir: join(config.dataDir, 'repos') },
+      { repos: config.repos, worktreesRoot: join(config.dataDir, 'worktrees'), cacheDir: join(config.dataDir, 'repos'), env: gitEnv(config) },
       log.child({ module: 'workspace' }),
     );
-    this.runner = new TaskRunner(executors, this.workspaces, { taskTimeoutMs: config.taskTimeoutMs }, log);
+    this.runner = new TaskRunner(
+      executors,
+      this.workspaces,
+      { taskTimeoutMs: config.taskTimeoutMs, envPolicy: { envPass: config.envPass, env: config.env } },
+      log,
+    );
     this.conn = new HubConnection({
       url: agentSocketUrl(config.hubUrl),
       minDelayMs: config.reconnectMinMs,

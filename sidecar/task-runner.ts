@@ -12,6 +12,7 @@ import type { Executor, ExecutorProgress } from './executors/executor.js';
 import { runBuildVerifyFix, type IterationRecord, type LoopResult } from './loop/build-verify-fix.js';
 import { loopWorkspace } from './loop/workspace-adapter.js';
 import type { WorkspaceManager } from './workspace/workspace-manager.js';
+import { taskEnv, type EnvPolicy } from './child-env.js';
 
 export interface RunOutcome {
   ok: boolean;
@@ -30,6 +31,8 @@ export function chooseExecutor(task: Task, executors: ReadonlyMap<ExecutorName, 
 export interface TaskRunnerOptions {
   /** Upper bound of one attempt when the task's own overall timeout is larger. */
   taskTimeoutMs: number;
+  /** What task processes inherit and are given (child-env.ts). @defaultValue nothing beyond the allow-list */
+  envPolicy?: EnvPolicy;
 }
 
 export class TaskRunner {
@@ -80,16 +83,22 @@ export class TaskRunner {
       return failed({ code: e.code, message: e.message, retryable: e.retryable });
     }
     try {
-      const loop = await runBuildVerifyFix({
-        task,
-        executor: this.executors.get(name)!,
-        workspace: loopWorkspace(this.workspaces, ws),
-        timeoutMs: Math.min(task.timeouts.overall_ms, this.opts.taskTimeoutMs),
-        signal,
-        onProgress,
-        onIteration,
-        ...(onSpawn ? { onSpawn } : {}),
-      });
+      // Built on purpose, never the sidecar's own: the executor and every check get exactly this.
+      const env = taskEnv(name, this.opts.envPolicy ?? { envPass: [], env: {} }, [ws.repo?.env, task.env]);
+      const loop = await runBuildVerifyFix(
+        {
+          task,
+          executor: this.executors.get(name)!,
+          workspace: loopWorkspace(this.workspaces, ws),
+          timeoutMs: Math.min(task.timeouts.overall_ms, this.opts.taskTimeoutMs),
+          signal,
+          onProgress,
+          onIteration,
+          env,
+          ...(onSpawn ? { onSpawn } : {}),
+        },
+        { checkEnv: env },
+      );
       return outcomeOf(name, ws.branch, loop);
     } finally {
       await this.workspaces.release(ws).catch((err) => this.log.warn({ err, task_id: task.id }, 'releasing the workspace failed'));

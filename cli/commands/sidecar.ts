@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadSidecarConfig, type SidecarConfig } from '../../sidecar/config.js';
 import { buildExecutors } from '../../sidecar/executor-set.js';
+import { scrubSecrets } from '../../sidecar/child-env.js';
 import { Sidecar } from '../../sidecar/sidecar.js';
 import { createLogger } from '../../shared/logger.js';
 
@@ -13,7 +14,9 @@ Connects this host to a hub and runs the tasks it is given. Reconnects forever; 
 Options:
   --hub URL            Hub URL (or $SWITCHYARD_HUB), e.g. http://10.0.0.5:7070
   --agent ID           Agent id registered with \`switchyard agent add\` (or $SWITCHYARD_AGENT_ID)
-  --token T            Agent token (better: $SWITCHYARD_TOKEN, which does not show in ps)
+  --token-file FILE    File holding the agent token, mode 0600 (or $SWITCHYARD_TOKEN_FILE); best:
+                       the token is then in no environment and no argv
+  --token T            Agent token (or $SWITCHYARD_TOKEN); shows in ps, prefer --token-file
   --config FILE        JSON config file (any option below, plus "repos"); flags and env override it
   --data DIR           Local state and workspaces (default ./.switchyard/sidecar-<agent>)
   --capabilities LIST  Comma-separated capabilities this host offers
@@ -29,6 +32,7 @@ export async function sidecarCommand(argv: string[]): Promise<void> {
       hub: { type: 'string' },
       agent: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       config: { type: 'string' },
       data: { type: 'string' },
       capabilities: { type: 'string' },
@@ -47,11 +51,14 @@ export async function sidecarCommand(argv: string[]): Promise<void> {
     ...(values.hub ? { hubUrl: values.hub } : {}),
     ...(values.agent ? { agentId: values.agent } : {}),
     ...(values.token ? { token: values.token } : {}),
+    ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}),
     ...(values.data ? { dataDir: values.data } : {}),
     ...(values.capabilities ? { capabilities: list(values.capabilities) } : {}),
     ...(values.concurrency ? { maxConcurrency: Number(values.concurrency) } : {}),
     ...(values.executors ? { executors: list(values.executors) as SidecarConfig['executors'] } : {}),
   });
+  // The token is in the frozen config now; nothing this process starts may inherit it.
+  scrubSecrets(process.env);
   const log = createLogger('sidecar', config.logLevel).child({ agent_id: config.agentId });
   const sidecar = new Sidecar(config, buildExecutors(config), log);
   await sidecar.start();

@@ -5,7 +5,7 @@
  * running afterwards; Ctrl-C stops everything (sidecars drain first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { loadHubConfig } from '../../hub/config.js';
 import { writeFileAtomic } from '../../shared/atomic-file.js';
 import { SwitchyardError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
+import { scrubSecrets } from '../../sidecar/child-env.js';
 import type { Task, TaskSpec } from '../../shared/task.js';
 
 export const UP_HELP = `Usage: switchyard up [options]      (npm start runs this)
@@ -50,10 +51,18 @@ function demoTasks(run: string, scratch: string): TaskSpec[] {
   ].map((t) => ({ ...t, idempotency_key: `demo-${run}-${t.ref}` }) as TaskSpec);
 }
 
-async function agentToken(hub: RunningHub, dataDir: string, id: string): Promise<string> {
+/** The process environment less every SWITCHYARD_ variable that holds a secret. */
+function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  scrubSecrets(copy);
+  return copy;
+}
+
+/** The 0600 file with a local sidecar's token, registering the agent (again) when needed. */
+async function agentTokenFile(hub: RunningHub, dataDir: string, id: string): Promise<string> {
   const tokenFile = join(dataDir, 'sidecars', `${id}.token`);
   const res = await hub.app.inject({ method: 'GET', url: `/v1/agents/${id}`, headers: { authorization: `Bearer ${hub.adminToken}` } });
-  if (res.statusCode === 200 && existsSync(tokenFile)) return readFileSync(tokenFile, 'utf8').trim();
+  if (res.statusCode === 200 && existsSync(tokenFile)) return tokenFile;
   if (res.statusCode === 200) {
     await hub.app.inject({ method: 'DELETE', url: `/v1/agents/${id}`, headers: { authorization: `Bearer ${hub.adminToken}` } });
   }
@@ -66,7 +75,7 @@ async function agentToken(hub: RunningHub, dataDir: string, id: string): Promise
   if (created.statusCode !== 201) throw new SwitchyardError('INTERNAL', `registering ${id} failed: ${created.body}`);
   const token = (created.json() as { token: string }).token;
   await writeFileAtomic(tokenFile, `${token}\n`, 0o600);
-  return token;
+  return tokenFile;
 }
 
 const stamp = () => new Date().toISOString().slice(11, 19);
@@ -117,11 +126,14 @@ export async function upCommand(argv: string[]): Promise<void> {
   const children: ChildProcess[] = [];
   for (let i = 1; i <= sidecarCount; i++) {
     const id = `local-${i}`;
-    const token = await agentToken(hub, dataDir, id);
+    const tokenFile = await agentTokenFile(hub, dataDir, id);
     const logPath = join(dataDir, `sidecar-${id}.log`);
     const out = createWriteStream(logPath, { flags: 'a' });
-    const child = spawn(process.execPath, [CLI, 'sidecar', '--hub', hub.url, '--agent', id, '--data', join(dataDir, `sidecar-${id}`)], {
-      env: { ...process.env, SWITCHYARD_TOKEN: token },
+    const args = [CLI, 'sidecar', '--hub', hub.url, '--agent', id, '--data', join(dataDir, `sidecar-${id}`), '--token-file', tokenFile];
+    const child = spawn(process.execPath, args, {
+      // The token travels in its 0600 file, and no secret of this process (an exported
+      // SWITCHYARD_ADMIN_TOKEN) reaches the sidecars or the tasks they run.
+      env: withoutSecrets(process.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.pipe(out);

@@ -105,6 +105,7 @@ export function newTaskRecord(
     executor: spec.executor ?? null,
     command: spec.command ?? null,
     model: spec.model ?? null,
+    ...(spec.env !== undefined ? { env: spec.env } : {}),
     agent: spec.agent ?? null,
     delegate: spec.agent ?? null,
     dependant_count: 0,

@@ -13,6 +13,7 @@ import type { Executor, ExecutorFailure, ExecutorInfo, ExecutorRequest, Executor
 import { ClaudeStreamReader, type ClaudeResultEvent } from './claude-stream.js';
 import { execFailure, exitFailure, interruptedFailure } from './failures.js';
 import { runProcess } from './run-process.js';
+import { executorBaseEnv } from '../child-env.js';
 import { lastBytes } from './tail-buffer.js';
 import { detectUsageLimit } from './usage-limit.js';
 
@@ -41,7 +42,10 @@ export interface ClaudeExecutorOptions {
   tailBytes: number;
   /** Limit of `claude --version` in describe(). @defaultValue 15000 */
   versionTimeoutMs: number;
-  /** Base environment (it carries the credentials); `req.env` is laid over it. @defaultValue process.env */
+  /**
+   * Base environment (it carries the credentials); `req.env` is laid over it.
+   * @defaultValue allow-listed names only, with ANTHROPIC_* and CLAUDE_* (child-env.ts)
+   */
   env: NodeJS.ProcessEnv;
 }
 
@@ -63,7 +67,7 @@ export class ClaudeExecutor implements Executor {
   readonly opts: ClaudeExecutorOptions;
 
   constructor(opts: Partial<ClaudeExecutorOptions> = {}) {
-    this.opts = { ...CLAUDE_DEFAULTS, env: process.env, ...opts };
+    this.opts = { ...CLAUDE_DEFAULTS, env: executorBaseEnv('claude'), ...opts };
   }
 
   /** The argv (after the binary) for one run; the prompt is not in it. */

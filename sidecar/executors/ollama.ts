@@ -18,6 +18,7 @@ import {
   type OllamaToolCall,
 } from './ollama-client.js';
 import { TailBuffer } from './tail-buffer.js';
+import { executorBaseEnv } from '../child-env.js';
 import { runTool, toolDefinitions, type WorkspaceToolsOptions } from './workspace-tools.js';
 
 /** Options of the {@link OllamaExecutor}; the client's options (baseUrl, timeouts) included. */
@@ -40,7 +41,7 @@ export interface OllamaExecutorOptions extends OllamaClientOptions {
   tools: Partial<WorkspaceToolsOptions>;
   /** Bytes of the run's transcript kept as the result's output. @defaultValue 16384 */
   outputTailBytes: number;
-  /** Base environment of run_command; `req.env` is laid over it. @defaultValue process.env */
+  /** Base environment of run_command; `req.env` is laid over it. @defaultValue allow-listed names only (child-env.ts) */
   env: NodeJS.ProcessEnv;
 }
 
@@ -78,7 +79,7 @@ export class OllamaExecutor implements Executor {
   readonly client: OllamaClient;
 
   constructor(opts: Partial<OllamaExecutorOptions> = {}) {
-    this.opts = { ...OLLAMA_EXECUTOR_DEFAULTS, env: process.env, ...opts };
+    this.opts = { ...OLLAMA_EXECUTOR_DEFAULTS, env: executorBaseEnv('ollama'), ...opts };
     this.client = new OllamaClient(this.opts);
   }
 

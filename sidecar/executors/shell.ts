@@ -6,6 +6,7 @@ import { access, constants } from 'node:fs/promises';
 import type { Executor, ExecutorInfo, ExecutorRequest, ExecutorResult } from './executor.js';
 import { execFailure, exitFailure, interruptedFailure, zeroUsage } from './failures.js';
 import { runProcess } from './run-process.js';
+import { executorBaseEnv } from '../child-env.js';
 
 /** Options of the {@link ShellExecutor}. */
 export interface ShellExecutorOptions {
@@ -15,7 +16,7 @@ export interface ShellExecutorOptions {
   killGraceMs: number;
   /** Bytes of output kept in the result. @defaultValue 16384 */
   tailBytes: number;
-  /** The base environment; `req.env` is laid over it. @defaultValue process.env */
+  /** The base environment; `req.env` is laid over it. @defaultValue allow-listed names only (child-env.ts) */
   env: NodeJS.ProcessEnv;
 }
 
@@ -30,7 +31,7 @@ export class ShellExecutor implements Executor {
   private readonly opts: ShellExecutorOptions;
 
   constructor(opts: Partial<ShellExecutorOptions> = {}) {
-    this.opts = { ...SHELL_DEFAULTS, env: process.env, ...opts };
+    this.opts = { ...SHELL_DEFAULTS, env: executorBaseEnv('shell'), ...opts };
   }
 
   async run(req: ExecutorRequest): Promise<ExecutorResult> {

@@ -78,7 +78,7 @@ export interface LoopOptions {
   shellIterations: number;
   /** Runs the checks; swap it only in tests of the loop itself. @defaultValue runChecks */
   checks: (steps: LoopTask['verification'], ctx: CheckContext) => Promise<VerificationReport>;
-  /** Environment of the check commands. @defaultValue process.env */
+  /** Environment of the check commands. @defaultValue the checks' own default (child-env.ts) */
   checkEnv?: NodeJS.ProcessEnv;
   /** Bytes of each output kept in the iteration history. @defaultValue 2048 */
   historyTailBytes: number;

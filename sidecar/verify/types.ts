@@ -3,6 +3,7 @@
  * what checks need to know about where they run.
  */
 import type { VerificationStep } from '../../shared/task.js';
+import { executorBaseEnv } from '../child-env.js';
 
 export type CheckType = VerificationStep['type'];
 
@@ -37,7 +38,7 @@ export interface CheckContext {
   timeoutMs?: number;
   /** Aborting stops the running check and fails the rest. */
   signal?: AbortSignal;
-  /** The commands' environment. @defaultValue process.env */
+  /** The commands' environment. @defaultValue allow-listed names only (child-env.ts) */
   env?: NodeJS.ProcessEnv;
   /** Bytes of output kept per check. @defaultValue 8192 */
   tailBytes?: number;
@@ -53,5 +54,5 @@ export const CHECK_DEFAULTS = Object.freeze({ timeoutMs: 600_000, tailBytes: 8_1
 export type ResolvedCheckContext = CheckContext & typeof CHECK_DEFAULTS & { env: NodeJS.ProcessEnv };
 
 export function resolveContext(ctx: CheckContext): ResolvedCheckContext {
-  return { ...CHECK_DEFAULTS, env: process.env, ...ctx } as ResolvedCheckContext;
+  return { ...CHECK_DEFAULTS, env: executorBaseEnv('shell'), ...ctx } as ResolvedCheckContext;
 }

@@ -3,6 +3,7 @@
  * and clones live. Validated once, defaults filled in, then frozen.
  */
 import { homedir } from 'node:os';
+import { checkEnvMap, gitEnv } from '../child-env.js';
 import { isAbsolute, join } from 'node:path';
 import { sidecarError } from './errors.js';
 
@@ -20,6 +21,8 @@ export interface RepoConfig {
   test_command?: string | null;
   /** The remote fetched from and pushed to. @defaultValue 'origin' */
   remote?: string;
+  /** Variables set for every task on this repo (over the sidecar's `env`, under the task's). @defaultValue {} */
+  env?: Record<string, string>;
 }
 
 /** A repository with its defaults filled in. */
@@ -31,6 +34,7 @@ export interface ResolvedRepo {
   default_branch: string;
   test_command: string | null;
   remote: string;
+  env: Readonly<Record<string, string>>;
 }
 
 /** Options of the workspace manager. */
@@ -44,7 +48,7 @@ export interface WorkspaceOptions {
   git: string;
   /** The GitHub CLI, used for PRs when installed and logged in. @defaultValue 'gh' */
   gh: string;
-  /** Base environment of git and gh. @defaultValue process.env */
+  /** Base environment of git and gh. @defaultValue allow-listed names only, with git's and gh's credentials (child-env.ts) */
   env: NodeJS.ProcessEnv;
   /** Limit of a local git command. @defaultValue 60000 */
   gitTimeoutMs: number;
@@ -78,7 +82,7 @@ const REF_RE = /^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*\/$)(?!.*\.lock$)[A-Za-z0-9._/-]
 
 /** Fills in defaults and validates; throws SIDECAR_CONFIG_INVALID naming the bad field. */
 export function resolveWorkspaceOptions(opts: Partial<WorkspaceOptions> & { repos: RepoConfig[] }): Readonly<WorkspaceOptions> {
-  const o: WorkspaceOptions = { ...WORKSPACE_DEFAULTS, env: process.env, ...opts };
+  const o: WorkspaceOptions = { ...WORKSPACE_DEFAULTS, env: gitEnv(), ...opts };
   const bad = (field: string, why: string) => sidecarError('SIDECAR_CONFIG_INVALID', `workspace config: ${field} ${why}`, { field });
   if (!isAbsolute(o.worktreesRoot)) throw bad('worktreesRoot', 'must be an absolute path');
   if (!isAbsolute(o.cacheDir)) throw bad('cacheDir', 'must be an absolute path');
@@ -94,6 +98,8 @@ export function resolveWorkspaceOptions(opts: Partial<WorkspaceOptions> & { repo
     if (r.path !== undefined && !isAbsolute(r.path)) throw bad(`${at}.path`, 'must be an absolute path');
     if (r.default_branch !== undefined && !REF_RE.test(r.default_branch)) throw bad(`${at}.default_branch`, 'is not a valid branch name');
     if (r.remote !== undefined && !NAME_RE.test(r.remote)) throw bad(`${at}.remote`, 'is not a valid remote name');
+    const envProblem = r.env === undefined ? null : checkEnvMap(r.env);
+    if (envProblem) throw bad(`${at}.env`, envProblem);
   });
   return Object.freeze({ ...o, repos: o.repos.map((r) => Object.freeze({ ...r })) });
 }
@@ -106,5 +112,6 @@ export function resolveRepo(r: RepoConfig, cacheDir: string): ResolvedRepo {
     default_branch: r.default_branch ?? 'main',
     test_command: r.test_command ?? null,
     remote: r.remote ?? 'origin',
+    env: r.env ?? {},
   };
 }
