@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { MAX_FRAME_BYTES } from '../shared/protocol.js';
 import { AgentRegistry } from './agents/registry.js';
 import { agentRoutes } from './api/agents.js';
+import { watchExecutors } from './agents/executor-watch.js';
 import { installAuth } from './api/auth-hook.js';
 import { eventRoutes } from './api/events.js';
 import { healthRoutes } from './api/health.js';
@@ -79,11 +80,20 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   registry.on('changed', (agent) => {
     if (feed.size > 0) feed.publish({ type: 'agent.changed', agent: registry.view(agent) });
   });
+  const unwatchExecutors = watchExecutors(
+    registry,
+    (alert) => {
+      if (alert.code === 'EXECUTOR_GONE') log.warn({ alert }, alert.message);
+      else log.info({ alert }, alert.message);
+      feed.publish({ type: 'alert', alert });
+    },
+    now,
+  );
 
   installErrorHandling(app);
   installAuth(app, auth);
   installUnicodeCheck(app);
-  taskRoutes(app, store, progress);
+  taskRoutes(app, store, progress, registry);
   agentRoutes(app, agents, registry, auth, store, now);
   eventRoutes(app, store);
   healthRoutes(app, store, registry, () => store.healthy(), now());
@@ -151,6 +161,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
       scheduler.stop();
       unsubscribe();
       unsubscribeScheduler();
+      unwatchExecutors();
       for (const ws of sockets) ws.close(CLOSE.GOING_AWAY, 'hub shutting down');
       feed.closeAll();
       await app.close();

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   AGENT_NOT_FOUND: { status: 404, retryable: false },
   AGENT_EXISTS: { status: 409, retryable: false },
   AGENT_REPLACED: { status: 409, retryable: false },
+  AGENT_OFFLINE: { status: 409, retryable: true },
   HUB_SHUTTING_DOWN: { status: 503, retryable: true },
   AGENT_LOST_TASK: { status: 409, retryable: true },
   // Sidecar (reported in task.reject / task.fail, and thrown inside the sidecar)

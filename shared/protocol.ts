@@ -43,7 +43,18 @@ export type HostResources = Static<typeof HostResources>;
 export const ExecutorAdvert = Type.Object({
   name: Type.Union([Type.Literal('shell'), Type.Literal('ollama'), Type.Literal('claude')]),
   available: Type.Boolean(),
+  /** Models it can run now (a model it lacks or failed on is in `model_faults` instead). */
   models: Type.Array(Type.String({ maxLength: 256 }), { maxItems: 256 }),
+  /** Why it is not available (`available: false`), or what it is (a version). */
+  reason: Type.Optional(Type.String({ maxLength: 1024 })),
+  /** Since when it has been unavailable (ms since epoch). */
+  since: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Until when it is unavailable, when known (a usage limit's reset). */
+  until: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Models this executor cannot run now although asked for, with why (e.g. not pulled). */
+  model_faults: Type.Optional(
+    Type.Array(Type.Object({ name: Type.String({ maxLength: 256 }), reason: Type.String({ maxLength: 1024 }), since: Type.Integer({ minimum: 0 }) }), { maxItems: 256 }),
+  ),
 });
 export type ExecutorAdvert = Static<typeof ExecutorAdvert>;
 
@@ -173,6 +184,8 @@ export const HubMessages = {
   'task.resume': Type.Object({ type: Type.Literal('task.resume'), task_id: Id, generation: Generation, task: TaskPayload }),
   'task.drop': Type.Object({ type: Type.Literal('task.drop'), task_id: Id, generation: Generation, reason: Type.String() }),
   ack: Type.Object({ type: Type.Literal('ack'), id: MsgId }),
+  /** An operator asked: recheck every executor now (deep) and advertise the result. */
+  'executors.recheck': Type.Object({ type: Type.Literal('executors.recheck') }),
   error: Type.Object({
     type: Type.Literal('error'),
     id: Type.Optional(MsgId),

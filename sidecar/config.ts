@@ -54,6 +54,10 @@ export interface SidecarConfig {
   taskTimeoutMs: number;
   /** @defaultValue nvidia-smi */
   nvidiaSmi: string;
+  /** First recheck of an executor a run found at fault; doubles up to recheckMaxMs. @defaultValue 15000 */
+  recheckMinMs: number;
+  /** @defaultValue 300000 */
+  recheckMaxMs: number;
   /** @defaultValue info (SWITCHYARD_LOG_LEVEL) */
   logLevel: string;
 }
@@ -73,6 +77,8 @@ export const SIDECAR_DEFAULTS: Omit<SidecarConfig, 'hubUrl' | 'agentId' | 'token
   drainGraceMs: 30_000,
   taskTimeoutMs: 3_600_000,
   nvidiaSmi: 'nvidia-smi',
+  recheckMinMs: 15_000,
+  recheckMaxMs: 300_000,
   logLevel: 'info',
 };
 
@@ -133,6 +139,8 @@ export function loadSidecarConfig(flags: Partial<SidecarConfig> & { configFile?:
   int('reconnectMaxMs', 10, 3_600_000);
   int('drainGraceMs', 0, 86_400_000);
   int('taskTimeoutMs', 1000, 7 * 86_400_000);
+  int('recheckMinMs', 10, 86_400_000);
+  int('recheckMaxMs', 10, 86_400_000);
   if (merged.reconnectMaxMs! < merged.reconnectMinMs!) fail('reconnectMaxMs must be at least reconnectMinMs');
   for (const e of merged.executors ?? []) if (!['shell', 'ollama', 'claude'].includes(e)) fail(`unknown executor '${e}'`);
   try {

@@ -13,17 +13,18 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { PROTOCOL_VERSION, type ExecutorAdvert, type HubMessage, type HubMessageOf, type SidecarMessage } from '../shared/protocol.js';
+import { PROTOCOL_VERSION, type ExecutorAdvert, type HostResources, type HubMessage, type HubMessageOf, type SidecarMessage } from '../shared/protocol.js';
 import type { ExecutorName, Task } from '../shared/task.js';
 import { agentSocketUrl, type SidecarConfig } from './config.js';
 import { gitEnv } from './child-env.js';
 import { HubConnection } from './connection.js';
+import { ExecutorHealth } from './executor-health.js';
 import type { Executor } from './executors/executor.js';
 import { ProgressBatcher } from './executors/progress-batcher.js';
 import { spawnProof, stopOrphans } from './orphans.js';
 import { readHostResources } from './resources.js';
 import { SidecarState, type HeldTask, type ResultMessage } from './state.js';
-import { TaskRunner, type RunOutcome } from './task-runner.js';
+import { TaskRunner, type HostFault, type RunOutcome } from './task-runner.js';
 import { WorkspaceManager } from './workspace/workspace-manager.js';
 
 export const SIDECAR_VERSION = '0.1.0';
@@ -51,7 +52,13 @@ export class Sidecar {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private heartbeats = 0;
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  /** Tasks being handed back for a host fault: task id -> the reject to send (again). */
+  private readonly handingBack = new Map<string, () => SidecarMessage>();
   private advertised: ExecutorAdvert[] = [];
+  private readonly health: ExecutorHealth;
+  private recheckTimer: NodeJS.Timeout | null = null;
+  private lastResources: HostResources | null = null;
+  private stopped = false;
   private heartbeatMs = 10_000;
   private draining = false;
   private msgCounter = 0;
@@ -63,6 +70,7 @@ export class Sidecar {
     private readonly executors: ReadonlyMap<ExecutorName, Executor>,
     private readonly log: Logger,
   ) {
+    this.health = new ExecutorHealth({ recheckMinMs: config.recheckMinMs, recheckMaxMs: config.recheckMaxMs });
     this.state = new SidecarState(config.dataDir, log.child({ module: 'state' }));
     this.workspaces = new WorkspaceManager(
       { repos: config.repos, worktreesRoot: join(config.dataDir, 'worktrees'), cacheDir: join(config.dataDir, 'repos'), env: gitEnv(config) },
@@ -114,15 +122,54 @@ export class Sidecar {
     return `${this.config.agentId}-${Date.now().toString(36)}-${(++this.msgCounter).toString(36)}`;
   }
 
-  /** What the executors can do now; kept so assignments can be checked against it. */
-  private async advertise(): Promise<ExecutorAdvert[]> {
-    this.advertised = await Promise.all(
-      [...this.executors.values()].map(async (e) => {
-        const info = await e.describe();
-        return { name: info.name, available: info.available, models: info.models };
-      }),
-    );
+  /**
+   * What the executors can do now (their descriptions with the host faults runs found laid
+   * over); kept so assignments can be checked against it. `deep` proves each works (start-up,
+   * rechecks). An executor that goes away or comes back is logged, at warn with its reason.
+   */
+  private async advertise(deep = false): Promise<ExecutorAdvert[]> {
+    const infos = await Promise.all([...this.executors.values()].map((e) => e.describe({ deep })));
+    const before = new Map(this.advertised.map((a) => [a.name, a]));
+    this.advertised = this.health.overlay(infos, Date.now(), deep);
+    for (const a of this.advertised) {
+      const was = before.get(a.name);
+      if (a.available === false && was?.available !== false) this.log.warn({ executor: a.name, reason: a.reason, until: a.until }, `executor ${a.name} is unavailable: ${a.reason}`);
+      else if (a.available && was?.available === false) this.log.info({ executor: a.name }, `executor ${a.name} is available again`);
+      for (const m of a.model_faults ?? []) {
+        if (!was?.model_faults?.some((f) => f.name === m.name)) this.log.warn({ executor: a.name, model: m.name, reason: m.reason }, `model ${m.name} is unavailable: ${m.reason}`);
+      }
+    }
+    this.scheduleRecheck();
     return this.advertised;
+  }
+
+  /** Rechecks what is marked down when the health table says one is due. */
+  private scheduleRecheck(): void {
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.recheckTimer = null;
+    const at = this.health.nextRecheckAt(Date.now());
+    if (at === null || this.stopped) return;
+    this.recheckTimer = setTimeout(() => void this.recheck().catch((err) => this.log.warn({ err }, 'rechecking executors failed')), Math.max(0, at - Date.now()));
+    this.recheckTimer.unref();
+  }
+
+  /** A deep recheck of every executor, sent to the hub at once (on schedule, or asked by an operator). */
+  async recheck(): Promise<ExecutorAdvert[]> {
+    const executors = await this.advertise(true);
+    this.sendAdvert(executors);
+    return executors;
+  }
+
+  /** An out-of-turn heartbeat carrying the executors, so the hub routes by them now. */
+  private sendAdvert(executors: ExecutorAdvert[]): void {
+    if (!this.conn.ready) return;
+    this.conn.send({
+      type: 'heartbeat',
+      resources: this.lastResources ?? { cpu_count: 0, load_1m: 0, ram_total_mb: 0, ram_free_mb: 0, gpus: [] },
+      tasks: this.state.all().map((h) => ({ task_id: h.task.id, generation: h.generation })),
+      draining: this.draining,
+      executors,
+    });
   }
 
   private async hello(): Promise<SidecarMessage> {
@@ -132,7 +179,7 @@ export class Sidecar {
       agent_id: this.config.agentId,
       token: this.config.token,
       capabilities: this.config.capabilities,
-      executors: await this.advertise(),
+      executors: await this.advertise(true),
       repos: this.workspaces.repoNames(),
       max_concurrency: this.config.maxConcurrency,
       resources: await readHostResources({ nvidiaSmi: this.config.nvidiaSmi }),
@@ -169,6 +216,7 @@ export class Sidecar {
   private async heartbeat(): Promise<void> {
     if (!this.conn.ready) return;
     const resources = await readHostResources({ nvidiaSmi: this.config.nvidiaSmi });
+    this.lastResources = resources;
     // Executors and models change (a model pulled, Ollama restarted): re-advertise every
     // EXECUTOR_REFRESH heartbeats, not every one (describe() may ask a server or run a CLI).
     const refresh = ++this.heartbeats % EXECUTOR_REFRESH === 0;
@@ -190,6 +238,9 @@ export class Sidecar {
         return;
       case 'task.resume':
         void this.onResume(msg).catch((err) => this.log.error({ err }, 'resuming a task failed'));
+        return;
+      case 'executors.recheck':
+        void this.recheck().catch((err) => this.log.warn({ err }, 'rechecking executors failed'));
         return;
       case 'task.drop':
       case 'task.cancel':
@@ -273,6 +324,18 @@ export class Sidecar {
       this.execute(running);
       return;
     }
+    if (what.kind === 'reject') {
+      const again = this.handingBack.get(what.taskId);
+      if (err?.retryable && again) {
+        this.retryLater(held, again, 'reject');
+        return;
+      }
+      if (err) this.log.warn({ task_id: what.taskId, code: err.code }, `hub refused our hand-back: ${err.message}`);
+      this.handingBack.delete(what.taskId);
+      await this.state.set(what.taskId, null);
+      this.startHeartbeat();
+      return;
+    }
     if (what.kind === 'result') {
       if (err?.retryable) {
         this.retryLater(held, () => held.result!, 'result');
@@ -288,7 +351,7 @@ export class Sidecar {
    * The hub answered a retryable error (it is restarting, say): send the message again after a
    * while if the task is still held at that generation, or at the next reconnect, whichever comes first.
    */
-  private retryLater(held: HeldTask, message: () => SidecarMessage, kind: 'accept' | 'result'): void {
+  private retryLater(held: HeldTask, message: () => SidecarMessage, kind: 'accept' | 'result' | 'reject'): void {
     clearTimeout(this.retryTimers.get(held.task.id));
     const timer = setTimeout(() => {
       this.retryTimers.delete(held.task.id);
@@ -342,6 +405,10 @@ export class Sidecar {
         if (this.running.get(task.id) === entry) this.running.delete(task.id);
       }
       if (entry.abortedFor) return; // dropped, cancelled, or handed back: the hub expects no result
+      if (outcome.hostFault) {
+        await this.handBack(held, outcome.hostFault);
+        return;
+      }
       const id = this.nextId();
       const result: ResultMessage = outcome.ok
         ? { type: 'task.complete', id, task_id: task.id, generation, result: outcome.result }
@@ -350,6 +417,30 @@ export class Sidecar {
       log.info({ ok: outcome.ok, code: outcome.error?.code }, 'task finished');
       this.send(result, { kind: 'result', taskId: task.id, generation });
     })();
+  }
+
+  /**
+   * The run failed because of this host (not logged in, Ollama gone, model not pulled, usage
+   * limit): mark the executor or model down, tell the hub at once, and give the task back with
+   * the executor's own message. The hub counts no attempt for it, and routes it elsewhere. The
+   * task stays held until the hub acknowledges (after a reconnect it is resumed, fails the same
+   * way fast, and is handed back again).
+   */
+  private async handBack(held: HeldTask, fault: HostFault): Promise<void> {
+    const { task, generation } = held;
+    this.health.report(fault, Date.now());
+    this.sendAdvert(await this.advertise());
+    this.log.warn({ task_id: task.id, executor: fault.executor, model: fault.model, code: fault.code }, `handing the task back: ${fault.message}`);
+    const reject = (): SidecarMessage => ({
+      type: 'task.reject',
+      id: this.nextId(),
+      task_id: task.id,
+      generation,
+      code: 'SIDECAR_EXECUTOR_UNAVAILABLE',
+      reason: `${fault.code}: ${fault.message}`.slice(0, 2048),
+    });
+    this.handingBack.set(task.id, reject);
+    this.send(reject(), { kind: 'reject', taskId: task.id, generation });
   }
 
   /** The hub took the task away (drop or cancel): stop it and forget it. */
@@ -394,6 +485,8 @@ export class Sidecar {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
     this.stopHeartbeat();
     this.clearRetries();
     for (const r of this.running.values()) {

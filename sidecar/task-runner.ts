@@ -13,11 +13,30 @@ import { runBuildVerifyFix, type IterationRecord, type LoopResult } from './loop
 import { loopWorkspace } from './loop/workspace-adapter.js';
 import type { WorkspaceManager } from './workspace/workspace-manager.js';
 import { taskEnv, type EnvPolicy } from './child-env.js';
+import { isHostFault } from './executors/failures.js';
 
 export interface RunOutcome {
   ok: boolean;
   result: Record<string, unknown>;
   error?: { code: string; message: string; retryable: boolean };
+  /**
+   * Set when the run failed because of this host, not the task (failures.ts HOST_FAULTS): the
+   * sidecar hands the task back without an attempt and marks the executor or model unavailable.
+   */
+  hostFault?: HostFault;
+}
+
+/** A host fault as the sidecar acts on it. */
+export interface HostFault {
+  executor: ExecutorName;
+  /** The executor failure code (EXEC_UNAVAILABLE, EXEC_MODEL_MISSING, EXEC_USAGE_LIMIT). */
+  code: string;
+  /** The executor's own message. */
+  message: string;
+  /** The model this host lacks (EXEC_MODEL_MISSING); absent when the whole executor is at fault. */
+  model?: string;
+  /** When it can work again, when the executor said (a usage limit's reset). */
+  until?: number;
 }
 
 /** The executor a task runs on: the one it names, else shell for a command, else a model executor. */
@@ -54,8 +73,10 @@ export class TaskRunner {
     }
     const advert = advertised.find((a) => a.name === name);
     if (advert && !advert.available) {
-      return { code: 'SIDECAR_EXECUTOR_UNAVAILABLE', reason: `the ${name} executor is not available on this host now` };
+      return { code: 'SIDECAR_EXECUTOR_UNAVAILABLE', reason: `the ${name} executor is not available on this host now${advert.reason ? `: ${advert.reason}` : ''}` };
     }
+    const modelFault = task.model === null ? undefined : advert?.model_faults?.find((m) => m.name === task.model);
+    if (modelFault) return { code: 'SIDECAR_EXECUTOR_UNAVAILABLE', reason: `the ${name} executor here cannot run model '${task.model}' now: ${modelFault.reason}` };
     // An executor that lists no models (Claude without a configured list) takes any model name.
     if (task.model !== null && advert && advert.models.length > 0 && !advert.models.includes(task.model)) {
       return { code: 'SIDECAR_EXECUTOR_UNAVAILABLE', reason: `the ${name} executor here has no model '${task.model}'` };
@@ -126,5 +147,12 @@ export function outcomeOf(executor: ExecutorName, branch: string | null, loop: L
   };
   if (loop.ok) return { ok: true, result };
   const f = loop.failure ?? { code: 'EXEC_FAILED', message: 'the run failed', retryable: true };
-  return { ok: false, result, error: { code: f.code, message: f.message, retryable: f.retryable } };
+  const outcome: RunOutcome = { ok: false, result, error: { code: f.code, message: f.message, retryable: f.retryable } };
+  if (isHostFault(f)) {
+    const fault: HostFault = { executor, code: f.code, message: f.message };
+    if (f.model !== undefined) fault.model = f.model;
+    if (f.retry_after !== undefined) fault.until = f.retry_after;
+    outcome.hostFault = fault;
+  }
+  return outcome;
 }

@@ -1,4 +1,4 @@
-/** `switchyard agent add|list|remove` */
+/** `switchyard agent add|list|show|recheck|remove` */
 import { parseArgs } from 'node:util';
 import { CliError, HubClient } from '../client.js';
 import { table, time } from '../format.js';
@@ -8,6 +8,8 @@ export const AGENT_HELP = `Usage: switchyard agent <command> [options]
 Commands:
   add ID [--description D]  Register an agent; prints its token ONCE (give it to the sidecar)
   list                      Registered agents with their live state
+  show ID                   One agent: state, executors (and why one is unavailable), models, resources
+  recheck ID                Ask the agent's sidecar to recheck its executors now (after a login, a pull)
   remove ID                 Remove an agent; its token stops working, its tasks are reclaimed
 
 Options:
@@ -16,13 +18,55 @@ Options:
   --json       Print JSON
 `;
 
+interface ExecutorView {
+  name: string;
+  available: boolean;
+  models: string[];
+  reason?: string;
+  since?: number;
+  until?: number;
+  model_faults?: Array<{ name: string; reason: string; since: number }>;
+}
+
 interface AgentView {
   id: string;
   state: string;
   description: string;
-  tasks: unknown[];
+  tasks: Array<{ task_id: string; generation: number; status: string }>;
   created_at: number;
   last_seen_at?: number | null;
+  connected_at?: number | null;
+  capabilities?: string[];
+  repos?: string[] | null;
+  executors?: ExecutorView[];
+  resources?: { cpu_count: number; ram_free_mb: number; ram_total_mb: number; gpus: Array<{ index: number; name: string; vram_used_mb: number; vram_total_mb: number }>; gpu_note?: string } | null;
+}
+
+/** The agent as a person reads it: executors first, with why one cannot run. */
+export function formatAgent(a: AgentView): string {
+  const lines = [`${a.id}  ${a.state}${a.description ? `  (${a.description})` : ''}`];
+  lines.push(`  last seen ${time(a.last_seen_at)}, connected ${time(a.connected_at)}`);
+  if (a.capabilities?.length) lines.push(`  capabilities: ${a.capabilities.join(', ')}`);
+  if (a.repos) lines.push(`  repos: ${a.repos.join(', ') || '(none)'}`);
+  lines.push('  executors:');
+  for (const e of a.executors ?? []) {
+    if (e.available) {
+      lines.push(`    ${e.name.padEnd(7)} available${e.models.length ? `  models: ${e.models.join(', ')}` : ''}${e.reason ? `  (${e.reason})` : ''}`);
+    } else {
+      const until = e.until ? `, until ${time(e.until)}` : '';
+      lines.push(`    ${e.name.padEnd(7)} UNAVAILABLE since ${time(e.since)}${until}: ${e.reason ?? 'no reason given'}`);
+    }
+    for (const m of e.model_faults ?? []) lines.push(`      model ${m.name} unavailable since ${time(m.since)}: ${m.reason}`);
+  }
+  if ((a.executors ?? []).length === 0) lines.push('    (none: offline, or it advertised none)');
+  const r = a.resources;
+  if (r) {
+    lines.push(`  host: ${r.cpu_count} CPUs, RAM ${r.ram_free_mb} of ${r.ram_total_mb} MB free`);
+    for (const g of r.gpus) lines.push(`  gpu ${g.index}: ${g.name}, VRAM ${g.vram_used_mb}/${g.vram_total_mb} MB used`);
+    if (r.gpus.length === 0 && r.gpu_note) lines.push(`  gpus: none (${r.gpu_note})`);
+  }
+  lines.push(`  tasks: ${a.tasks.length ? a.tasks.map((t) => `${t.task_id} (${t.status})`).join(', ') : 'none'}`);
+  return `${lines.join('\n')}\n`;
 }
 
 export async function agentCommand(argv: string[]): Promise<void> {
@@ -47,13 +91,25 @@ export async function agentCommand(argv: string[]): Promise<void> {
       if (!id) throw new CliError('switchyard agent add needs an agent ID', 2);
       const { body } = await client.request<{ agent: AgentView; token: string }>('POST', '/v1/agents', { id, ...(values.description ? { description: values.description } : {}) });
       if (values.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-      else process.stdout.write(`registered ${body.agent.id}\ntoken (shown once): ${body.token}\nstart its sidecar: SWITCHYARD_TOKEN=<token> switchyard sidecar --hub ${client.base} --agent ${body.agent.id}\n`);
+      else process.stdout.write(`registered ${body.agent.id}\ntoken (shown once): ${body.token}\nstart its sidecar: put the token in a 0600 file, then switchyard sidecar --hub ${client.base} --agent ${body.agent.id} --token-file FILE\n`);
       return;
     }
     case 'list': {
       const { body } = await client.request<{ agents: AgentView[] }>('GET', '/v1/agents');
       if (values.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
       else process.stdout.write(`${body.agents.length ? table([['ID', 'STATE', 'TASKS', 'LAST SEEN', 'DESCRIPTION'], ...body.agents.map((a) => [a.id, a.state, String(a.tasks.length), time(a.last_seen_at), a.description])]) : 'no agents'}\n`);
+      return;
+    }
+    case 'show': {
+      if (!id) throw new CliError('switchyard agent show needs an agent ID', 2);
+      const { body } = await client.request<AgentView>('GET', `/v1/agents/${encodeURIComponent(id)}`);
+      process.stdout.write(values.json ? `${JSON.stringify(body, null, 2)}\n` : formatAgent(body));
+      return;
+    }
+    case 'recheck': {
+      if (!id) throw new CliError('switchyard agent recheck needs an agent ID', 2);
+      await client.request('POST', `/v1/agents/${encodeURIComponent(id)}/recheck`);
+      process.stdout.write(`asked ${id} to recheck its executors; see switchyard agent show ${id}\n`);
       return;
     }
     case 'remove': {

@@ -130,7 +130,10 @@ export async function taskCommand(argv: string[]): Promise<void> {
       return;
     }
     case 'show': {
-      const { body } = await client.request<{ task: Task; events: TaskEvent[]; progress_tail: string | null }>('GET', `/v1/tasks/${encodeURIComponent(needId())}`);
+      const { body } = await client.request<{ task: Task; events: TaskEvent[]; progress_tail: string | null; waiting?: string | null }>(
+        'GET',
+        `/v1/tasks/${encodeURIComponent(needId())}`,
+      );
       out(body, () => {
         const t = body.task;
         const lines = [
@@ -138,6 +141,7 @@ export async function taskCommand(argv: string[]): Promise<void> {
           `status ${t.status}  lane ${t.lane}  complexity ${t.complexity} (${t.complexity_reason})  attempts ${t.attempts}/${t.max_attempts}  generation ${t.generation}`,
         ];
         if (t.lease) lines.push(`leased to ${t.lease.agent_id} until ${time(t.lease.expires_at)}`);
+        if (body.waiting) lines.push(`waiting: ${body.waiting}`);
         if (t.depends_on.length) lines.push(`depends on ${t.depends_on.join(', ')}`);
         if (t.last_error) lines.push(`last error ${t.last_error.code}: ${t.last_error.message}`);
         if (t.result !== null) lines.push(`result ${JSON.stringify(t.result).slice(0, 500)}`);

@@ -57,6 +57,17 @@ export function agentRoutes(
     return view(record);
   });
 
+  // An operator fixed something on the host (logged in, pulled a model): recheck now rather
+  // than at the next scheduled recheck. The result arrives as the sidecar's next advert.
+  app.post('/v1/agents/:id/recheck', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    if (!(await agents.get(id))) throw new SwitchyardError('AGENT_NOT_FOUND', `no agent ${id}`);
+    const conn = registry.get(id)?.conn;
+    if (!conn) throw new SwitchyardError('AGENT_OFFLINE', `agent ${id} is not connected: start its sidecar, which checks its executors as it connects`);
+    conn.send({ type: 'executors.recheck' });
+    return reply.status(202).send({ agent_id: id, asked: true });
+  });
+
   app.delete('/v1/agents/:id', async (req, reply) => {
     const { id } = req.params as { id: string };
     await agents.delete(id);

@@ -8,6 +8,8 @@ import { withRoutingCapabilities } from './routing.js';
 import { validateSpec } from '../queue/normalize.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { ProgressTails } from '../gateway/progress-tail.js';
+import type { AgentRegistry } from '../agents/registry.js';
+import { waitingReason } from '../scheduler/waiting-reason.js';
 
 const MAX_BATCH = 1000;
 
@@ -27,7 +29,7 @@ function specOf(body: unknown, idempotencyHeader: string | undefined, where: str
   return withRoutingCapabilities(validateSpec(raw, where));
 }
 
-export function taskRoutes(app: FastifyInstance, store: TaskStore, progress: ProgressTails): void {
+export function taskRoutes(app: FastifyInstance, store: TaskStore, progress: ProgressTails, registry: AgentRegistry): void {
   app.post('/v1/tasks', async (req, reply) => {
     const header = req.headers['idempotency-key'];
     const key = Array.isArray(header) ? header[0] : header;
@@ -71,7 +73,8 @@ export function taskRoutes(app: FastifyInstance, store: TaskStore, progress: Pro
     // Live output of the current attempt (not stored; the result keeps the final tail).
     const live = progress.get(id);
     const progressTail = live && task.lease?.generation === live.generation ? live.text : null;
-    return { task, events: events.items, progress_tail: progressTail };
+    // A queued task says why it waits when no connected agent can run it (a host fault, say).
+    return { task, events: events.items, progress_tail: progressTail, waiting: waitingReason(task, registry) };
   });
 
   const action = (path: string, run: (id: string, actor: string, body: Record<string, unknown>) => Promise<unknown>) =>

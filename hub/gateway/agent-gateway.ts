@@ -260,7 +260,18 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
         // offers until its next heartbeat, or it would bounce in a tight offer/reject loop.
         if (msg.code === 'BUSY') live.holdOff = true;
         else if (msg.code !== 'DRAINING') scheduler.refuse(msg.task_id, live.id);
-        answer(msg.id, store.release(msg.task_id, msg.generation, live.id, `${msg.code}: ${msg.reason}`));
+        // SIDECAR_EXECUTOR_UNAVAILABLE is a host fault (the executor or model is not usable on
+        // that host): the task goes elsewhere with its attempts intact and the reason recorded.
+        answer(
+          msg.id,
+          store.release(
+            msg.task_id,
+            msg.generation,
+            live.id,
+            `${msg.code}: ${msg.reason}`,
+            msg.code === 'SIDECAR_EXECUTOR_UNAVAILABLE' ? { hostFault: { code: msg.code, message: `${live.id}: ${msg.reason}`, retryable: true } } : {},
+          ),
+        );
         return;
       case 'task.progress': {
         const lease = live.leases.get(msg.task_id);

@@ -4,6 +4,7 @@
  * than allowed to grow the hub's memory.
  */
 import type { WebSocket } from 'ws';
+import type { ExecutorAlert } from '../agents/executor-watch.js';
 import type { AgentView } from '../agents/registry.js';
 import type { QueueStats, TaskChange } from '../store/task-store.js';
 import { CLOSE } from './close-codes.js';
@@ -13,6 +14,8 @@ export type FeedMessage =
   | { type: 'hello'; agents: AgentView[]; stats: QueueStats }
   | { type: 'task.changed'; task: TaskChange['task']; event: TaskChange['event'] }
   | { type: 'agent.changed'; agent: AgentView }
+  /** Something an operator should know: an executor the fleet relied on is gone everywhere (or back). */
+  | { type: 'alert'; alert: ExecutorAlert }
   | { type: 'task.progress'; task_id: string; generation: number; seq: number; agent_id: string; data: Array<{ stream: string; data: string }> };
 
 /** Bytes a subscriber may have unsent before it is dropped. */

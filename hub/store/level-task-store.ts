@@ -32,6 +32,7 @@ import type {
   ListQuery,
   Page,
   QueueStats,
+  ReleaseOptions,
   TaskChange,
   TaskStore,
 } from './task-store.js';
@@ -695,12 +696,18 @@ export class LevelTaskStore implements TaskStore {
     return after;
   }
 
-  release(taskId: string, generation: number, agentId: string, reason: string): Promise<Task> {
+  release(taskId: string, generation: number, agentId: string, reason: string, options: ReleaseOptions = {}): Promise<Task> {
     return this.run(async (tx) => {
       const task = await this.mustRead(tx, taskId);
       this.checkLease(task, generation, agentId);
       const delegate = task.delegate === agentId ? null : task.delegate;
-      return this.transition(tx, task, 'queued', { delegate }, `agent:${agentId}`, `released: ${reason}`);
+      const patch: Partial<Task> = { delegate };
+      // A host fault is not the task's failure: the attempt the accept counted is given back.
+      if (options.hostFault) {
+        if (task.status === 'running') patch.attempts = Math.max(0, task.attempts - 1);
+        patch.last_error = options.hostFault;
+      }
+      return this.transition(tx, task, 'queued', patch, `agent:${agentId}`, `released: ${reason}`);
     });
   }
 

@@ -19,6 +19,14 @@ export interface LeaseRequest extends AgentFilter {
   exclude?: (taskId: string) => boolean;
 }
 
+export interface ReleaseOptions {
+  /**
+   * The agent could not run the task because of its host (not logged in, model missing, usage
+   * limit): recorded as `last_error`, and the attempt of a running task is not counted.
+   */
+  hostFault?: TaskError;
+}
+
 export interface ListQuery {
   status?: TaskStatus;
   lane?: Lane;
@@ -86,8 +94,11 @@ export interface TaskStore {
   renew(taskId: string, generation: number, agentId: string): Promise<Task>;
   complete(taskId: string, generation: number, agentId: string, result: unknown): Promise<Task>;
   fail(taskId: string, generation: number, agentId: string, error: TaskError): Promise<Task>;
-  /** Gives an assignment back (reject, or a drain): queued again, no attempt counted. */
-  release(taskId: string, generation: number, agentId: string, reason: string): Promise<Task>;
+  /**
+   * Gives an assignment back (reject, or a drain): queued again. An offer's release counts no
+   * attempt; a running task's keeps the attempt its accept counted, except for a host fault.
+   */
+  release(taskId: string, generation: number, agentId: string, reason: string, options?: ReleaseOptions): Promise<Task>;
   cancel(taskId: string, actor: string, reason?: string): Promise<Task>;
   /** Manual retry from dead_letter (or an early retry of a failed task waiting on backoff). */
   retry(taskId: string, actor: string): Promise<Task>;

@@ -133,6 +133,11 @@ export class ClaudeExecutor implements Executor {
     if (interrupted) return interrupted;
     const r = reader.result;
     if (r) {
+      // The real CLI without credentials ends with an error result "Not logged in · Please run
+      // /login" (no network needed to say so): a fault of this host, not of the task.
+      if (r.is_error && r.result && NOT_LOGGED_IN.test(r.result)) {
+        return execFailure('EXEC_UNAVAILABLE', `Claude Code is not logged in on this host: ${r.result.slice(0, 300)}. ${LOGIN_HINT}`);
+      }
       if (r.is_error || r.subtype !== 'success') {
         const text = r.result ? `: ${r.result.slice(0, 300)}` : '';
         return execFailure('EXEC_ERROR_RESULT', `claude ended with an error result (${r.subtype})${text}`);
@@ -146,23 +151,46 @@ export class ClaudeExecutor implements Executor {
     return exitFailure(p, this.opts.bin) ?? execFailure('EXEC_PROTOCOL', 'claude ended without a result event');
   }
 
-  /** Available when `claude --version` runs; the models are the configured list. */
+  /**
+   * Available when `claude --version` runs and `claude auth status` says it is logged in. Both
+   * are local (no model call, no tokens spent). A CLI too old to have `auth status` is taken as
+   * available; a run then tells (a "Not logged in" result is handed back as a host fault).
+   */
   async describe(): Promise<ExecutorInfo> {
-    const p = await runProcess({
-      file: this.opts.bin,
-      args: ['--version'],
-      cwd: process.cwd(),
-      env: this.opts.env,
-      timeoutMs: this.opts.versionTimeoutMs,
-      killGraceMs: 1_000,
-    });
-    if (p.exitCode === 0) {
-      return { name: 'claude', available: true, models: [...this.opts.models], detail: p.output.trim().slice(0, 200) };
+    const run = (args: string[]) =>
+      runProcess({ file: this.opts.bin, args, cwd: process.cwd(), env: this.opts.env, timeoutMs: this.opts.versionTimeoutMs, killGraceMs: 1_000 });
+    const p = await run(['--version']);
+    if (p.exitCode !== 0) {
+      const why = p.spawnError
+        ? `${this.opts.bin} not found (${p.spawnError.code ?? p.spawnError.message}): install Claude Code (npm install -g @anthropic-ai/claude-code) or set claudeBinary`
+        : `${this.opts.bin} --version failed: ${p.output.trim().slice(-200)}`;
+      return { name: 'claude', available: false, models: [], detail: why };
     }
-    const why = p.spawnError
-      ? `${this.opts.bin} not found (${p.spawnError.code ?? p.spawnError.message})`
-      : `${this.opts.bin} --version failed: ${p.output.trim().slice(-200)}`;
-    return { name: 'claude', available: false, models: [], detail: why };
+    const version = p.output.trim().slice(0, 120);
+    const auth = parseAuthStatus((await run(['auth', 'status'])).output);
+    if (auth && !auth.loggedIn) {
+      return { name: 'claude', available: false, models: [], detail: `Claude Code ${version} is not logged in (claude auth status: authMethod ${auth.authMethod ?? 'none'}). ${LOGIN_HINT}` };
+    }
+    const how = auth ? `logged in (${auth.authMethod ?? 'unknown'})` : 'login not checked: this CLI has no auth status';
+    return { name: 'claude', available: true, models: [...this.opts.models], detail: `${version}; ${how}` };
+  }
+}
+
+/** What the CLI says in a result when it has no credentials (2.x: "Not logged in · Please run /login"). */
+const NOT_LOGGED_IN = /not logged in|please run \/login|invalid api key|authentication_error|oauth token (?:has )?expired/i;
+const LOGIN_HINT = 'Log in on this host (run `claude`, then /login, as the user the sidecar runs as) or give the sidecar ANTHROPIC_API_KEY; then `switchyard agent recheck <agent>`.';
+
+/** `claude auth status` prints JSON (`{"loggedIn": false, "authMethod": "none", …}`); null when it printed none. */
+export function parseAuthStatus(output: string): { loggedIn: boolean; authMethod?: string } | null {
+  const start = output.indexOf('{');
+  const end = output.lastIndexOf('}');
+  if (start < 0 || end < start) return null;
+  try {
+    const v = JSON.parse(output.slice(start, end + 1)) as { loggedIn?: unknown; authMethod?: unknown };
+    if (typeof v.loggedIn !== 'boolean') return null;
+    return typeof v.authMethod === 'string' ? { loggedIn: v.loggedIn, authMethod: v.authMethod } : { loggedIn: v.loggedIn };
+  } catch {
+    return null;
   }
 }
 

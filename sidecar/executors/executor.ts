@@ -26,12 +26,18 @@ export interface ExecutorProgress {
 }
 
 export interface ExecutorFailure {
-  /** Stable codes: EXEC_TIMEOUT, EXEC_CANCELLED, EXEC_EXIT_NONZERO, EXEC_ERROR_RESULT, EXEC_EMPTY_OUTPUT, EXEC_USAGE_LIMIT, EXEC_UNAVAILABLE, EXEC_TURN_LIMIT, EXEC_PROTOCOL, EXEC_BAD_REQUEST (the request lacks what this executor needs). */
+  /**
+   * Stable codes: EXEC_TIMEOUT, EXEC_CANCELLED, EXEC_EXIT_NONZERO, EXEC_ERROR_RESULT, EXEC_EMPTY_OUTPUT, EXEC_USAGE_LIMIT,
+   * EXEC_UNAVAILABLE, EXEC_MODEL_MISSING, EXEC_TURN_LIMIT, EXEC_PROTOCOL, EXEC_BAD_REQUEST (the request lacks what this
+   * executor needs). EXEC_UNAVAILABLE, EXEC_MODEL_MISSING and EXEC_USAGE_LIMIT are host faults (failures.ts).
+   */
   code: string;
   message: string;
   retryable: boolean;
   /** For a usage limit: when a retry can succeed (ms since epoch), if the executor said. */
   retry_after?: number;
+  /** For EXEC_MODEL_MISSING: the model this host lacks. */
+  model?: string;
 }
 
 export interface ExecutorRequest {
@@ -84,6 +90,7 @@ export interface ExecutorInfo {
   available: boolean;
   /** Models this executor can run (Ollama: from /api/tags). */
   models: string[];
+  /** What it is (a version), or, when not available, why not and what to do about it. */
   detail?: string;
   /** Models loaded right now and their memory (Ollama: from /api/ps). */
   loaded?: LoadedModel[];
@@ -92,6 +99,9 @@ export interface ExecutorInfo {
 export interface Executor {
   readonly name: ExecutorName;
   run(req: ExecutorRequest): Promise<ExecutorResult>;
-  /** What this executor can do on this host right now (for hello/heartbeat routing hints). */
-  describe(): Promise<ExecutorInfo>;
+  /**
+   * What this executor can do on this host right now (for hello/heartbeat routing). Cheap by
+   * default; `deep` also proves it can work (Ollama: a real generation), for start-up and rechecks.
+   */
+  describe(options?: { deep?: boolean }): Promise<ExecutorInfo>;
 }

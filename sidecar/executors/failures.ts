@@ -18,12 +18,25 @@ export const EXEC_FAILURES = {
   EXEC_EMPTY_OUTPUT: { retryable: true },
   EXEC_USAGE_LIMIT: { retryable: true },
   EXEC_UNAVAILABLE: { retryable: true },
+  EXEC_MODEL_MISSING: { retryable: true },
   EXEC_TURN_LIMIT: { retryable: true },
   EXEC_PROTOCOL: { retryable: true },
   EXEC_BAD_REQUEST: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type ExecFailureCode = keyof typeof EXEC_FAILURES;
+
+/**
+ * Host faults: failures that no change to the task could fix, because this host cannot run the
+ * executor (not installed, not logged in, unreachable), lacks the model, or is usage-limited. The
+ * sidecar hands such a task back without counting an attempt and marks the executor (or model)
+ * unavailable; every other failure is the task's own and counts (docs/host-faults.md).
+ */
+export const HOST_FAULTS: ReadonlySet<string> = new Set<ExecFailureCode>(['EXEC_UNAVAILABLE', 'EXEC_MODEL_MISSING', 'EXEC_USAGE_LIMIT']);
+
+export function isHostFault(failure: { code: string } | undefined | null): boolean {
+  return failure != null && HOST_FAULTS.has(failure.code);
+}
 
 /** Builds a failure with the code's default retryability unless `extra` overrides it. */
 export function execFailure(

@@ -169,17 +169,26 @@ export class OllamaExecutor implements Executor {
       return finish(execFailure('EXEC_TURN_LIMIT', `the model was still calling tools after ${this.opts.maxTurns} turns`));
     } catch (err) {
       if (signal.aborted) return finish(stopped());
-      return finish(apiFailure(err));
+      return finish(apiFailure(err, model));
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Installed models (from /api/tags) and loaded ones with their VRAM (from /api/ps). */
-  async describe(): Promise<ExecutorInfo> {
+  /**
+   * Installed models (from /api/tags) and loaded ones with their VRAM (from /api/ps). `deep` also
+   * proves generation works with a listed model (health()); without a model it cannot work.
+   */
+  async describe(options: { deep?: boolean } = {}): Promise<ExecutorInfo> {
     try {
       const tags = await this.client.tags();
       const ps = await this.client.ps().catch(() => []);
+      if (options.deep) {
+        if (tags.length === 0) return { name: 'ollama', available: false, models: [], detail: `Ollama at ${this.opts.baseUrl} has no model: ollama pull <model>` };
+        const listed = tags.map((m) => m.name);
+        const h = await this.health(this.opts.model && listed.includes(this.opts.model) ? this.opts.model : listed[0]);
+        if (!h.ok) return { name: 'ollama', available: false, models: [], detail: `Ollama at ${this.opts.baseUrl} cannot generate with ${h.model}: ${h.detail}` };
+      }
       return {
         name: 'ollama',
         available: true,
@@ -190,7 +199,7 @@ export class OllamaExecutor implements Executor {
         }),
       };
     } catch (err) {
-      return { name: 'ollama', available: false, models: [], detail: (err as Error).message };
+      return { name: 'ollama', available: false, models: [], detail: `Ollama at ${this.opts.baseUrl} is not reachable (${(err as Error).message}): start it (ollama serve) or set ollamaUrl` };
     }
   }
 
@@ -240,7 +249,7 @@ function abbreviate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-function apiFailure(err: unknown): ExecutorFailure {
+function apiFailure(err: unknown, model: string): ExecutorFailure {
   if (!(err instanceof OllamaApiError)) return execFailure('EXEC_PROTOCOL', `unexpected error: ${(err as Error).message}`);
   switch (err.kind) {
     case 'timeout':
@@ -248,12 +257,15 @@ function apiFailure(err: unknown): ExecutorFailure {
     case 'aborted':
       return execFailure('EXEC_CANCELLED', err.message);
     case 'unreachable':
-      return execFailure('EXEC_UNAVAILABLE', err.message);
+      return execFailure('EXEC_UNAVAILABLE', `Ollama is not reachable on this host: ${err.message}. Start it (ollama serve) or set ollamaUrl.`);
     case 'http':
-      // 404: the model is not installed here (another host may have it); 5xx: the server is
-      // unwell (out of memory loading the model...). Other 4xx: we sent something it refuses,
-      // which sending again will not change.
-      if (err.status === 404 || (err.status ?? 0) >= 500) return execFailure('EXEC_UNAVAILABLE', err.message);
+      // 404: the model is not pulled here (another host may have it): a fault of this host for
+      // this model only. 5xx: the server is unwell (out of memory loading the model...). Other
+      // 4xx: we sent something it refuses, which sending again will not change.
+      if (err.status === 404) {
+        return { ...execFailure('EXEC_MODEL_MISSING', `Ollama here has no model '${model}' (${err.message}): ollama pull ${model}`), model };
+      }
+      if ((err.status ?? 0) >= 500) return execFailure('EXEC_UNAVAILABLE', err.message);
       return execFailure('EXEC_PROTOCOL', err.message, { retryable: false });
     case 'protocol':
       return execFailure('EXEC_PROTOCOL', err.message);

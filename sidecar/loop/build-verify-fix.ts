@@ -116,7 +116,7 @@ export interface LoopInput {
 }
 
 /** Executor failures after which another iteration cannot help, so the loop stops at once. */
-const STOPPING = new Set(['EXEC_CANCELLED', 'EXEC_TIMEOUT', 'EXEC_USAGE_LIMIT', 'EXEC_UNAVAILABLE', 'EXEC_BAD_REQUEST']);
+const STOPPING = new Set(['EXEC_CANCELLED', 'EXEC_TIMEOUT', 'EXEC_USAGE_LIMIT', 'EXEC_UNAVAILABLE', 'EXEC_MODEL_MISSING', 'EXEC_BAD_REQUEST']);
 
 export async function runBuildVerifyFix(input: LoopInput, options: Partial<LoopOptions> = {}): Promise<LoopResult> {
   const o: LoopOptions = { ...LOOP_DEFAULTS, ...options };

@@ -142,9 +142,12 @@ describe('ClaudeExecutor', () => {
   it('describes itself from claude --version', async () => {
     const env = { ...process.env, PATH: `${STUB_DIR}:${process.env.PATH ?? ''}` };
     const info = await new ClaudeExecutor({ env, models: ['sonnet', 'opus'] }).describe();
-    expect(info).toEqual({ name: 'claude', available: true, models: ['sonnet', 'opus'], detail: '1.0.99 (Claude Code)' });
+    expect(info).toEqual({ name: 'claude', available: true, models: ['sonnet', 'opus'], detail: '1.0.99 (Claude Code); logged in (claude.ai)' });
     const none = await new ClaudeExecutor({ bin: join(cwd, 'no-claude') }).describe();
     expect(none).toMatchObject({ available: false, detail: expect.stringContaining('not found') });
+    // Installed but not logged in (`claude auth status` exits 1 with loggedIn false): unavailable, saying why.
+    const out = await new ClaudeExecutor({ env: { ...env, STUB_CLAUDE_LOGGED_OUT: '1' }, models: ['sonnet'] }).describe();
+    expect(out).toMatchObject({ available: false, models: [], detail: expect.stringMatching(/not logged in.*\/login/) });
   });
 });
 

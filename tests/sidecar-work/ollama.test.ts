@@ -252,7 +252,8 @@ describe('OllamaExecutor: failures', () => {
       { status: 400, error: 'invalid options' },
     );
     const run = async () => (await executor().run(request({ cwd, prompt: 'p' }).req)).failure;
-    expect(await run()).toMatchObject({ code: 'EXEC_UNAVAILABLE', message: expect.stringContaining("model 'nope' not found") });
+    // A model not pulled is a fault of this host for that model only (issue 17), not of Ollama.
+    expect(await run()).toMatchObject({ code: 'EXEC_MODEL_MISSING', message: expect.stringContaining("model 'nope' not found") });
     expect(await run()).toMatchObject({ code: 'EXEC_PROTOCOL', message: expect.stringContaining('llama runner process has terminated') });
     expect(await run()).toMatchObject({ code: 'EXEC_PROTOCOL', message: expect.stringContaining('not JSON') });
     expect(await run()).toMatchObject({ code: 'EXEC_PROTOCOL', message: expect.stringContaining('before its done line') });

@@ -1,0 +1,53 @@
+/**
+ * Why a queued task is still waiting, in words an operator can act on: no agent connected, or
+ * for each connected agent what it lacks — most usefully an executor or model it has but cannot
+ * use now, with the sidecar's own reason ("claude unavailable: not logged in"). Computed when a
+ * task is read (GET /v1/tasks/:id), never on the dispatch path. Matching is the store's own
+ * (`agentMatches`), so this says exactly what keeps the scheduler from placing the task.
+ */
+import type { Task } from '../../shared/task.js';
+import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
+import { agentMatches } from '../queue/ready-index.js';
+
+/** At most this many agents are named; the rest are counted. */
+const MAX_NAMED = 8;
+
+export function waitingReason(task: Task, registry: AgentRegistry): string | null {
+  if (task.status !== 'queued') return null;
+  const connected = registry.all().filter((a) => a.conn !== null);
+  if (connected.length === 0) return 'no agent is connected';
+  const able = connected.filter((a) => agentMatches({ agentId: a.id, capabilities: a.offered.list, repos: a.repos }, task));
+  if (able.length > 0) {
+    const names = able.slice(0, MAX_NAMED).map((a) => a.id).join(', ');
+    return able.some((a) => registry.freeSlots(a) > 0) ? null : `waiting for a free slot on ${names}`;
+  }
+  const why = connected.map((a) => `${a.id}: ${lacks(a, task)}`);
+  const shown = why.slice(0, MAX_NAMED).join('; ');
+  return `no connected agent can run it now (${shown}${why.length > MAX_NAMED ? `; and ${why.length - MAX_NAMED} more` : ''})`;
+}
+
+/** What one agent lacks for the task, first thing first. */
+function lacks(agent: LiveAgent, task: Task): string {
+  if (task.delegate && task.delegate !== agent.id) return `the task is reserved for ${task.delegate}`;
+  if (task.repo && agent.repos && !agent.repos.includes(task.repo)) return `no repo ${task.repo}`;
+  const missing = task.capabilities.filter((c) => !agent.offered.set.has(c));
+  return missing.map((c) => lacksCapability(agent, c)).join(', ');
+}
+
+function lacksCapability(agent: LiveAgent, capability: string): string {
+  if (capability.startsWith('executor:')) {
+    const name = capability.slice('executor:'.length);
+    const advert = agent.executors.find((e) => e.name === name);
+    if (!advert) return `no ${name} executor`;
+    return `${name} unavailable${advert.reason ? `: ${advert.reason}` : ''}`;
+  }
+  if (capability.startsWith('model:')) {
+    const model = capability.slice('model:'.length);
+    for (const e of agent.executors) {
+      const fault = e.model_faults?.find((m) => m.name === model);
+      if (fault) return `model ${model} unavailable on ${e.name}: ${fault.reason}`;
+    }
+    return `no model ${model}`;
+  }
+  return `no capability ${capability}`;
+}
