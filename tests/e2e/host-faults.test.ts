@@ -238,3 +238,54 @@ describe('a usage limit with a reset time', () => {
     expect((await executorOf(h, 'limited', 'claude'))!.available).toBe(true);
   }, 60_000);
 });
+
+describe('rechecks on operator request, and the fleet-wide alert', () => {
+  it('POST /v1/agents/:id/recheck: the real CLI, logged in since (an API key), is available at once', async () => {
+    // Heartbeats and scheduled rechecks far apart: only the operator's request can bring it back in time.
+    const h = await startInprocHub({ listen: true, config: { heartbeatMs: 60_000 } });
+    open.push(h);
+    const env = loggedOutEnv();
+    const claude = new ClaudeExecutor({ bin: REAL_CLAUDE, env });
+    await sidecar(h, 'later', new Map([['claude', claude]]), { recheckMinMs: 600_000, recheckMaxMs: 600_000 });
+    expect((await executorOf(h, 'later', 'claude'))!.available).toBe(false);
+
+    const offline = await h.hub.app.inject({ method: 'POST', url: '/v1/agents/nobody/recheck', headers: h.auth() });
+    expect(offline.statusCode).toBe(404);
+    await h.addAgent('asleep');
+    const asleep = await h.hub.app.inject({ method: 'POST', url: '/v1/agents/asleep/recheck', headers: h.auth() });
+    expect(asleep.statusCode).toBe(409);
+    expect(asleep.json()).toMatchObject({ code: 'AGENT_OFFLINE' });
+
+    // The operator logs the host in (here: an API key, which `claude auth status` accepts offline).
+    env.ANTHROPIC_API_KEY = 'sk-ant-api03-not-a-real-key';
+    const res = await h.hub.app.inject({ method: 'POST', url: '/v1/agents/later/recheck', headers: h.auth() });
+    expect(res.statusCode).toBe(202);
+    await waitFor(async () => (await executorOf(h, 'later', 'claude'))?.available === true, 'claude to be available after the recheck', 15_000);
+    expect((await executorOf(h, 'later', 'claude'))!.reason).toMatch(/logged in \(api_key\)/);
+  }, 60_000);
+
+  it('an executor gone on every connected agent raises EXECUTOR_GONE on the feed, and EXECUTOR_BACK when it returns', async () => {
+    const h = await hub();
+    const alerts: Array<{ code: string; executor: string; message: string }> = [];
+    const real = h.hub.feed.publish.bind(h.hub.feed);
+    h.hub.feed.publish = (m) => {
+      if (m.type === 'alert') alerts.push(m.alert);
+      real(m);
+    };
+    await sidecar(h, 'a', new Map([['claude', stub({ STUB_CLAUDE_TRANSCRIPT: 'not-logged-in' })]]));
+    await sidecar(h, 'b', new Map([['claude', stub({ STUB_CLAUDE_TRANSCRIPT: 'not-logged-in' })]]));
+    // Both hand a task back: claude is then unavailable on both.
+    await createTask(h, { executor: 'claude', description: 'one' });
+    await createTask(h, { executor: 'claude', description: 'two' });
+    await waitFor(() => alerts.some((x) => x.code === 'EXECUTOR_GONE'), 'the EXECUTOR_GONE alert', 15_000);
+    const gone = alerts.find((x) => x.code === 'EXECUTOR_GONE')!;
+    expect(gone.executor).toBe('claude');
+    expect(gone.message).toMatch(/unavailable on every connected agent/);
+    expect(gone.message).toMatch(/\ba: [^;]*not logged in/);
+    expect(gone.message).toMatch(/\bb: [^;]*not logged in/);
+    expect(alerts.filter((x) => x.code === 'EXECUTOR_GONE')).toHaveLength(1);
+    // A third host that can run it: the alert resolves.
+    await sidecar(h, 'c', new Map([['claude', stub()]]));
+    await waitFor(() => alerts.some((x) => x.code === 'EXECUTOR_BACK'), 'the EXECUTOR_BACK alert', 15_000);
+  }, 60_000);
+});
