@@ -22,9 +22,9 @@
  */
 import { Level } from 'level';
 import type { TaskSpec } from '../shared/task.js';
-import { openTaskStore, type LevelTaskStore } from '../hub/store/level-task-store.js';
+import { openTaskStore } from '../hub/store/level-task-store.js';
+import type { AgentFilter, TaskStore } from '../hub/store/task-store.js';
 import { DEFAULT_TASK_DEFAULTS, newTaskRecord, validateSpec } from '../hub/queue/normalize.js';
-import type { AgentFilter } from '../hub/queue/ready-index.js';
 import { machineInfo } from './support/machine.js';
 import {
   fmtBytes,
@@ -151,7 +151,7 @@ async function rawBaseline(cfg: BenchConfig, value: string): Promise<RawBaseline
 // ---------------------------------------------------------------- store phases
 
 /** Fills the store with `depth` queued tasks, `batch` per createMany, two batches in flight. */
-async function prefill(store: LevelTaskStore, depth: number, batch: number): Promise<number> {
+async function prefill(store: TaskStore, depth: number, batch: number): Promise<number> {
   const start = clock();
   let next = 0;
   let done = 0;
@@ -178,7 +178,7 @@ async function prefill(store: LevelTaskStore, depth: number, batch: number): Pro
   return clock() - start;
 }
 
-async function cycles(store: LevelTaskStore, cfg: BenchConfig): Promise<Measured> {
+async function cycles(store: TaskStore, cfg: BenchConfig): Promise<Measured> {
   let i = 0;
   return runFor(cfg.cycleConcurrency, cfg.seconds * 1000, async (w) => {
     const agent = agentOf(w);
@@ -190,7 +190,7 @@ async function cycles(store: LevelTaskStore, cfg: BenchConfig): Promise<Measured
   });
 }
 
-async function enqueues(store: LevelTaskStore, cfg: BenchConfig): Promise<Measured> {
+async function enqueues(store: TaskStore, cfg: BenchConfig): Promise<Measured> {
   let i = 0;
   return runFor(cfg.enqueueConcurrency, cfg.seconds * 1000, async () => {
     await store.create(taskSpec(i++), 'bench');
@@ -228,8 +228,8 @@ interface DepthResult {
   rssAfterReopenBytes: number;
 }
 
-const queuedCount = (store: LevelTaskStore): number => {
-  const q = store.stats().queued;
+const queuedCount = async (store: TaskStore): Promise<number> => {
+  const q = (await store.stats()).queued;
   return q.urgent + q.high + q.normal + q.low;
 };
 
@@ -248,11 +248,12 @@ async function atDepth(cfg: BenchConfig, depth: number): Promise<DepthResult> {
     // Cycles first: they keep the depth constant; enqueues then grow it.
     const c = await cycles(store, cfg);
     out(`  cycles          ${fmtNum(c.perSecond)} /s  (${fmtNum(c.count)} in ${fmtMs(c.elapsedMs)}, ${cfg.cycleConcurrency} loops; main-thread CPU ${fmtNum(c.cpuUsPerOp)} us/cycle)`);
-    if (queuedCount(store) !== depth) out(`  WARNING: ${fmtNum(queuedCount(store))} queued after the cycles, expected ${fmtNum(depth)}`);
+    const afterCycles = await queuedCount(store);
+    if (afterCycles !== depth) out(`  WARNING: ${fmtNum(afterCycles)} queued after the cycles, expected ${fmtNum(depth)}`);
     collectGarbage();
     const e = await enqueues(store, cfg);
     out(`  enqueues        ${fmtNum(e.perSecond)} /s  (${fmtNum(e.count)} in ${fmtMs(e.elapsedMs)}, ${cfg.enqueueConcurrency} callers; main-thread CPU ${fmtNum(e.cpuUsPerOp)} us/enqueue)`);
-    const queued = queuedCount(store);
+    const queued = await queuedCount(store);
     if (queued !== depth + e.count) out(`  WARNING: ${fmtNum(queued)} queued after the enqueues, expected ${fmtNum(depth + e.count)}`);
 
     await store.close();

@@ -121,9 +121,10 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
       now,
     });
   });
-  app.get('/v1/feed', { websocket: true, config: { tokenInQuery: true } }, (socket) => {
+  app.get('/v1/feed', { websocket: true, config: { tokenInQuery: true } }, async (socket) => {
     track(socket);
-    feed.add(socket, { type: 'hello', agents: registry.all().map((a) => registry.view(a)), stats: store.stats() });
+    const stats = await store.stats();
+    if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: registry.all().map((a) => registry.view(a)), stats });
   });
 
   // Connection liveness: a socket whose pong has not come back by the next ping is dead. Pings go
@@ -182,6 +183,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger): Promis
   await mkdir(config.dataDir, { recursive: true });
   const admin = await loadAdminToken(config.dataDir, config.adminToken);
   const store = await openTaskStore(join(config.dataDir, 'tasks'), {
+    logger: log.child({ module: 'store' }),
     taskDefaults: {
       maxAttempts: config.maxAttempts,
       timeouts: { start_ms: config.acceptTimeoutMs, lease_ms: config.leaseMs, overall_ms: 3_600_000 },

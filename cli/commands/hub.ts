@@ -67,7 +67,7 @@ async function checkCommand(argv: string[]): Promise<void> {
   const store = await openTaskStore(join(config.dataDir, 'tasks'), { autoSweep: false });
   try {
     const report = await store.verifyIntegrity();
-    const stats = store.stats();
+    const stats = await store.stats();
     process.stdout.write(`${report.ok ? 'ok' : 'PROBLEMS FOUND'}: ${report.tasks} tasks; queued ${JSON.stringify(stats.queued)}\n`);
     for (const p of report.problems) process.stdout.write(`  ${p}\n`);
     if (!report.ok) process.exitCode = 1;

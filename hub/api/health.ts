@@ -6,7 +6,7 @@ import type { TaskStore } from '../store/task-store.js';
 export function healthRoutes(app: FastifyInstance, store: TaskStore, registry: AgentRegistry, storeHealthy: () => boolean, startedAt: number): void {
   app.get('/v1/health', { config: { public: true } }, async (_req, reply) => {
     const healthy = storeHealthy();
-    const stats = store.stats();
+    const stats = await store.stats();
     const agents = registry.all();
     const byState: Record<string, number> = { idle: 0, assigned: 0, working: 0, blocked: 0, offline: 0 };
     for (const a of agents) byState[a.state] = (byState[a.state] ?? 0) + 1;

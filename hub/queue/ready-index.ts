@@ -15,19 +15,13 @@
  */
 import { LANES, type Lane } from '../../shared/task.js';
 import { MinHeap } from './heap.js';
+import { agentMatches, type AgentFilter } from './matching.js';
 
 export interface ReadyEntry {
   sig: string;
   lane: Lane;
   at: number;
   id: string;
-}
-
-/** What an agent offers: its id, capabilities, and the repos it has (null: any repo). */
-export interface AgentFilter {
-  agentId: string;
-  capabilities: readonly string[];
-  repos?: readonly string[] | null;
 }
 
 interface SigGroup {
@@ -46,16 +40,6 @@ export function signatureOf(capabilities: readonly string[], repo: string | null
 function parseSignature(sig: string): { caps: string[]; repo: string; delegate: string } {
   const [caps = '', repo = '', delegate = ''] = sig.split('|');
   return { caps: caps === '' ? [] : caps.split(','), repo, delegate };
-}
-
-/** Whether an agent may run tasks of this kind: delegation, repo, and every required capability. */
-export function agentMatches(
-  agent: AgentFilter,
-  task: { capabilities: readonly string[]; repo: string | null; delegate: string | null },
-): boolean {
-  if (task.delegate !== null && task.delegate !== '' && task.delegate !== agent.agentId) return false;
-  if (task.repo !== null && task.repo !== '' && agent.repos && !agent.repos.includes(task.repo)) return false;
-  return task.capabilities.every((c) => agent.capabilities.includes(c));
 }
 
 export class ReadyIndex {
@@ -174,16 +158,16 @@ export class ReadyIndex {
   }
 
   /**
-   * The task this agent should get next, without taking it. `exclude` skips tasks (for example
-   * ones this agent rejected); at most `maxProbes` excluded tasks are looked past per heap.
+   * The task this agent should get next, without taking it. `exclude` names tasks to skip (for
+   * example ones this agent rejected); at most `maxProbes` excluded tasks are looked past per heap.
    */
-  pick(agent: AgentFilter, now: number, exclude?: (id: string) => boolean, maxProbes = 32): ReadyEntry | undefined {
+  pick(agent: AgentFilter, now: number, exclude?: ReadonlySet<string>, maxProbes = 32): ReadyEntry | undefined {
     let best: ReadyEntry | undefined;
     let oldestStarving: ReadyEntry | undefined;
     for (const g of this.compatibleGroups(agent)) {
       for (let li = 0; li < LANES.length; li++) {
         const lane = LANES[li]!;
-        const head = exclude ? this.headExcluding(g.heaps[lane], exclude, maxProbes) : this.head(g.heaps[lane]);
+        const head = exclude && exclude.size > 0 ? this.headExcluding(g.heaps[lane], exclude, maxProbes) : this.head(g.heaps[lane]);
         if (!head) continue;
         if (now - head.at > this.starvationMs && (!oldestStarving || before(head, oldestStarving))) {
           oldestStarving = head;
@@ -196,13 +180,13 @@ export class ReadyIndex {
     return oldestStarving ?? best;
   }
 
-  private headExcluding(heap: MinHeap<ReadyEntry>, exclude: (id: string) => boolean, maxProbes: number): ReadyEntry | undefined {
+  private headExcluding(heap: MinHeap<ReadyEntry>, exclude: ReadonlySet<string>, maxProbes: number): ReadyEntry | undefined {
     const skipped: ReadyEntry[] = [];
     let found: ReadyEntry | undefined;
     while (skipped.length < maxProbes) {
       const top = this.head(heap);
       if (!top) break;
-      if (!exclude(top.id)) {
+      if (!exclude.has(top.id)) {
         found = top;
         break;
       }

@@ -15,6 +15,8 @@ import type { TaskChange, TaskStore } from '../store/task-store.js';
 export class Scheduler {
   /** task id -> agents that rejected it or let it time out. In memory: a restart forgets, harmlessly. */
   private readonly refusals = new Map<string, Set<string>>();
+  /** The same, by agent: the task ids its leases exclude (passed to the store as they are). */
+  private readonly refusedBy = new Map<string, Set<string>>();
   private stopped = false;
   /** Counts tasks entering `queued`; a fill that found nothing retries if it moved meanwhile. */
   private queuedEpoch = 0;
@@ -29,12 +31,20 @@ export class Scheduler {
     this.stopped = true;
   }
 
-  /** Follows the store: applied changes for placement, durable ones for everything else. */
+  /**
+   * Follows the store: applied changes for placement, where the store supports them (the lease
+   * then joins the batch that queued the task), else durable ones; durable ones for the rest.
+   */
   subscribe(): () => void {
-    const offApplied = this.store.onApplied((change) => this.handleApplied(change));
-    const offChange = this.store.onChange((change) => this.handleChange(change));
+    const applied = this.store.supports.onApplied ? this.store.onApplied : undefined;
+    const offApplied = applied?.call(this.store, (change) => this.handleApplied(change));
+    const offChange = this.store.onChange((change) => {
+      // In the order the store would have told them: applied first, then durable.
+      if (!offApplied) this.handleApplied(change);
+      this.handleChange(change);
+    });
     return () => {
-      offApplied();
+      offApplied?.();
       offChange();
     };
   }
@@ -56,7 +66,11 @@ export class Scheduler {
       if (agent) void this.fill(agent);
     }
     if (task.status === 'completed' || task.status === 'cancelled' || task.status === 'dead_letter') {
-      this.refusals.delete(task.id);
+      const agents = this.refusals.get(task.id);
+      if (agents) {
+        this.refusals.delete(task.id);
+        for (const agentId of agents) this.unrefuse(agentId, task.id);
+      }
     }
   }
 
@@ -76,16 +90,31 @@ export class Scheduler {
 
   /** Forgets every refusal of an agent (it reconnected, or advertised new executors or models). */
   forgetRefusals(agentId: string): void {
-    for (const [taskId, agents] of this.refusals) {
-      agents.delete(agentId);
-      if (agents.size === 0) this.refusals.delete(taskId);
+    const tasks = this.refusedBy.get(agentId);
+    if (!tasks) return;
+    this.refusedBy.delete(agentId);
+    for (const taskId of tasks) {
+      const agents = this.refusals.get(taskId);
+      agents?.delete(agentId);
+      if (agents?.size === 0) this.refusals.delete(taskId);
     }
+    // Emptied, not only dropped: a lease already waiting on the store holds this set.
+    tasks.clear();
   }
 
   refuse(taskId: string, agentId: string): void {
-    let set = this.refusals.get(taskId);
-    if (!set) this.refusals.set(taskId, (set = new Set()));
-    set.add(agentId);
+    let agents = this.refusals.get(taskId);
+    if (!agents) this.refusals.set(taskId, (agents = new Set()));
+    agents.add(agentId);
+    let tasks = this.refusedBy.get(agentId);
+    if (!tasks) this.refusedBy.set(agentId, (tasks = new Set()));
+    tasks.add(taskId);
+  }
+
+  private unrefuse(agentId: string, taskId: string): void {
+    const tasks = this.refusedBy.get(agentId);
+    tasks?.delete(taskId);
+    if (tasks?.size === 0) this.refusedBy.delete(agentId);
   }
 
   private refused(taskId: string, agentId: string): boolean {
@@ -156,10 +185,8 @@ export class Scheduler {
       const epoch = this.queuedEpoch;
       let leased: Task | null = null;
       try {
-        leased = await this.store.leaseNext({
-          ...this.filterOf(agent),
-          exclude: (id) => this.refused(id, agent.id),
-        });
+        const exclude = this.refusedBy.get(agent.id);
+        leased = await this.store.leaseNext(exclude ? { ...this.filterOf(agent), exclude } : this.filterOf(agent));
       } catch (err) {
         this.log.warn({ err, agent_id: agent.id }, 'leasing for an agent failed');
       } finally {

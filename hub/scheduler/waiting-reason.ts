@@ -7,7 +7,7 @@
  */
 import type { Task } from '../../shared/task.js';
 import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
-import { agentMatches } from '../queue/ready-index.js';
+import { agentMatches } from '../queue/matching.js';
 
 /** At most this many agents are named; the rest are counted. */
 const MAX_NAMED = 8;

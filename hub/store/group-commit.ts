@@ -50,9 +50,22 @@ interface Group {
   done: Array<{ ok: () => void; fail: (err: unknown) => void }>;
 }
 
+/**
+ * Runs around every operation on the serial path, for a store that keeps per-operation state of
+ * its own (the Kv stores: the rules' working set, applied into the transaction at the end).
+ */
+export interface OperationHooks {
+  /** Before the operation runs, with its transaction. */
+  begin(tx: Tx): void;
+  /** After it succeeded, before its writes join the group; a throw fails the operation alone. */
+  end(tx: Tx): void;
+}
+
 export interface GroupCommitOptions {
   /** Start writing a group once it holds this many key operations. @defaultValue 4000 */
   maxGroupOps: number;
+  /** @defaultValue none */
+  hooks?: OperationHooks;
   /**
    * The keys an operation may read back (through `tx.get` or `read`) before their batch is on disk.
    * Writes to other keys skip the read-your-writes bookkeeping. @defaultValue every key
@@ -165,9 +178,12 @@ export class GroupCommit {
 
   private async runJob(job: Job<unknown>): Promise<void> {
     const tx = new JobTx(this);
+    const hooks = this.opts.hooks;
     let value: unknown;
     try {
+      hooks?.begin(tx);
       value = await job.run(tx);
+      hooks?.end(tx);
     } catch (err) {
       job.reject(err);
       return;

@@ -21,7 +21,9 @@
  * store can be given at LIMITS.maxTimeMs). Ids are ULIDs (sortable, no '!').
  */
 import { SwitchyardError } from '../../shared/errors.js';
-import { LIMITS, type Lane, type TaskStatus } from '../../shared/task.js';
+import { LIMITS, TASK_STATUSES, type Lane, type Task, type TaskStatus } from '../../shared/task.js';
+import { signatureOf } from '../queue/ready-index.js';
+import { LEASED_STATUSES } from '../queue/states.js';
 
 export const STORE_FORMAT_VERSION = '3';
 
@@ -45,6 +47,7 @@ export const K = {
   due: (dueAt: number, id: string) => `d!${pad(dueAt)}!${id}`,
   duePrefix: 'd!',
   idempotency: (key: string) => `i!${key}`,
+  idempotencyPrefix: 'i!',
   dependant: (parentId: string, id: string) => `p!${parentId}!${id}`,
   dependantsOf: (parentId: string) => `p!${parentId}!`,
   dependantPrefix: 'p!',
@@ -52,6 +55,51 @@ export const K = {
   eventPrefix: 'e!',
   version: 'm!version',
 } as const;
+
+/** The prefixes of the index keys `indexKeysOf` derives (what the integrity check compares). */
+export const INDEX_PREFIXES = ['s!', 'r!', 'l!', 'd!'] as const;
+
+/**
+ * Statuses with an `s!` index key. Assigned and running tasks have one already, their lease key
+ * (`l!`): not writing a second key for the states a task passes through in milliseconds saves
+ * 4 of the key writes of a full cycle. (Queued keeps its `s!` key, so queued tasks list in id
+ * order like the others, not in the ready index's lane order.)
+ */
+export const STATUS_INDEXED: ReadonlySet<TaskStatus> = new Set(TASK_STATUSES.filter((s) => !LEASED_STATUSES.has(s)));
+
+/** The ready index's signature of a queued task (capabilities, repo, delegate). */
+export function readySig(task: Task): string {
+  return signatureOf(task.capabilities, task.repo, task.delegate);
+}
+
+/**
+ * Every index key a record implies (besides its own `t!` key): a pure function of the record, so
+ * a write removes the old record's keys that the new one lacks and adds the new ones, and
+ * verifyIntegrity checks the same function against the whole store.
+ */
+export function indexKeysOf(task: Task): string[] {
+  const keys: string[] = [];
+  if (STATUS_INDEXED.has(task.status)) keys.push(K.status(task.status, task.id));
+  if (task.status === 'queued' && task.queued_at !== null) {
+    keys.push(K.ready(readySig(task), task.lane, task.queued_at, task.id));
+  }
+  if (task.lease) keys.push(K.lease(task.lease.expires_at, task.id));
+  if (task.next_run_at !== null && (task.status === 'pending' || task.status === 'failed')) {
+    keys.push(K.due(task.next_run_at, task.id));
+  }
+  return keys;
+}
+
+/** The `p!<parent>!` range a dependant key is read under, or null for any other key. */
+export function dependantRangeOf(key: string): string | null {
+  return key.startsWith(K.dependantPrefix) ? key.slice(0, key.indexOf('!', K.dependantPrefix.length) + 1) : null;
+}
+
+/** Splits `p!<parent>!<child>`. */
+export function parseDependantKey(key: string): { parent: string; child: string } {
+  const [, parent = '', child = ''] = key.split('!');
+  return { parent, child };
+}
 
 /** Splits `r!<sig>!<lane>!<queuedAt>!<id>` back into its parts (the signature may be empty). */
 export function parseReadyKey(key: string): { sig: string; lane: Lane; queuedAt: number; id: string } {

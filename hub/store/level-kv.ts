@@ -5,12 +5,26 @@ import { Level } from 'level';
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Kv, KvOp, KvRange } from './kv.js';
 
-export async function openLevelKv(location: string): Promise<Kv> {
+export interface LevelKvOptions {
+  /**
+   * Open only a store that exists (`createIfMissing: false`), for a caller that writes nothing.
+   * LevelDB has no read-only mode: opening still replays its log into its own files, but no key
+   * changes. @defaultValue false
+   */
+  readOnly?: boolean;
+}
+
+export async function openLevelKv(location: string, options: LevelKvOptions = {}): Promise<Kv> {
   // A 64 MiB write buffer (LevelDB's default is 4 MiB): the hub writes small records fast, and a
   // small memtable means constant level-0 compactions, which took half a core in bench:dispatch
   // (50% -> 16% of a thread, ~30% less CPU per cycle). The cost: up to 64 MiB more memory and
   // replaying up to that much log when the store opens.
-  const db = new Level<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8', writeBufferSize: 64 * 1024 * 1024 } as object);
+  const db = new Level<string, string>(location, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'utf8',
+    writeBufferSize: 64 * 1024 * 1024,
+    createIfMissing: !options.readOnly,
+  } as object);
   try {
     await db.open();
   } catch (err) {

@@ -4,9 +4,15 @@
  * resolve only once durable. Operations that name a lease (`accept`, `renew`, `complete`, `fail`,
  * `release`) are fenced by generation: an older generation is refused with STALE_GENERATION and
  * changes nothing.
+ *
+ * A backend applies the queue's rules (hub/queue/: transitions, leases, retries, dependencies)
+ * rather than writing its own, and passes the conformance suite (tests/queue/, run against every
+ * backend). What only some backends can do, they declare in `supports`.
  */
 import type { Lane, Task, TaskError, TaskEvent, TaskSpec, TaskStatus } from '../../shared/task.js';
-import type { AgentFilter } from '../queue/ready-index.js';
+import type { AgentFilter } from '../queue/matching.js';
+
+export type { AgentFilter };
 
 export interface CreateResult {
   task: Task;
@@ -15,8 +21,11 @@ export interface CreateResult {
 }
 
 export interface LeaseRequest extends AgentFilter {
-  /** Tasks this agent must not be offered (it rejected them). */
-  exclude?: (taskId: string) => boolean;
+  /**
+   * Ids of tasks this agent must not be offered (it rejected them). A backend may look past only
+   * so many excluded tasks at the head of the queue (the Kv stores: 32 per lane and signature).
+   */
+  exclude?: ReadonlySet<string>;
 }
 
 export interface ReleaseOptions {
@@ -68,6 +77,19 @@ export interface IntegrityReport {
   problems: string[];
 }
 
+/**
+ * What a backend can do beyond the interface's guarantees, as abstract-level's `supports`: a
+ * caller that can use a capability checks its flag, and does without it otherwise.
+ */
+export interface StoreSupports {
+  /**
+   * `onApplied`: changes are announced when applied, before their batch is durable, so that a
+   * listener's own operations join the same batch (one fsync for both). Needs a serial path that
+   * groups operations into batches (group commit).
+   */
+  onApplied: boolean;
+}
+
 /** A change made durable: the task after it and the audit event that recorded it. */
 export interface TaskChange {
   task: Task;
@@ -77,6 +99,7 @@ export interface TaskChange {
 }
 
 export interface TaskStore {
+  readonly supports: Readonly<StoreSupports>;
   create(spec: TaskSpec, actor: string): Promise<CreateResult>;
   /** All-or-nothing: one batch; tasks may depend on each other by `ref`. */
   createMany(specs: TaskSpec[], actor: string): Promise<CreateResult[]>;
@@ -110,7 +133,8 @@ export interface TaskStore {
   /** Tasks an agent holds a lease on. */
   leasedBy(agentId: string): Promise<Task[]>;
   events(query: EventQuery): Promise<Page<TaskEvent>>;
-  stats(): QueueStats;
+  /** Counts kept by the store (cheap; a remote backend may have to ask for them). */
+  stats(): Promise<QueueStats>;
   /** Checks every index entry against its record (slow: a full scan, for tests and `check`). */
   verifyIntegrity(): Promise<IntegrityReport>;
   /** False once a batch write failed (the store then refuses all work until reopened) or after close. */
@@ -118,10 +142,11 @@ export interface TaskStore {
   /** Called after each durable change, in commit order. */
   onChange(listener: (change: TaskChange) => void): () => void;
   /**
-   * Called when a change is applied, before its batch is durable. Only for decisions that act
-   * through the store again (placing a newly queued task): their own writes then join the same
-   * fsync'd batch, and nothing reaches an agent or a client before it is durable.
+   * Present when `supports.onApplied`: called when a change is applied, before its batch is
+   * durable. Only for decisions that act through the store again (placing a newly queued task):
+   * their own writes then join the same fsync'd batch, and nothing reaches an agent or a client
+   * before it is durable. Without it, such decisions follow `onChange`.
    */
-  onApplied(listener: (change: TaskChange) => void): () => void;
+  onApplied?(listener: (change: TaskChange) => void): () => void;
   close(): Promise<void>;
 }

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { openLevelKv } from '../../hub/store/level-kv.js';
 import { K, pad } from '../../hub/store/keys.js';
-import { openTaskStore, type LevelTaskStore } from '../../hub/store/level-task-store.js';
+import type { KvTaskStore } from '../../hub/store/kv-task-store.js';
+import { openTaskStore } from '../../hub/store/level-task-store.js';
 import { redactUrl } from '../../shared/logger.js';
 import { LIMITS, type Task } from '../../shared/task.js';
 import { RawClient, startInprocHub, waitFor, type InprocHub } from '../support/hub-inproc.js';
@@ -109,7 +110,7 @@ describe('run_at and time keys (item 3)', () => {
 
   it('a store holding an out-of-order due key from before the fix still queues a task that comes due', async () => {
     const dir = join(tempDir('far-run-at'), 'tasks');
-    let store: LevelTaskStore = await openTaskStore(dir);
+    let store: KvTaskStore = await openTaskStore(dir);
     const far = (await store.create({ title: 'far', run_at: Date.now() + 9 * 365 * 86_400_000 }, 'test')).task;
     const soon = (await store.create({ title: 'soon', run_at: Date.now() + 400 }, 'test')).task;
     await store.close();
@@ -188,7 +189,7 @@ describe('fan-in costs O(1) per dependant (item 5)', () => {
     const lease = await h.store.leaseNext({ agentId: 'a1', capabilities: ['never', 'executor:shell'] });
     await h.store.accept(lease!.id, lease!.generation, 'a1');
     await h.store.complete(lease!.id, lease!.generation, 'a1', null);
-    expect(h.store.stats().byStatus.queued).toBe(LIMITS.dependants);
+    expect((await h.store.stats()).byStatus.queued).toBe(LIMITS.dependants);
     expect((await h.store.verifyIntegrity()).problems).toEqual([]);
   }, 60_000);
 
@@ -206,7 +207,7 @@ describe('fan-in costs O(1) per dependant (item 5)', () => {
 
   it('migrates a format-2 store (dependants listed in records) to edges and counts', async () => {
     const dir = join(tempDir('migrate'), 'tasks');
-    let store: LevelTaskStore = await openTaskStore(dir, { autoSweep: false });
+    let store: KvTaskStore = await openTaskStore(dir, { autoSweep: false });
     const parent = (await store.create({ title: 'p' }, 'test')).task;
     const kids = await store.createMany([{ title: 'c1', depends_on: [parent.id] }, { title: 'c2', depends_on: [parent.id] }], 'test');
     await store.close();

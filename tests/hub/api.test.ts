@@ -52,7 +52,7 @@ function expectError(res: LightMyRequestResponse, status: number, code: ErrorCod
 async function snapshot(): Promise<unknown> {
   const events = await h.store.events({ limit: 1000 });
   const tasks = await h.store.list({ limit: 1000 });
-  return { events: events.items, stats: h.store.stats(), tasks: tasks.items, agents: await h.agents.list() };
+  return { events: events.items, stats: await h.store.stats(), tasks: tasks.items, agents: await h.agents.list() };
 }
 
 async function createTask(spec: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Task> {

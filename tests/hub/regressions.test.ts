@@ -11,7 +11,8 @@ import { AgentRegistry } from '../../hub/agents/registry.js';
 import { Scheduler } from '../../hub/scheduler/scheduler.js';
 import { GroupCommit } from '../../hub/store/group-commit.js';
 import type { Kv } from '../../hub/store/kv.js';
-import { openTaskStore, type LevelTaskStore } from '../../hub/store/level-task-store.js';
+import type { KvTaskStore } from '../../hub/store/kv-task-store.js';
+import { openTaskStore } from '../../hub/store/level-task-store.js';
 import { loadSidecarConfig } from '../../sidecar/config.js';
 import { buildExecutors } from '../../sidecar/executor-set.js';
 import { Sidecar } from '../../sidecar/sidecar.js';
@@ -21,7 +22,7 @@ import { tempDir } from '../support/processes.js';
 
 const silent = pino({ enabled: false });
 let h: InprocHub | null = null;
-let store: LevelTaskStore | null = null;
+let store: KvTaskStore | null = null;
 const sidecars: Sidecar[] = [];
 afterEach(async () => {
   await Promise.all(sidecars.splice(0).map((s) => s.stop()));
@@ -47,7 +48,7 @@ describe('auth on the route, not the raw URL', () => {
     });
     ws.terminate();
     expect(outcome).toBe('http 401');
-    expect(h.store.stats().byStatus.queued).toBe(0);
+    expect((await h.store.stats()).byStatus.queued).toBe(0);
   });
 });
 

@@ -33,7 +33,7 @@ describe('scheduler', () => {
     for (let i = 0; i < 40; i++) await create({ title: `t${i}`, executor: 'shell', command: 'true' });
     const assigned = await waitFor(() => c.received.filter((m) => m.type === 'task.assign').length === 40 && true, '40 assignments');
     expect(assigned).toBe(true);
-    expect(h.store.stats().queued).toEqual({ urgent: 0, high: 0, normal: 0, low: 0 });
+    expect((await h.store.stats()).queued).toEqual({ urgent: 0, high: 0, normal: 0, low: 0 });
   });
 
   test('routes by executor and model: only an agent that advertises them gets the task', async () => {

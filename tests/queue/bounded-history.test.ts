@@ -3,21 +3,26 @@
  * And the integrity check holds the serial path, so it is right even while work goes on.
  */
 import { afterEach, expect, test } from 'vitest';
-import { join } from 'node:path';
-import { MAX_EVENT_IDS, openTaskStore, type LevelTaskStore } from '../../hub/store/level-task-store.js';
-import { makeTempDir, removeDir } from '../support/queue-store.js';
+import { MAX_EVENT_IDS } from '../../hub/queue/changes.js';
+import type { TaskStore } from '../../hub/store/task-store.js';
+import { openTestStore, type TestStore } from '../support/queue-store.js';
 
-let store: LevelTaskStore | null = null;
-let dir = '';
+let h: TestStore | null = null;
+let store: TaskStore | null = null;
 afterEach(async () => {
-  await store?.close();
+  await h?.dispose();
+  h = null;
   store = null;
-  if (dir) await removeDir(dir);
 });
 
+/** A store on the real clock, as the hub runs it (no timers: nothing here expires). */
+async function open(): Promise<TaskStore> {
+  h = await openTestStore({ now: Date.now, random: Math.random });
+  return h.store;
+}
+
 test('a task that bounces for a long time keeps its newest event ids; the log keeps every event', async () => {
-  dir = await makeTempDir();
-  store = await openTaskStore(join(dir, 'tasks'), { autoSweep: false });
+  store = await open();
   const { task } = await store.create({ title: 'bouncer' }, 'test');
   const agent = { agentId: 'a1', capabilities: [] };
   const rounds = Math.ceil(MAX_EVENT_IDS / 2) + 10;
@@ -42,8 +47,7 @@ test('a task that bounces for a long time keeps its newest event ids; the log ke
 });
 
 test('the integrity check is consistent while operations keep arriving', async () => {
-  dir = await makeTempDir();
-  store = await openTaskStore(join(dir, 'tasks'), { autoSweep: false });
+  store = await open();
   const s = store;
   const work = Array.from({ length: 300 }, (_, i) => s.create({ title: `t${i}` }, 'test').then(({ task }) => s.leaseTask(task.id, { agentId: 'a', capabilities: [] })));
   const checks = [s.verifyIntegrity(), s.verifyIntegrity()];

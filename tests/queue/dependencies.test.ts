@@ -95,7 +95,7 @@ describe('creating with dependencies', () => {
     );
     expect(err.details).toEqual({ dependency: '01NOSUCHTASK00000000000000' });
     expect(await snapshot(h.store)).toEqual(before);
-    expect(h.store.stats().queued.normal).toBe(1);
+    expect((await h.store.stats()).queued.normal).toBe(1);
     expect((await h.store.verifyIntegrity()).ok).toBe(true);
   });
 

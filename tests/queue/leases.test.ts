@@ -231,6 +231,6 @@ describe('expiry by the sweeper', () => {
     await h.store.leaseNext(agent('other'));
     const c = await leaseAndAccept(h.store, A0);
     expect((await h.store.leasedBy('a0')).map((t) => t.id).sort()).toEqual([a.id, c.id].sort());
-    expect(h.store.stats().leases).toBe(3);
+    expect((await h.store.stats()).leases).toBe(3);
   });
 });

@@ -108,7 +108,7 @@ describe('review', () => {
     const running = await leaseAndAccept(h.store, A0);
     const inReview = await h.store.complete(running.id, running.generation, 'a0', { diff: '+1 -1' });
     expect(inReview).toMatchObject({ status: 'review', lease: null, result: { diff: '+1 -1' } });
-    expect(h.store.stats().byStatus.review).toBe(1);
+    expect((await h.store.stats()).byStatus.review).toBe(1);
     const done = await h.store.approve(t.id, 'operator:cy');
     expect(done).toMatchObject({ status: 'completed', result: { diff: '+1 -1' } });
     const events = await allEvents(h.store, t.id);

@@ -1,12 +1,10 @@
 /**
  * Listing (filters and cursor paging), queue statistics, reopening a store (the in-memory index is
- * rebuilt from disk and expired leases are swept), and the integrity check.
+ * rebuilt from what the store holds and expired leases are swept), and the integrity check.
+ * Opening a LevelDB folder that is locked or is not a store: tests/store/level-store.test.ts.
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openTaskStore } from '../../hub/store/level-task-store.js';
-import { A0, agent, expectCode, leaseAndAccept, makeTempDir, openTestStore, removeDir, spec, type TestStore } from '../support/queue-store.js';
+import { A0, agent, expectCode, leaseAndAccept, openTestStore, spec, type TestStore } from '../support/queue-store.js';
 
 let h: TestStore;
 beforeEach(async () => {
@@ -82,7 +80,7 @@ describe('stats', () => {
     await h.store.create(spec('later', { run_at: h.clock.t + 1000 }), 'c');
     await leaseAndAccept(h.store, A0); // u
     await h.store.leaseNext(A0); // n1
-    const s = h.store.stats();
+    const s = await h.store.stats();
     expect(s.queued).toEqual({ urgent: 0, high: 0, normal: 1, low: 1 });
     expect(s.byStatus).toMatchObject({ pending: 1, queued: 2, assigned: 1, running: 1, review: 0, failed: 0, dead_letter: 0 });
     expect(s.leases).toBe(2);
@@ -105,9 +103,9 @@ describe('reopen', () => {
     h.clock.advance(5);
     const n = (await h.store.leaseNext(agent('z', [], [])))!; // n1, the first normal task any agent can take
     await h.store.release(n.id, n.generation, 'z', 'later'); // back, behind n2
-    const before = h.store.stats();
+    const before = await h.store.stats();
     await h.reopen();
-    expect(h.store.stats()).toEqual(before);
+    expect(await h.store.stats()).toEqual(before);
     expect((await h.store.verifyIntegrity()).problems).toEqual([]);
     const order: string[] = [];
     for (const who of [agent('b'), agent('g', ['gpu']), agent('w', [], ['web']), A0, A0, A0, A0]) {
@@ -128,7 +126,7 @@ describe('reopen', () => {
     expect((await store.get(assigned.id))!.status).toBe('queued');
     expect((await store.get(running.id))!.status).toBe('dead_letter');
     expect((await store.get(healthy.id))!.status).toBe('running');
-    expect(store.stats().byStatus).toMatchObject({ queued: 1, running: 1, dead_letter: 1, assigned: 0 });
+    expect((await store.stats()).byStatus).toMatchObject({ queued: 1, running: 1, dead_letter: 1, assigned: 0 });
     expect((await store.verifyIntegrity()).ok).toBe(true);
   });
 
@@ -159,21 +157,7 @@ describe('reopen', () => {
     await h.store.close();
     await expectCode(h.store.create(spec('late'), 'c'), 'STORE_CLOSED');
     await h.store.close(); // closing twice is harmless
-    h.store = await openTaskStore(h.dir, { now: h.clock.now, autoSweep: false });
-  });
-
-  it('a second open of the same folder -> STORE_LOCKED', async () => {
-    await expectCode(openTaskStore(h.dir, { autoSweep: false }), 'STORE_LOCKED');
-  });
-
-  it('a folder that is not a store -> STORE_FAILED', async () => {
-    const dir = await makeTempDir();
-    try {
-      await writeFile(join(dir, 'CURRENT'), 'garbage\n');
-      await expectCode(openTaskStore(dir, { autoSweep: false }), 'STORE_FAILED');
-    } finally {
-      await removeDir(dir);
-    }
+    await h.reopen();
   });
 });
 

@@ -1,17 +1,17 @@
 /**
- * Property test: random sequences of queue operations run against the LevelDB store and against
- * the naive reference model (tests/support/queue-model.ts). After every step the outcome, every
+ * Property test: random sequences of queue operations run against the task store (each backend of
+ * the conformance suite) and against the naive reference model (tests/support/queue-model.ts). After every step the outcome, every
  * task's state, the new audit events, the queue counts and the store's integrity must agree.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Lane, Task, TaskSpec } from '../../shared/task.js';
-import type { AgentFilter } from '../../hub/queue/ready-index.js';
 import { canTransition } from '../../hub/queue/states.js';
-import { openTaskStore, type LevelTaskStore, type TaskStoreOptions } from '../../hub/store/level-task-store.js';
+import type { TaskStoreOptions } from '../../hub/store/kv-task-store.js';
+import type { AgentFilter } from '../../hub/store/task-store.js';
 import { QueueModel, type MEvent, type MTask, type Outcome } from '../support/queue-model.js';
-import { allTasks, FakeClock, makeTempDir, removeDir } from '../support/queue-store.js';
+import { allTasks, FakeClock, openTestStore } from '../support/queue-store.js';
 
 const AGENTS: AgentFilter[] = [
   { agentId: 'a0', capabilities: [], repos: null },
@@ -163,7 +163,6 @@ function describeModel(t: MTask): object {
 /** Runs `ops` against a fresh store and a fresh model, comparing after every step; returns the model. */
 async function runSequence(ops: Op[], random: number): Promise<QueueModel> {
   const clock = new FakeClock();
-  const dir = await makeTempDir();
   const options: Partial<TaskStoreOptions> = {
     now: clock.now,
     random: () => random,
@@ -172,7 +171,8 @@ async function runSequence(ops: Op[], random: number): Promise<QueueModel> {
     backoff: BACKOFF,
     taskDefaults: TASK_DEFAULTS,
   };
-  let store: LevelTaskStore = await openTaskStore(dir, options);
+  const h = await openTestStore(options, clock);
+  let store = h.store;
   const model = new QueueModel({
     now: clock.now,
     random,
@@ -321,8 +321,7 @@ async function runSequence(ops: Op[], random: number): Promise<QueueModel> {
           break;
         }
         case 'reopen': {
-          await store.close();
-          store = await openTaskStore(dir, options);
+          store = await h.reopen();
           got = { ok: true, id: null };
           model.sweep();
           want = { ok: true, id: null };
@@ -353,7 +352,7 @@ async function runSequence(ops: Op[], random: number): Promise<QueueModel> {
       for (const t of tasks) expect(describeTask(t), `${where()}: task ${t.id}`).toEqual(describeModel(model.tasks.get(t.id)!));
 
       // Counts kept in memory, and the indexes against the records.
-      const stats = store.stats();
+      const stats = await store.stats();
       expect(stats.queued, `${where()}: queued per lane`).toEqual(model.queuedByLane());
       for (const s of ['pending', 'assigned', 'running', 'review', 'failed', 'dead_letter'] as const) {
         expect(stats.byStatus[s], `${where()}: count of ${s}`).toBe(model.countOf(s));
@@ -363,12 +362,11 @@ async function runSequence(ops: Op[], random: number): Promise<QueueModel> {
     }
     return model;
   } finally {
-    await store.close();
-    await removeDir(dir);
+    await h.dispose();
   }
 }
 
-describe('the LevelDB task store agrees with the reference model', () => {
+describe('the task store agrees with the reference model', () => {
   it('on random operation sequences', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(genOp, { minLength: 5, maxLength: 40, size: 'max' }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), async (ops, random) => {

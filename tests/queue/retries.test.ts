@@ -1,38 +1,15 @@
 /**
- * Retries: exponential backoff with jitter, dead-lettering after max_attempts or on a
- * non-retryable error, manual retry, and delayed tasks (run_at).
+ * Retries in the store: exponential backoff with jitter, dead-lettering after max_attempts or on a
+ * non-retryable error, manual retry, and delayed tasks (run_at). The formula alone:
+ * tests/rules/backoff.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_BACKOFF, retryDelayMs } from '../../hub/queue/backoff.js';
+import { retryDelayMs } from '../../hub/queue/backoff.js';
 import { A0, expectCode, leaseAndAccept, openTestStore, spec, transitionsOf, type TestStore } from '../support/queue-store.js';
 
 let h: TestStore;
 afterEach(async () => {
   await h?.dispose();
-});
-
-describe('the backoff formula', () => {
-  it('doubles from baseMs per attempt, capped at maxMs, with half of it fixed and half jitter', () => {
-    const opts = { baseMs: 1000, maxMs: 10_000 };
-    expect(retryDelayMs(1, 0, opts)).toBe(500);
-    expect(retryDelayMs(1, 0.999999, opts)).toBe(1000);
-    expect(retryDelayMs(2, 0, opts)).toBe(1000);
-    expect(retryDelayMs(3, 0.5, opts)).toBe(3000); // exp 4000: 2000 + 0.5 * 2000
-    expect(retryDelayMs(4, 0, opts)).toBe(4000); // exp 8000
-    expect(retryDelayMs(5, 0, opts)).toBe(5000); // capped at 10000
-    expect(retryDelayMs(50, 0.999999, opts)).toBe(10_000);
-    expect(retryDelayMs(0, 0, opts)).toBe(500); // attempt 0 is treated as the first
-  });
-
-  it('never retries instantly and never exceeds the cap, for any draw', () => {
-    for (let attempt = 1; attempt <= 30; attempt++) {
-      for (const r of [0, 0.1, 0.5, 0.9, 0.999]) {
-        const d = retryDelayMs(attempt, r);
-        expect(d).toBeGreaterThanOrEqual(DEFAULT_BACKOFF.baseMs / 2);
-        expect(d).toBeLessThanOrEqual(DEFAULT_BACKOFF.maxMs);
-      }
-    }
-  });
 });
 
 describe('retries in the store', () => {
@@ -47,7 +24,7 @@ describe('retries in the store', () => {
     const delay1 = retryDelayMs(1, draw, BACKOFF); // 625
     expect(t).toMatchObject({ status: 'failed', attempts: 1, lease: null, next_run_at: h.clock.t + delay1 });
     expect(t.last_error).toEqual({ code: 'TESTS_RED', message: '3 tests fail', retryable: true, details: { failed: 3 } });
-    expect(h.store.stats().byStatus.failed).toBe(1);
+    expect((await h.store.stats()).byStatus.failed).toBe(1);
 
     h.clock.advance(delay1 - 1);
     expect(await h.store.sweep()).toBe(0);

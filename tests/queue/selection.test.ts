@@ -160,9 +160,9 @@ describe('capability and repo matching', () => {
   it('skips tasks the caller excludes (tasks this agent rejected)', async () => {
     const a = (await h.store.create(spec('a'), 'test')).task;
     await h.store.create(spec('b'), 'test');
-    const got = await h.store.leaseNext({ ...A0, exclude: (id) => id === a.id });
+    const got = await h.store.leaseNext({ ...A0, exclude: new Set([a.id]) });
     expect(got!.title).toBe('b');
-    expect(await h.store.leaseNext({ ...A0, exclude: (id) => id === a.id })).toBeNull();
+    expect(await h.store.leaseNext({ ...A0, exclude: new Set([a.id]) })).toBeNull();
     expect((await h.store.leaseNext(A0))!.title).toBe('a');
   });
 });

@@ -11,7 +11,8 @@ import WebSocket from 'ws';
 import { buildHub, type Hub } from '../../hub/app.js';
 import { loadHubConfig, type HubConfig } from '../../hub/config.js';
 import { openAgentStore, type AgentStore } from '../../hub/store/agent-store.js';
-import { openTaskStore, type LevelTaskStore, type TaskStoreOptions } from '../../hub/store/level-task-store.js';
+import type { KvTaskStore, TaskStoreOptions } from '../../hub/store/kv-task-store.js';
+import { openTaskStore } from '../../hub/store/level-task-store.js';
 import { createLogger } from '../../shared/logger.js';
 import { PROTOCOL_VERSION, type SidecarMessage } from '../../shared/protocol.js';
 
@@ -30,7 +31,7 @@ export interface InprocHubOptions {
 
 export interface InprocHub {
   hub: Hub;
-  store: LevelTaskStore;
+  store: KvTaskStore;
   agents: AgentStore;
   config: Readonly<HubConfig>;
   adminToken: string;

@@ -12,7 +12,7 @@
  */
 import type { ErrorCode } from '../../shared/errors.js';
 import type { Lane, TaskSpec, TaskStatus } from '../../shared/task.js';
-import type { AgentFilter } from '../../hub/queue/ready-index.js';
+import type { AgentFilter } from '../../hub/store/task-store.js';
 
 const LANE_ORDER: readonly Lane[] = ['urgent', 'high', 'normal', 'low'];
 

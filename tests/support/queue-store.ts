@@ -1,15 +1,31 @@
 /**
- * Factories for queue tests: a real LevelDB task store in a fresh temp folder, driven by a fake
- * clock and deterministic randomness, plus helpers that read everything the store holds so a test
- * can show that a refused operation wrote nothing.
+ * The conformance suite's factory: every test in tests/queue/ obtains its store from
+ * `openTestStore`, which opens the backend the vitest project names (vitest.config.ts provides
+ * `storeBackend`: `level`, a real LevelDB task store in a fresh temp folder, or `memory`, the same
+ * store over an in-memory Kv), driven by a fake clock and deterministic randomness. Plus helpers
+ * that read everything the store holds, through the TaskStore interface only, so a test can show
+ * that a refused operation wrote nothing.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import { SwitchyardError, type ErrorCode } from '../../shared/errors.js';
 import type { Task, TaskEvent, TaskSpec, TaskStatus } from '../../shared/task.js';
-import { openTaskStore, type LevelTaskStore, type TaskStoreOptions } from '../../hub/store/level-task-store.js';
-import type { AgentFilter } from '../../hub/queue/ready-index.js';
+import type { TaskStoreOptions } from '../../hub/store/kv-task-store.js';
+import { openTaskStore } from '../../hub/store/level-task-store.js';
+import { MemoryKv } from '../../hub/store/memory-kv.js';
+import { openMemoryTaskStore } from '../../hub/store/memory-task-store.js';
+import type { AgentFilter, TaskStore } from '../../hub/store/task-store.js';
+
+export type BackendName = 'level' | 'memory';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The task store backend the conformance suite runs against in this project. */
+    storeBackend: BackendName;
+  }
+}
 
 /** A clock that moves only when told to. Starts at a round, realistic time. */
 export class FakeClock {
@@ -42,29 +58,31 @@ export async function removeDir(dir: string): Promise<void> {
 }
 
 export interface TestStore {
-  store: LevelTaskStore;
+  store: TaskStore;
   clock: FakeClock;
-  dir: string;
-  /** Closes the store and opens the same folder again (same clock and options). */
-  reopen(): Promise<LevelTaskStore>;
-  /** Closes the store and deletes its folder. */
+  /** Closes the store and opens the same contents again (same clock and options). */
+  reopen(): Promise<TaskStore>;
+  /** Closes the store and deletes what it held. */
   dispose(): Promise<void>;
 }
 
-/**
- * Opens a store in a new temp folder with a fake clock, seeded randomness and no timers.
- * `options` override those defaults (e.g. `starvationMs`, `backoff`).
- */
-export async function openTestStore(options: Partial<TaskStoreOptions> = {}, clock = new FakeClock()): Promise<TestStore> {
+/** A LevelDB test store: also its folder, for the tests that are about the folder itself. */
+export interface LevelTestStore extends TestStore {
+  dir: string;
+}
+
+/** Opens a fresh store of one backend; the options are complete (defaults already laid in). */
+export type StoreFactory = (options: Partial<TaskStoreOptions>, clock: FakeClock) => Promise<TestStore>;
+
+async function openLevel(options: Partial<TaskStoreOptions>, clock: FakeClock): Promise<LevelTestStore> {
   const dir = await makeTempDir();
-  const opts: Partial<TaskStoreOptions> = { now: clock.now, random: seededRandom(42), autoSweep: false, ...options };
-  const handle: TestStore = {
-    store: await openTaskStore(dir, opts),
+  const handle: LevelTestStore = {
+    store: await openTaskStore(dir, options),
     clock,
     dir,
     async reopen() {
       await handle.store.close();
-      handle.store = await openTaskStore(dir, opts);
+      handle.store = await openTaskStore(dir, options);
       return handle.store;
     },
     async dispose() {
@@ -75,8 +93,51 @@ export async function openTestStore(options: Partial<TaskStoreOptions> = {}, clo
   return handle;
 }
 
+async function openMemory(options: Partial<TaskStoreOptions>, clock: FakeClock): Promise<TestStore> {
+  let kv = new MemoryKv();
+  const handle: TestStore = {
+    store: await openMemoryTaskStore(options, kv),
+    clock,
+    async reopen() {
+      await handle.store.close();
+      kv = kv.reopen();
+      handle.store = await openMemoryTaskStore(options, kv);
+      return handle.store;
+    },
+    async dispose() {
+      await handle.store.close();
+    },
+  };
+  return handle;
+}
+
+/** Every backend the conformance suite runs against (one vitest project each). */
+export const BACKENDS: Readonly<Record<BackendName, StoreFactory>> = { level: openLevel, memory: openMemory };
+
+/** The backend of this vitest project; LevelDB outside the conformance projects. */
+export function backendName(): BackendName {
+  return inject('storeBackend') ?? 'level';
+}
+
+function testOptions(options: Partial<TaskStoreOptions>, clock: FakeClock): Partial<TaskStoreOptions> {
+  return { now: clock.now, random: seededRandom(42), autoSweep: false, ...options };
+}
+
+/**
+ * Opens a store of this project's backend with a fake clock, seeded randomness and no timers.
+ * `options` override those defaults (e.g. `starvationMs`, `backoff`).
+ */
+export function openTestStore(options: Partial<TaskStoreOptions> = {}, clock = new FakeClock()): Promise<TestStore> {
+  return BACKENDS[backendName()](testOptions(options, clock), clock);
+}
+
+/** The same, always on LevelDB in a temp folder: for tests that are about LevelDB itself. */
+export function openLevelTestStore(options: Partial<TaskStoreOptions> = {}, clock = new FakeClock()): Promise<LevelTestStore> {
+  return openLevel(testOptions(options, clock), clock);
+}
+
 /** Every task and every event, read through the public API (pages followed to the end). */
-export async function allTasks(store: LevelTaskStore): Promise<Task[]> {
+export async function allTasks(store: TaskStore): Promise<Task[]> {
   const out: Task[] = [];
   let after: string | undefined;
   for (;;) {
@@ -87,7 +148,7 @@ export async function allTasks(store: LevelTaskStore): Promise<Task[]> {
   }
 }
 
-export async function allEvents(store: LevelTaskStore, taskId?: string): Promise<TaskEvent[]> {
+export async function allEvents(store: TaskStore, taskId?: string): Promise<TaskEvent[]> {
   const out: TaskEvent[] = [];
   let after: string | undefined;
   for (;;) {
@@ -103,7 +164,7 @@ export async function allEvents(store: LevelTaskStore, taskId?: string): Promise
 }
 
 /** A picture of everything durable, to compare before and after an operation that must change nothing. */
-export async function snapshot(store: LevelTaskStore): Promise<{ tasks: Task[]; events: TaskEvent[] }> {
+export async function snapshot(store: TaskStore): Promise<{ tasks: Task[]; events: TaskEvent[] }> {
   return { tasks: await allTasks(store), events: await allEvents(store) };
 }
 
@@ -133,14 +194,14 @@ export function agent(agentId: string, capabilities: string[] = [], repos?: stri
 }
 
 /** Leases the next task for `who` and accepts it; fails the test if nothing comes. */
-export async function leaseAndAccept(store: LevelTaskStore, who: AgentFilter): Promise<Task> {
+export async function leaseAndAccept(store: TaskStore, who: AgentFilter): Promise<Task> {
   const leased = await store.leaseNext(who);
   if (!leased) throw new Error(`nothing to lease for ${who.agentId}`);
   return store.accept(leased.id, leased.generation, who.agentId);
 }
 
 /** The (from -> to) transitions of one task, in order. */
-export async function transitionsOf(store: LevelTaskStore, taskId: string): Promise<string[]> {
+export async function transitionsOf(store: TaskStore, taskId: string): Promise<string[]> {
   return (await allEvents(store, taskId)).map((e) => `${e.from ?? '∅'}->${e.to}`);
 }
 
@@ -151,7 +212,7 @@ export const A0: AgentFilter = { agentId: 'a0', capabilities: [] };
  * A fresh task brought to `status` by the ordinary operations (leases by A0). A pending task
  * waits on a new queued blocker; `extra` goes into the spec.
  */
-export async function makeTaskIn(store: LevelTaskStore, status: TaskStatus, extra: Partial<TaskSpec> = {}): Promise<Task> {
+export async function makeTaskIn(store: TaskStore, status: TaskStatus, extra: Partial<TaskSpec> = {}): Promise<Task> {
   if (status === 'pending') {
     const blocker = (await store.create(spec('blocker'), 'test')).task;
     return (await store.create(spec(`in ${status}`, { ...extra, depends_on: [blocker.id] }), 'test')).task;

@@ -1,5 +1,5 @@
 /**
- * Crash test: a child process (tests/fixtures/crash-child.ts, run from dist/) works a real LevelDB
+ * LevelDB only (it is about a process killed with SIGKILL and its folder on disk). Crash test: a child process (tests/fixtures/crash-child.ts, run from dist/) works a real LevelDB
  * folder and reports each acknowledged operation; the parent kills it with SIGKILL at random
  * moments, reopens the folder, and checks that nothing acknowledged was lost, nothing was done
  * twice, the indexes match the records, and no generation went backwards.

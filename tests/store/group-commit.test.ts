@@ -1,15 +1,17 @@
 /**
  * The serial, group-committed write path: operations see each other's writes in order, are
  * batched together, fail alone when they throw, and fail together (STORE_FAILED, store unhealthy)
- * when their batch cannot be written. Runs on real LevelDB; the failing write is a real LevelDB
- * write that a thin wrapper refuses to pass on.
+ * when their batch cannot be written. LevelDB only: it is about durable writes and a disk that
+ * fails, so it runs on real LevelDB; the failing write is a real LevelDB write that a thin wrapper
+ * refuses to pass on.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../../shared/errors.js';
 import { GroupCommit } from '../../hub/store/group-commit.js';
 import type { Kv, KvOp } from '../../hub/store/kv.js';
 import { openLevelKv } from '../../hub/store/level-kv.js';
-import { DEFAULT_STORE_OPTIONS, LevelTaskStore, openTaskStore } from '../../hub/store/level-task-store.js';
+import { openKvTaskStore } from '../../hub/store/kv-task-store.js';
+import { openTaskStore } from '../../hub/store/level-task-store.js';
 import { expectCode, FakeClock, makeTempDir, removeDir, spec } from '../support/queue-store.js';
 
 /** Real LevelDB underneath; counts batch writes and can refuse the next one. */
@@ -122,8 +124,7 @@ describe('GroupCommit', () => {
 describe('the task store over a failing disk', () => {
   it('refuses everything once a write failed, reports unhealthy, and reopens from what is on disk', async () => {
     const clock = new FakeClock();
-    const store = new LevelTaskStore(kv, { ...DEFAULT_STORE_OPTIONS, now: clock.now, autoSweep: false });
-    await store.load();
+    const store = await openKvTaskStore(kv, { now: clock.now, autoSweep: false });
     expect(store.healthy()).toBe(true);
     const kept = (await store.create(spec('kept'), 'c')).task;
     kv.failNext = true;
@@ -145,8 +146,7 @@ describe('the task store over a failing disk', () => {
   });
 
   it('unwraps a lost-write error as a SwitchyardError that says to restart', async () => {
-    const store = new LevelTaskStore(kv, { ...DEFAULT_STORE_OPTIONS, autoSweep: false });
-    await store.load();
+    const store = await openKvTaskStore(kv, { autoSweep: false });
     kv.failNext = true;
     const err = await expectCode(store.create(spec('lost'), 'c'), 'STORE_FAILED');
     expect(err).toBeInstanceOf(SwitchyardError);

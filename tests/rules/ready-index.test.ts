@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MinHeap } from '../../hub/queue/heap.js';
-import { agentMatches, ReadyIndex, signatureOf, type ReadyEntry } from '../../hub/queue/ready-index.js';
+import { agentMatches } from '../../hub/queue/matching.js';
+import { ReadyIndex, signatureOf, type ReadyEntry } from '../../hub/queue/ready-index.js';
 import { encodeTime, ulidGenerator } from '../../hub/store/ids.js';
 import { K, parseReadyKey, parseTimeKey } from '../../hub/store/keys.js';
 
@@ -82,7 +83,7 @@ describe('ReadyIndex', () => {
     const ids = (a: Parameters<ReadyIndex['pick']>[0]) => {
       const out: string[] = [];
       const seen = new Set<string>();
-      for (let e = ix.pick(a, 10, (id) => seen.has(id)); e; e = ix.pick(a, 10, (id) => seen.has(id))) {
+      for (let e = ix.pick(a, 10, seen); e; e = ix.pick(a, 10, seen)) {
         seen.add(e.id);
         out.push(e.id);
       }
@@ -96,8 +97,9 @@ describe('ReadyIndex', () => {
   it('exclude looks past excluded heads, at most maxProbes deep, and leaves them in place', () => {
     const ix = new ReadyIndex(1e9);
     for (let i = 0; i < 5; i++) ix.add(entry(`t${i}`, i));
-    expect(ix.pick(any, 10, (id) => id < 't3')!.id).toBe('t3');
-    expect(ix.pick(any, 10, (id) => id < 't3', 2)).toBeUndefined();
+    const below3 = new Set(['t0', 't1', 't2']);
+    expect(ix.pick(any, 10, below3)!.id).toBe('t3');
+    expect(ix.pick(any, 10, below3, 2)).toBeUndefined();
     expect(ix.pick(any, 10)!.id).toBe('t0');
     expect(ix.size).toBe(5);
   });

@@ -1,0 +1,118 @@
+/**
+ * Lease rules (docs/tasks.md, "Leases and generations"): assignment, the generation fence, accept,
+ * renewal, completion, failure and release, and the end of a delegation. Each is a decision over
+ * records the caller read; the store applies what it recorded in `Changes`.
+ */
+import { SwitchyardError } from '../../shared/errors.js';
+import type { Task, TaskError, TaskStatus } from '../../shared/task.js';
+import { edit, transition, type Changes } from './changes.js';
+import { releaseDependants } from './dependencies.js';
+import { agentMatches, type AgentFilter } from './matching.js';
+import { failAttempt } from './retry-policy.js';
+
+/** The fence: the caller must name the current lease's generation and be its holder. */
+export function checkLease(task: Task, generation: number, agentId: string): void {
+  if (!task.lease || task.lease.generation !== generation || task.generation !== generation) {
+    throw new SwitchyardError(
+      'STALE_GENERATION',
+      `task ${task.id}: generation ${generation} no longer holds a lease (current generation ${task.generation}, status ${task.status})`,
+      { task_id: task.id, generation: task.generation, status: task.status },
+    );
+  }
+  if (task.lease.agent_id !== agentId) {
+    throw new SwitchyardError('NOT_LEASE_HOLDER', `task ${task.id} is leased to another agent`, { task_id: task.id });
+  }
+}
+
+/** queued -> assigned: a new generation, and an offer that expires after timeouts.start_ms. */
+export function assign(ws: Changes, task: Task, agentId: string): Task {
+  const generation = task.generation + 1;
+  return transition(
+    ws,
+    task,
+    'assigned',
+    { generation, lease: { agent_id: agentId, generation, expires_at: ws.now + task.timeouts.start_ms } },
+    `agent:${agentId}`,
+    `assigned to ${agentId}`,
+  );
+}
+
+/** A lease of one named task: only while it is queued, and only to an agent that may run it. */
+export function leaseQueued(ws: Changes, task: Task | undefined, agent: AgentFilter): Task | null {
+  if (!task || task.status !== 'queued') return null;
+  // The same rule as leaseNext: a targeted lease must not bypass delegation, repos or capabilities.
+  if (!agentMatches(agent, task)) return null;
+  return assign(ws, task, agent.agentId);
+}
+
+/** Ends a queued task's delegation, so any agent that can run it may lease it. */
+export function undelegate(ws: Changes, task: Task): Task {
+  if (task.status !== 'queued' || task.delegate === null) return task;
+  return edit(ws, task, { delegate: null, updated_at: ws.now });
+}
+
+export function accept(ws: Changes, task: Task, generation: number, agentId: string): Task {
+  checkLease(task, generation, agentId);
+  if (task.status === 'running') return task; // a repeated accept after a reconnect
+  const now = ws.now;
+  return transition(
+    ws,
+    task,
+    'running',
+    {
+      attempts: task.attempts + 1,
+      // Like renew: the lease never runs past the attempt's overall deadline.
+      lease: { ...task.lease!, expires_at: now + Math.min(task.timeouts.lease_ms, task.timeouts.overall_ms), started_at: now },
+    },
+    `agent:${agentId}`,
+    `accepted, attempt ${task.attempts + 1}`,
+  );
+}
+
+/** Moves the lease's expiry forward (never back, never past the attempt's overall deadline). */
+export function renew(ws: Changes, task: Task, generation: number, agentId: string): Task {
+  checkLease(task, generation, agentId);
+  const lease = task.lease!;
+  const now = ws.now;
+  let expires: number;
+  if (task.status === 'running') {
+    const deadline = (lease.started_at ?? now) + task.timeouts.overall_ms;
+    expires = Math.min(now + task.timeouts.lease_ms, deadline);
+  } else {
+    expires = now + task.timeouts.start_ms;
+  }
+  if (expires <= lease.expires_at) return task;
+  return edit(ws, task, { lease: { ...lease, expires_at: expires }, updated_at: now });
+}
+
+/** running -> completed (its dependants may start), or -> review for a task that asks for one. */
+export async function complete(ws: Changes, task: Task, generation: number, agentId: string, result: unknown): Promise<Task> {
+  checkLease(task, generation, agentId);
+  const to: TaskStatus = task.review ? 'review' : 'completed';
+  const actor = `agent:${agentId}`;
+  const after = transition(ws, task, to, { result: result ?? null }, actor, to === 'review' ? 'awaiting review' : 'completed');
+  if (to === 'completed') await releaseDependants(ws, after, actor);
+  return after;
+}
+
+export function fail(ws: Changes, task: Task, generation: number, agentId: string, error: TaskError): Promise<Task> {
+  checkLease(task, generation, agentId);
+  // A failure before the attempt started still counts, so a task that cannot start ends.
+  const attempts = task.status === 'assigned' ? task.attempts + 1 : task.attempts;
+  return failAttempt(ws, { ...task, attempts }, task, error, `agent:${agentId}`);
+}
+
+/**
+ * Gives a lease back: queued again at once, no attempt added. The releasing agent's delegation
+ * ends. A host fault is not the task's failure: the attempt the accept counted is given back.
+ */
+export function release(ws: Changes, task: Task, generation: number, agentId: string, reason: string, hostFault?: TaskError): Task {
+  checkLease(task, generation, agentId);
+  const delegate = task.delegate === agentId ? null : task.delegate;
+  const patch: Partial<Task> = { delegate };
+  if (hostFault) {
+    if (task.status === 'running') patch.attempts = Math.max(0, task.attempts - 1);
+    patch.last_error = hostFault;
+  }
+  return transition(ws, task, 'queued', patch, `agent:${agentId}`, `released: ${reason}`);
+}

@@ -1,0 +1,59 @@
+/**
+ * The store format of a Kv store (`m!version`), checked when it opens. A new store is written as
+ * the current format; a format-2 store is migrated, unless the store is opened read-only (then
+ * STORE_NEEDS_MIGRATION says so and nothing is written); any other format is refused.
+ */
+import { SwitchyardError } from '../../shared/errors.js';
+import type { Task } from '../../shared/task.js';
+import { K, STORE_FORMAT_VERSION } from './keys.js';
+import { prefixRange, type Kv, type KvOp } from './kv.js';
+
+/** Makes the store current (or says why it cannot be): on open, before anything reads it. */
+export async function openFormat(kv: Kv, readOnly: boolean): Promise<void> {
+  const version = await kv.get(K.version);
+  if (version === STORE_FORMAT_VERSION) return;
+  if (version === undefined) {
+    // A store no hub has written to yet: nothing to check, nothing to migrate.
+    if (!readOnly) await kv.write([{ type: 'put', key: K.version, value: STORE_FORMAT_VERSION }], true);
+    return;
+  }
+  if (version === '2') {
+    if (readOnly) {
+      throw new SwitchyardError(
+        'STORE_NEEDS_MIGRATION',
+        `the store is in format 2; this version uses format ${STORE_FORMAT_VERSION}. Start the hub on it once (it migrates on open), then check again`,
+        { format: version, current: STORE_FORMAT_VERSION },
+      );
+    }
+    await migrateFormat2(kv);
+    return;
+  }
+  throw new SwitchyardError('STORE_FAILED', `store format ${version} is not supported (expected ${STORE_FORMAT_VERSION})`);
+}
+
+/**
+ * Format 2 kept a task's dependants as a list inside its record, rewritten (growing) for every
+ * new dependant. Format 3 keeps one `p!` key per edge and a count in the record. The migration
+ * rewrites records in batches, each record with its keys in one batch, so an interrupted one is
+ * taken up again at the next open; the version moves to 3 last.
+ */
+async function migrateFormat2(kv: Kv): Promise<void> {
+  let ops: KvOp[] = [];
+  for await (const entries of kv.entries(prefixRange(K.taskPrefix), 2000)) {
+    for (const [key, raw] of entries) {
+      const task = JSON.parse(raw) as Task;
+      if (task.dependant_count !== undefined) continue; // migrated by an earlier, interrupted run
+      const dependants = task.dependants ?? [];
+      delete task.dependants;
+      task.dependant_count = dependants.length;
+      ops.push({ type: 'put', key, value: JSON.stringify(task) });
+      for (const id of dependants) ops.push({ type: 'put', key: K.dependant(task.id, id), value: '' });
+    }
+    if (ops.length >= 4000) {
+      await kv.write(ops, true);
+      ops = [];
+    }
+  }
+  ops.push({ type: 'put', key: K.version, value: STORE_FORMAT_VERSION });
+  await kv.write(ops, true);
+}

@@ -1,0 +1,324 @@
+/**
+ * The TaskStore on an ordered key-value store (kv.ts): LevelDB for the hub (level-task-store.ts),
+ * memory for tests and tools (memory-task-store.ts). It keeps only storage; the queue's rules
+ * (hub/queue/) decide every change, and this class composes its own parts, each of which imports
+ * only downwards:
+ *
+ *   group-commit.ts  the serial path (one operation at a time, group-committed batches)
+ *   kv-port.ts       the rules' transaction port over it, with the record cache
+ *   apply.ts         around each operation: the rules' working set, then the changes they
+ *                    decided written into the batch (record, keys, event)
+ *   indexes.ts       the in-memory ready index, expiry heaps and counts
+ *   sweeper.ts       finds expired leases and due tasks, on one timer
+ *   queries.ts       list, events, get: reads of what is on disk
+ *   integrity.ts     verifyIntegrity
+ *   format.ts        the store format, and the migration from format 2
+ *
+ * Every key it names is in keys.ts.
+ */
+import { pino, type Logger } from 'pino';
+import { SwitchyardError } from '../../shared/errors.js';
+import type { Task, TaskError, TaskEvent, TaskSpec } from '../../shared/task.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../queue/backoff.js';
+import type { Changes } from '../queue/changes.js';
+import { createTasks, planCreate } from '../queue/create.js';
+import * as leases from '../queue/leases.js';
+import type { AgentFilter } from '../queue/matching.js';
+import { DEFAULT_TASK_DEFAULTS, type TaskDefaults } from '../queue/normalize.js';
+import * as operator from '../queue/operator.js';
+import { ChangeWriter, Listeners } from './apply.js';
+import { openFormat } from './format.js';
+import { GroupCommit } from './group-commit.js';
+import { ulidGenerator, type IdGenerator } from './ids.js';
+import { MemoryIndexes } from './indexes.js';
+import { checkIntegrity } from './integrity.js';
+import { dependantRangeOf, K } from './keys.js';
+import type { Kv } from './kv.js';
+import { prefixRange } from './kv.js';
+import { KvPort } from './kv-port.js';
+import { getTask, leasedBy, listEvents, listTasks } from './queries.js';
+import { Sweeper } from './sweeper.js';
+import type {
+  CreateResult,
+  EventQuery,
+  IntegrityReport,
+  LeaseRequest,
+  ListQuery,
+  Page,
+  QueueStats,
+  ReleaseOptions,
+  StoreSupports,
+  TaskChange,
+  TaskStore,
+} from './task-store.js';
+
+export interface TaskStoreOptions {
+  /** Clock, injectable for tests. @defaultValue Date.now */
+  now: () => number;
+  /** Randomness for ids and backoff jitter. @defaultValue Math.random */
+  random: () => number;
+  taskDefaults: TaskDefaults;
+  backoff: BackoffOptions;
+  /** A queued task waiting longer than this is served ahead of newer higher-lane work. @defaultValue 300000 */
+  starvationMs: number;
+  /** Group commit: start a batch write at this many key operations. @defaultValue 4000 */
+  maxGroupOps: number;
+  /** Sweep expired leases and due tasks on timers. Off in tests that drive `sweep()` themselves. @defaultValue true */
+  autoSweep: boolean;
+  /**
+   * Open for reading only (`switchyard hub check`): no sweep on open, no timers, no format write
+   * or migration (a store that needs one is refused with STORE_NEEDS_MIGRATION), and every
+   * change is refused with STORE_READ_ONLY. @defaultValue false
+   */
+  readOnly: boolean;
+  /** Where sweeper and listener failures are logged. @defaultValue a silent logger */
+  logger: Logger;
+}
+
+export const DEFAULT_STORE_OPTIONS: Readonly<TaskStoreOptions> = Object.freeze({
+  now: Date.now,
+  random: Math.random,
+  taskDefaults: DEFAULT_TASK_DEFAULTS,
+  backoff: DEFAULT_BACKOFF,
+  starvationMs: 300_000,
+  maxGroupOps: 4000,
+  autoSweep: true,
+  readOnly: false,
+  logger: pino({ level: 'silent' }),
+});
+
+const SUPPORTS: Readonly<StoreSupports> = Object.freeze({ onApplied: true });
+
+/**
+ * Opens a task store on `kv`: checks the format, rebuilds the in-memory indexes, and (unless
+ * read-only) sweeps what expired while it was closed. Closes `kv` if that fails.
+ */
+export async function openKvTaskStore(kv: Kv, options: Partial<TaskStoreOptions> = {}): Promise<KvTaskStore> {
+  const store = new KvTaskStore(kv, { ...DEFAULT_STORE_OPTIONS, ...options });
+  try {
+    await store.load();
+    return store;
+  } catch (err) {
+    await kv.close();
+    throw err;
+  }
+}
+
+export class KvTaskStore implements TaskStore {
+  readonly supports = SUPPORTS;
+  private readonly gc: GroupCommit;
+  private readonly port: KvPort;
+  private readonly indexes: MemoryIndexes;
+  private readonly writer: ChangeWriter;
+  /** The rules' working set; valid inside an operation on the serial path (see run()). */
+  private readonly ws: Changes;
+  private readonly sweeper: Sweeper;
+  private readonly taskIds: IdGenerator;
+  private readonly eventIds: IdGenerator;
+  private closed = false;
+
+  constructor(
+    private readonly kv: Kv,
+    private readonly opts: TaskStoreOptions,
+  ) {
+    this.taskIds = ulidGenerator(opts.now, opts.random);
+    this.eventIds = ulidGenerator(opts.now, opts.random);
+    this.port = new KvPort(this.taskIds, this.eventIds);
+    this.indexes = new MemoryIndexes(opts.starvationMs);
+    this.writer = new ChangeWriter(
+      this.port,
+      this.indexes,
+      { random: opts.random, backoff: opts.backoff, taskDefaults: opts.taskDefaults },
+      opts.now,
+      new Listeners(opts.logger, 'onApplied'),
+      new Listeners(opts.logger, 'onChange'),
+    );
+    this.ws = this.writer.changes;
+    this.gc = new GroupCommit(kv, {
+      maxGroupOps: opts.maxGroupOps,
+      // Operations read back only task records and idempotency keys before their batch is durable;
+      // index and event keys skip the read-your-writes bookkeeping.
+      readBack: (key) => key.startsWith(K.taskPrefix) || key.startsWith(K.idempotencyPrefix),
+      // The dependants of a task are read as a range (p!<parent>!) inside operations.
+      rangeBack: dependantRangeOf,
+      hooks: this.writer,
+    });
+    this.sweeper = new Sweeper(this.gc, this.ws, this.indexes, {
+      auto: opts.autoSweep && !opts.readOnly,
+      now: opts.now,
+      log: opts.logger,
+      usable: () => this.healthy(),
+    });
+  }
+
+  /** Checks the format, rebuilds the in-memory indexes from the index keys, then sweeps what expired while closed. */
+  async load(): Promise<void> {
+    await openFormat(this.kv, this.opts.readOnly);
+    await this.indexes.load(this.kv);
+    for await (const keys of this.kv.keys({ ...prefixRange(K.eventPrefix), reverse: true, limit: 1 })) {
+      this.eventIds.seed(keys[0]!.slice(K.eventPrefix.length));
+    }
+    for await (const keys of this.kv.keys({ ...prefixRange(K.taskPrefix), reverse: true, limit: 1 })) {
+      this.taskIds.seed(keys[0]!.slice(K.taskPrefix.length));
+    }
+    if (this.opts.readOnly) return;
+    await this.sweeper.sweep();
+  }
+
+  healthy(): boolean {
+    return !this.closed && this.gc.failed === null;
+  }
+
+  onChange(listener: (change: TaskChange) => void): () => void {
+    return this.writer.committed.add(listener);
+  }
+
+  onApplied(listener: (change: TaskChange) => void): () => void {
+    return this.writer.applied.add(listener);
+  }
+
+  /**
+   * Runs an operation on the serial path: it reads and decides through `this.ws` (the rules'
+   * working set, fresh for it), and what it decided is written when it returns (apply.ts). The
+   * sweeper's timer then follows what it changed.
+   */
+  private run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new SwitchyardError('STORE_CLOSED', 'the store is closed'));
+    if (this.opts.readOnly) return Promise.reject(new SwitchyardError('STORE_READ_ONLY', 'the store is open read-only'));
+    const result = this.gc.submit(operation);
+    void result.then(this.sweeper.arm, this.sweeper.arm);
+    return result;
+  }
+
+  // ---------------------------------------------------------------- create
+
+  create(spec: TaskSpec, actor: string): Promise<CreateResult> {
+    return this.createMany([spec], actor).then((r) => r[0]!);
+  }
+
+  createMany(specs: TaskSpec[], actor: string): Promise<CreateResult[]> {
+    let plan;
+    try {
+      plan = planCreate(specs, this.opts.now());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.run(() => createTasks(this.ws, plan, specs.length, actor));
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  leaseNext(req: LeaseRequest): Promise<Task | null> {
+    return this.run(async () => {
+      const ws = this.ws;
+      for (;;) {
+        const entry = this.indexes.ready.pick(req, ws.now, req.exclude);
+        if (!entry) return null;
+        const task = await ws.read(entry.id);
+        if (!task || task.status !== 'queued' || task.queued_at !== entry.at) {
+          // An entry the index should not hold: drop it and look again.
+          this.indexes.ready.remove(entry);
+          continue;
+        }
+        return leases.assign(ws, task, req.agentId);
+      }
+    });
+  }
+
+  leaseTask(taskId: string, agent: AgentFilter): Promise<Task | null> {
+    return this.run(async () => leases.leaseQueued(this.ws, await this.ws.read(taskId), agent));
+  }
+
+  /** No event (not a transition), so `actor` is not recorded. */
+  undelegate(taskId: string, _actor: string): Promise<Task | null> {
+    return this.run(async () => {
+      const task = await this.ws.read(taskId);
+      return task ? leases.undelegate(this.ws, task) : null;
+    });
+  }
+
+  accept(taskId: string, generation: number, agentId: string): Promise<Task> {
+    return this.run(async () => leases.accept(this.ws, await this.ws.mustRead(taskId), generation, agentId));
+  }
+
+  renew(taskId: string, generation: number, agentId: string): Promise<Task> {
+    return this.run(async () => leases.renew(this.ws, await this.ws.mustRead(taskId), generation, agentId));
+  }
+
+  complete(taskId: string, generation: number, agentId: string, result: unknown): Promise<Task> {
+    return this.run(async () => leases.complete(this.ws, await this.ws.mustRead(taskId), generation, agentId, result));
+  }
+
+  fail(taskId: string, generation: number, agentId: string, error: TaskError): Promise<Task> {
+    return this.run(async () => leases.fail(this.ws, await this.ws.mustRead(taskId), generation, agentId, error));
+  }
+
+  release(taskId: string, generation: number, agentId: string, reason: string, options: ReleaseOptions = {}): Promise<Task> {
+    return this.run(async () => leases.release(this.ws, await this.ws.mustRead(taskId), generation, agentId, reason, options.hostFault));
+  }
+
+  // ---------------------------------------------------------------- operator actions
+
+  cancel(taskId: string, actor: string, reason = 'cancelled'): Promise<Task> {
+    return this.run(async () => operator.cancel(this.ws, await this.ws.mustRead(taskId), actor, reason));
+  }
+
+  retry(taskId: string, actor: string): Promise<Task> {
+    return this.run(async () => operator.retry(this.ws, await this.ws.mustRead(taskId), actor));
+  }
+
+  approve(taskId: string, actor: string): Promise<Task> {
+    return this.run(async () => operator.approve(this.ws, await this.ws.mustRead(taskId), actor));
+  }
+
+  rejectReview(taskId: string, actor: string, reason: string): Promise<Task> {
+    return this.run(async () => operator.rejectReview(this.ws, await this.ws.mustRead(taskId), actor, reason));
+  }
+
+  // ---------------------------------------------------------------- sweeper
+
+  sweep(): Promise<number> {
+    if (this.opts.readOnly) return Promise.reject(new SwitchyardError('STORE_READ_ONLY', 'the store is open read-only'));
+    if (this.closed) return Promise.resolve(0);
+    return this.sweeper.sweep();
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /**
+   * The task as it is on disk: a change not yet acknowledged (its batch still being written) is
+   * not shown, so a reader never sees a state that a crash could take back.
+   */
+  get(id: string): Promise<Task | undefined> {
+    return getTask(this.kv, id);
+  }
+
+  list(query: ListQuery): Promise<Page<Task>> {
+    return listTasks(this.kv, query);
+  }
+
+  leasedBy(agentId: string): Promise<Task[]> {
+    return leasedBy(this.kv, agentId);
+  }
+
+  events(query: EventQuery): Promise<Page<TaskEvent>> {
+    return listEvents(this.kv, query);
+  }
+
+  stats(): Promise<QueueStats> {
+    return Promise.resolve(this.indexes.stats());
+  }
+
+  /** Runs with the serial path held, so the scans see one state of the store. */
+  verifyIntegrity(): Promise<IntegrityReport> {
+    return this.gc.exclusive(() => checkIntegrity(this.kv, this.indexes));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sweeper.stop();
+    await this.gc.close();
+    await this.kv.close();
+  }
+}
