@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startHub } from '../../hub/app.js';
 import { loadHubConfig } from '../../hub/config.js';
+import { SwitchyardError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 
 export const HUB_HELP = `Usage: switchyard hub [options]
        switchyard hub check [--data DIR]
 
 Runs the hub: the durable task queue, the REST API, and the WebSocket gateway for sidecars.
-'hub check' opens a stopped hub's store and checks every index entry against its record.
+'hub check' opens a stopped hub's store read-only (no sweep, no migration: it changes nothing)
+and checks every index entry against its record.
 
 Options:
   --data DIR    Data folder (LevelDB stores, admin.token). Default $SWITCHYARD_DATA or ./.switchyard/hub
@@ -64,7 +66,17 @@ async function checkCommand(argv: string[]): Promise<void> {
   const config = loadHubConfig(values.data ? { dataDir: values.data } : {});
   const { openTaskStore } = await import('../../hub/store/level-task-store.js');
   process.stderr.write(`checking ${config.dataDir}/tasks (a full scan)...\n`);
-  const store = await openTaskStore(join(config.dataDir, 'tasks'), { autoSweep: false });
+  // Read-only: the check sees the store as the hub left it (no sweep of expired leases, no
+  // migration) and changes nothing in it.
+  let store;
+  try {
+    store = await openTaskStore(join(config.dataDir, 'tasks'), { readOnly: true });
+  } catch (err) {
+    if (!(err instanceof SwitchyardError) || err.code !== 'STORE_NEEDS_MIGRATION') throw err;
+    process.stdout.write(`NEEDS MIGRATION: ${err.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   try {
     const report = await store.verifyIntegrity();
     const stats = await store.stats();

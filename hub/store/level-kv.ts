@@ -1,6 +1,8 @@
 /**
  * LevelDB behind the Kv interface. This is the only module that imports `level`.
  */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Level } from 'level';
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Kv, KvOp, KvRange } from './kv.js';
@@ -15,6 +17,11 @@ export interface LevelKvOptions {
 }
 
 export async function openLevelKv(location: string, options: LevelKvOptions = {}): Promise<Kv> {
+  // LevelDB makes the folder (and its LOCK file) before it finds no store there, even with
+  // createIfMissing off: look first.
+  if (options.readOnly && !(await isFile(join(location, 'CURRENT')))) {
+    throw new SwitchyardError('STORE_FAILED', `there is no store at ${location}`);
+  }
   // A 64 MiB write buffer (LevelDB's default is 4 MiB): the hub writes small records fast, and a
   // small memtable means constant level-0 compactions, which took half a core in bench:dispatch
   // (50% -> 16% of a thread, ~30% less CPU per cycle). The cost: up to 64 MiB more memory and
@@ -38,6 +45,14 @@ export async function openLevelKv(location: string, options: LevelKvOptions = {}
     throw new SwitchyardError('STORE_FAILED', `cannot open the store at ${location}: ${(err as Error).message}`);
   }
   return new LevelKv(db);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 class LevelKv implements Kv {
