@@ -79,12 +79,17 @@ class LevelKv implements Kv {
   write(ops: KvOp[], sync: boolean): Promise<void> {
     // A chained batch: abstract-level's array form copies and re-checks every operation in JS
     // (7.8 us per op against 2.0 measured). classic-level honours `sync` on write().
-    const batch = this.db.batch();
-    for (const op of ops) {
-      if (op.type === 'put') batch.put(op.key, op.value);
-      else batch.del(op.key);
+    try {
+      const batch = this.db.batch();
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+      return batch.write({ sync } as object);
+    } catch (err) {
+      // A closed database throws here at once: answer like every other failure, with a rejection.
+      return Promise.reject(err);
     }
-    return batch.write({ sync } as object);
   }
 
   async *keys(range: KvRange, chunk = 1000): AsyncGenerator<string[]> {
