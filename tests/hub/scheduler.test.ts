@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Task } from '../../shared/task.js';
+import type { TaskStore } from '../../hub/store/task-store.js';
 import { RawClient, startInprocHub, waitFor, type InprocHub } from '../support/hub-inproc.js';
 
 let h: InprocHub;
@@ -92,6 +93,36 @@ describe('scheduler', () => {
     const second = await other.nextOf('task.assign');
     expect((second.task as Task).id).toBe(task.id);
     expect(second.generation).toBe((first.generation as number) + 1);
+  });
+});
+
+/** The store as a backend without `onApplied` would be: it declares so, and has no such method. */
+function withoutOnApplied(store: TaskStore): TaskStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'supports') return { ...target.supports, onApplied: false };
+      if (prop === 'onApplied') return undefined;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+describe('scheduler on a store without onApplied', () => {
+  test('places on durable changes instead: queued tasks reach the agent, and a rejected one goes to another', async () => {
+    h = await startInprocHub({ listen: true, storeView: withoutOnApplied });
+    expect(h.hub.store.supports.onApplied).toBe(false);
+    const named = await connect('named', { max_concurrency: 5 });
+    await waitFor(() => h.hub.registry.get('named')?.ready, 'agent ready');
+    for (let i = 0; i < 4; i++) await create({ title: `t${i}`, executor: 'shell', command: 'true' });
+    await waitFor(() => named.received.filter((m) => m.type === 'task.assign').length === 4, 'four assignments');
+    const task = await create({ title: 'for named', executor: 'shell', command: 'true', agent: 'named' });
+    const other = await connect('other');
+    const first = await named.next((m) => m.type === 'task.assign' && (m.task as Task).id === task.id);
+    named.send({ type: 'task.reject', id: 'r1', task_id: task.id, generation: first.generation, code: 'SIDECAR_REPO_UNKNOWN', reason: 'no repo' });
+    const second = await other.nextOf('task.assign');
+    expect((second.task as Task).id).toBe(task.id);
+    expect((await h.store.stats()).queued).toEqual({ urgent: 0, high: 0, normal: 0, low: 0 });
   });
 });
 

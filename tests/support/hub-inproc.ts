@@ -13,6 +13,7 @@ import { loadHubConfig, type HubConfig } from '../../hub/config.js';
 import { openAgentStore, type AgentStore } from '../../hub/store/agent-store.js';
 import type { KvTaskStore, TaskStoreOptions } from '../../hub/store/kv-task-store.js';
 import { openTaskStore } from '../../hub/store/level-task-store.js';
+import type { TaskStore } from '../../hub/store/task-store.js';
 import { createLogger } from '../../shared/logger.js';
 import { PROTOCOL_VERSION, type SidecarMessage } from '../../shared/protocol.js';
 
@@ -27,6 +28,8 @@ export interface InprocHubOptions {
   captureLogs?: string;
   /** Extra task store options (the task defaults come from the config, like startHub). */
   storeOptions?: Partial<TaskStoreOptions>;
+  /** What the hub sees of the store (e.g. one without a capability); `store` stays the store itself. */
+  storeView?: (store: KvTaskStore) => TaskStore;
 }
 
 export interface InprocHub {
@@ -65,7 +68,7 @@ export async function startInprocHub(options: InprocHubOptions = {}): Promise<In
     ...options.storeOptions,
   });
   const agents = await openAgentStore(join(dir, 'agents'));
-  const hub = await buildHub({ config, store, agents, adminToken: ADMIN_TOKEN, log });
+  const hub = await buildHub({ config, store: options.storeView ? options.storeView(store) : store, agents, adminToken: ADMIN_TOKEN, log });
   let url = '';
   if (options.listen) {
     const address = await hub.app.listen({ host: '127.0.0.1', port: 0 });
