@@ -9,6 +9,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { SwitchyardError } from './errors.js';
 import { assertWellFormed, mayHoldLoneSurrogate, wellFormed } from './unicode.js';
 import { compile, describeErrors } from './validate.js';
+import { LIMITS } from './task.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts. */
@@ -76,6 +77,8 @@ const TaskFailError = Type.Object(
     message: Type.String({ maxLength: 8192 }),
     retryable: Type.Boolean(),
     details: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.Unknown())),
+    /** When a retry can succeed (ms since epoch), if the executor said: a usage limit's reset. */
+    retry_after: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxTimeMs })),
   },
 );
 

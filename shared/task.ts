@@ -144,6 +144,12 @@ export const TaskError = Type.Object({
   message: Type.String(),
   retryable: Type.Optional(Type.Boolean()),
   details: Type.Optional(Type.Unknown()),
+  /**
+   * The earliest time (ms since epoch) a retry can succeed, when the executor knows it (a usage
+   * limit's reset): a retry waits for it, or for the backoff if that is later, and at most
+   * 24 hours (hub/queue/retry-policy.ts).
+   */
+  retry_after: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxTimeMs })),
 });
 export type TaskError = Static<typeof TaskError>;
 

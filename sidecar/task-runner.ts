@@ -18,7 +18,8 @@ import { isHostFault } from './executors/failures.js';
 export interface RunOutcome {
   ok: boolean;
   result: Record<string, unknown>;
-  error?: { code: string; message: string; retryable: boolean };
+  /** What task.fail reports; `retry_after` when the executor said when a retry can succeed. */
+  error?: { code: string; message: string; retryable: boolean; retry_after?: number };
   /**
    * Set when the run failed because of this host, not the task (failures.ts HOST_FAULTS): the
    * sidecar hands the task back without an attempt and marks the executor or model unavailable.
@@ -148,6 +149,7 @@ export function outcomeOf(executor: ExecutorName, branch: string | null, loop: L
   if (loop.ok) return { ok: true, result };
   const f = loop.failure ?? { code: 'EXEC_FAILED', message: 'the run failed', retryable: true };
   const outcome: RunOutcome = { ok: false, result, error: { code: f.code, message: f.message, retryable: f.retryable } };
+  if (f.retry_after !== undefined) outcome.error!.retry_after = f.retry_after;
   if (isHostFault(f)) {
     const fault: HostFault = { executor, code: f.code, message: f.message };
     if (f.model !== undefined) fault.model = f.model;

@@ -295,6 +295,7 @@ export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps): void {
         // details is an object by schema (a few keys at most in practice): merging is cheap.
         const details = msg.result === undefined ? msg.error.details : { ...msg.error.details, result: msg.result };
         const error = { code: msg.error.code, message: msg.error.message, retryable: msg.error.retryable, ...(details !== undefined ? { details } : {}) };
+        if (msg.error.retry_after !== undefined) Object.assign(error, { retry_after: msg.error.retry_after });
         answer(msg.id, store.fail(msg.task_id, msg.generation, live.id, error));
         return;
       }

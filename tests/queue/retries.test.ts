@@ -15,6 +15,28 @@ afterEach(async () => {
 describe('retries in the store', () => {
   const BACKOFF = { baseMs: 1000, maxMs: 60_000 };
 
+  it("an executor's retry_after (a usage limit's reset) holds the retry until then, within 24 hours", async () => {
+    h = await openTestStore({ backoff: BACKOFF, random: () => 0.5 });
+    await h.store.createMany([spec('limited'), spec('far'), spec('soon')], 'test');
+    const reset = h.clock.t + 3600_000;
+    let t = await leaseAndAccept(h.store, A0);
+    t = await h.store.fail(t.id, t.generation, 'a0', { code: 'EXEC_USAGE_LIMIT', message: 'usage limit', retryable: true, retry_after: reset });
+    expect(t).toMatchObject({ status: 'failed', next_run_at: reset });
+    expect(t.last_error).toEqual({ code: 'EXEC_USAGE_LIMIT', message: 'usage limit', retryable: true, retry_after: reset });
+    // Far ahead is bounded; sooner than the backoff is the backoff.
+    const far = await leaseAndAccept(h.store, A0);
+    expect((await h.store.fail(far.id, far.generation, 'a0', { code: 'E', message: 'e', retry_after: h.clock.t + 7 * 86_400_000 })).next_run_at).toBe(h.clock.t + 86_400_000);
+    const soon = await leaseAndAccept(h.store, A0);
+    expect((await h.store.fail(soon.id, soon.generation, 'a0', { code: 'E', message: 'e', retry_after: h.clock.t + 1 })).next_run_at).toBe(h.clock.t + retryDelayMs(1, 0.5, BACKOFF));
+
+    h.clock.advance(3600_000 - 1);
+    await h.store.sweep();
+    expect((await h.store.get(t.id))!.status).toBe('failed');
+    h.clock.advance(1);
+    await h.store.sweep();
+    expect((await h.store.get(t.id))!.status).toBe('queued');
+  });
+
   it('a retryable failure -> failed with next_run_at after the backoff, then queued by the sweeper', async () => {
     const draw = 0.25;
     h = await openTestStore({ backoff: BACKOFF, random: () => draw });

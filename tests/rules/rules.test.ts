@@ -6,12 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Task, TaskStatus } from '../../shared/task.js';
 import { Changes, edit, MAX_EVENT_IDS, transition } from '../../hub/queue/changes.js';
-import { DEFAULT_BACKOFF } from '../../hub/queue/backoff.js';
+import { DEFAULT_BACKOFF, retryDelayMs } from '../../hub/queue/backoff.js';
 import { releaseDependants } from '../../hub/queue/dependencies.js';
 import * as leases from '../../hub/queue/leases.js';
 import { DEFAULT_TASK_DEFAULTS, newTaskRecord } from '../../hub/queue/normalize.js';
 import * as operator from '../../hub/queue/operator.js';
 import type { QueueTx } from '../../hub/queue/port.js';
+import { MAX_RETRY_AFTER_MS, retryAt } from '../../hub/queue/retry-policy.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -132,5 +133,29 @@ describe('rules over several records', () => {
     const t = tx.add('a', 'completed');
     await releaseDependants(changesOver(tx), t, 'x');
     expect(asked).toBe(0);
+  });
+});
+
+describe('the retry policy', () => {
+  const B = { baseMs: 1000, maxMs: 60_000 };
+
+  it('retries after the backoff, or at retry_after when that is later, at most 24 h ahead', () => {
+    const backoff = NOW + retryDelayMs(2, 0.5, B); // 1500 ms
+    expect(retryAt(NOW, 2, 0.5, B)).toBe(backoff);
+    expect(retryAt(NOW, 2, 0.5, B, NOW + 600_000)).toBe(NOW + 600_000);
+    expect(retryAt(NOW, 2, 0.5, B, NOW + 100)).toBe(backoff); // sooner than the backoff: the backoff
+    expect(retryAt(NOW, 2, 0.5, B, NOW - 5000)).toBe(backoff); // already past
+    expect(retryAt(NOW, 2, 0.5, B, NOW + 3 * 86_400_000)).toBe(NOW + MAX_RETRY_AFTER_MS);
+    expect(MAX_RETRY_AFTER_MS).toBe(86_400_000);
+  });
+
+  it("a failure with retry_after waits for it, and the task's last_error keeps it", async () => {
+    const tx = new RecordsTx();
+    const t = tx.add('a', 'running', { generation: 1, attempts: 1, lease: { agent_id: 'x', generation: 1, expires_at: NOW + 1000, started_at: NOW - 1 } });
+    const ws = changesOver(tx, 0.5);
+    const reset = NOW + 2 * 3600_000;
+    const after = await leases.fail(ws, t, 1, 'x', { code: 'EXEC_USAGE_LIMIT', message: 'limit reached', retryable: true, retry_after: reset });
+    expect(after).toMatchObject({ status: 'failed', next_run_at: reset, last_error: { code: 'EXEC_USAGE_LIMIT', retry_after: reset } });
+    expect(ws.list[0]!.event!.reason).toBe('EXEC_USAGE_LIMIT: retry in 7200000 ms');
   });
 });

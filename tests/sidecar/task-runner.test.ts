@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { pino } from 'pino';
 import { ShellExecutor } from '../../sidecar/executors/shell.js';
 import { OllamaExecutor } from '../../sidecar/executors/ollama.js';
-import { chooseExecutor, TaskRunner } from '../../sidecar/task-runner.js';
+import { chooseExecutor, outcomeOf, TaskRunner } from '../../sidecar/task-runner.js';
 import { WorkspaceManager } from '../../sidecar/workspace/workspace-manager.js';
 import type { ExecutorName, Task } from '../../shared/task.js';
 import type { Executor } from '../../sidecar/executors/executor.js';
@@ -45,5 +45,26 @@ describe('task runner', () => {
     expect(r.refusal(task({ executor: 'ollama' }), [{ name: 'ollama', available: false, models: [] }])?.code).toBe('SIDECAR_EXECUTOR_UNAVAILABLE');
     expect(r.refusal(task({ command: 'true', repo: 'web' }), ads)).toEqual({ code: 'SIDECAR_REPO_UNKNOWN', reason: "this host does not have repo 'web'" });
     expect(r.refusal(task({ command: 'true', repo: 'api' }), ads)).toBeNull();
+  });
+});
+
+describe('the outcome a run reports', () => {
+  const loop = (failure: Parameters<typeof outcomeOf>[2]['failure']) => ({
+    ok: false,
+    iterations: [],
+    verification: null,
+    usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0, wall_ms: 1 },
+    submission: null,
+    ...(failure ? { failure } : {}),
+  });
+
+  test("passes the executor's retry_after into the error task.fail carries", () => {
+    const out = outcomeOf('claude', null, loop({ code: 'EXEC_ERROR_RESULT', message: 'overloaded', retryable: true, retry_after: 1_767_225_600_000 }));
+    expect(out.error).toEqual({ code: 'EXEC_ERROR_RESULT', message: 'overloaded', retryable: true, retry_after: 1_767_225_600_000 });
+    expect(outcomeOf('shell', null, loop({ code: 'EXEC_EXIT_NONZERO', message: 'exit 1', retryable: true })).error).toEqual({
+      code: 'EXEC_EXIT_NONZERO',
+      message: 'exit 1',
+      retryable: true,
+    });
   });
 });
