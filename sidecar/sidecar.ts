@@ -235,7 +235,7 @@ export class Sidecar {
       case 'welcome':
         return; // handled by the connection ('ready')
       case 'task.assign':
-        void this.onAssign(msg.task as unknown as Task, msg.generation).catch((err) => this.log.error({ err }, 'handling an assignment failed'));
+        void this.onAssign(msg.task, msg.generation).catch((err) => this.log.error({ err }, 'handling an assignment failed'));
         return;
       case 'task.resume':
         void this.onResume(msg).catch((err) => this.log.error({ err }, 'resuming a task failed'));
