@@ -23,6 +23,7 @@ import { installAuth } from './api/auth-hook.js';
 import { eventRoutes } from './api/events.js';
 import { healthRoutes } from './api/health.js';
 import { installErrorHandling, installUnicodeCheck } from './api/http.js';
+import { installOpenApi, openApiRoute } from './api/openapi.js';
 import { taskRoutes } from './api/tasks.js';
 import { installValidation } from './api/validation.js';
 import { loadAdminToken } from './auth/admin-token.js';
@@ -65,13 +66,13 @@ export interface Hub {
   bus: HubBus;
   /** The application services every edge calls (REST, the feed; the CLI's `up` in-process). */
   services: Services;
-  /** Every route the hub serves (not the HEAD route fastify adds for each GET). */
+  /** Every route the hub serves (not the HEAD route fastify adds for each GET): what OpenAPI must list. */
   routes: ReadonlyArray<{ method: string; url: string }>;
   /** Stops accepting, stops every feature, closes sockets and stores. */
   close(): Promise<void>;
 }
 
-/** The schemas with an `$id` the routes name. */
+/** The schemas with an `$id` the routes name: OpenAPI's components. */
 const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, FeedMessage];
 
 export async function buildHub(deps: HubDeps): Promise<Hub> {
@@ -108,7 +109,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const services = createServices({ store, agents, registry, auth, progress, bus, now });
   const disconnectBus = connectBus(bus, store, registry);
 
-  // The REST edge.
+  // The REST edge. OpenAPI first: it follows every route registered after it.
+  await installOpenApi(app);
   installValidation(app, SHARED_SCHEMAS);
   installErrorHandling(app);
   installAuth(app, services.access);
@@ -117,6 +119,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   agentRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);
+  openApiRoute(app);
 
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
   await app.register(schedulerFeature, { scheduler, store, bus });
