@@ -1,30 +1,48 @@
 /**
  * Builds the hub without listening (`buildHub`), so tests drive routes with inject() and real
  * sockets alike; `startHub` opens the stores in a data folder and listens.
+ *
+ * What is here is assembly only: the stores, the registry, the bus and the services, then the
+ * REST edge (validation, auth, routes, OpenAPI) and the features, each a plugin that subscribes
+ * to the bus and stops itself (hub/features/). The order of the features is the order they hear
+ * an event in, and the order they stop in.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import websocket from '@fastify/websocket';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ErrorBody } from '../shared/errors.js';
+import { ExecutorAlert, FeedMessage } from '../shared/feed.js';
 import { MAX_FRAME_BYTES } from '../shared/protocol.js';
+import { Agent, AgentView, QueueStats } from '../shared/rest.js';
+import { Task, TaskEvent, TaskSpec } from '../shared/task.js';
 import { AgentRegistry } from './agents/registry.js';
 import { agentRoutes } from './api/agents.js';
-import { watchExecutors } from './agents/executor-watch.js';
 import { installAuth } from './api/auth-hook.js';
 import { eventRoutes } from './api/events.js';
 import { healthRoutes } from './api/health.js';
 import { installErrorHandling, installUnicodeCheck } from './api/http.js';
+import { installOpenApi, openApiRoute } from './api/openapi.js';
 import { taskRoutes } from './api/tasks.js';
+import { installValidation } from './api/validation.js';
 import { loadAdminToken } from './auth/admin-token.js';
 import { Authenticator } from './auth/authenticator.js';
 import { hashToken } from './auth/tokens.js';
 import type { HubConfig } from './config.js';
-import { handleAgentSocket } from './gateway/agent-gateway.js';
-import { CLOSE } from './gateway/close-codes.js';
+import { agentSocketFeature } from './features/agent-socket.js';
+import { executorWatchFeature } from './features/executor-watch.js';
+import { feedFeature } from './features/feed.js';
+import { pingerFeature } from './features/pinger.js';
+import { progressTailsFeature } from './features/progress-tails.js';
+import { schedulerFeature } from './features/scheduler.js';
+import { storeHealthFeature } from './features/store-health.js';
 import { Feed } from './gateway/feed.js';
+import { Pinger } from './gateway/pinger.js';
 import { ProgressTails } from './gateway/progress-tail.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { connectBus, EventBus, type HubBus, type HubEvents } from './service/bus.js';
+import { createServices, type Services } from './service/index.js';
 import { openAgentStore, type AgentStore } from './store/agent-store.js';
 import { openTaskStore } from './store/level-task-store.js';
 import type { TaskStore } from './store/task-store.js';
@@ -44,9 +62,18 @@ export interface Hub {
   scheduler: Scheduler;
   feed: Feed;
   store: TaskStore;
-  /** Stops accepting, closes sockets and stores. */
+  /** What happened, typed: task, agent and store-health changes, alerts. */
+  bus: HubBus;
+  /** The application services every edge calls (REST, the feed; the CLI's `up` in-process). */
+  services: Services;
+  /** Every route the hub serves (not the HEAD route fastify adds for each GET): what OpenAPI must list. */
+  routes: ReadonlyArray<{ method: string; url: string }>;
+  /** Stops accepting, stops every feature, closes sockets and stores. */
   close(): Promise<void>;
 }
+
+/** The schemas with an `$id` the routes name: OpenAPI's components. */
+const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, FeedMessage];
 
 export async function buildHub(deps: HubDeps): Promise<Hub> {
   const { config, store, agents, log } = deps;
@@ -61,92 +88,50 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
       void (reply as unknown as FastifyReply).status(400).send({ code: 'VALIDATION_FAILED', message: err.message, retryable: false });
     },
   }) as unknown as FastifyInstance;
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   // Frames up to twice the protocol limit reach the parser and get a PAYLOAD_TOO_LARGE error
-  // frame; beyond that ws closes the socket itself (1009) without buffering more.
-  await app.register(websocket, { options: { maxPayload: 2 * MAX_FRAME_BYTES } });
+  // frame; beyond that ws closes the socket itself (1009) without buffering more. Sockets are
+  // closed by the pinger feature, after every other feature stopped listening (not by the
+  // plugin's own preClose, which runs first and would make the fleet look gone to the watches).
+  await app.register(websocket, { options: { maxPayload: 2 * MAX_FRAME_BYTES }, preClose: (done) => done() });
 
+  const bus: HubBus = new EventBus<HubEvents>((err, type) => log.error({ err, event: type }, 'a listener of the hub bus failed'));
   const registry = new AgentRegistry();
   const scheduler = new Scheduler(store, registry, log.child({ module: 'scheduler' }));
   const feed = new Feed();
   const progress = new ProgressTails();
+  const pinger = new Pinger(config.pingMs);
   const auth = new Authenticator(hashToken(deps.adminToken));
   await auth.load(agents);
+  const services = createServices({ store, agents, registry, auth, progress, bus, now });
+  const disconnectBus = connectBus(bus, store, registry);
 
-  const unsubscribeScheduler = scheduler.subscribe();
-  const unsubscribe = store.onChange((change) => {
-    if (!change.task.lease) progress.drop(change.task.id);
-    if (feed.size > 0) feed.publish({ type: 'task.changed', task: change.task, event: change.event });
-  });
-  registry.on('changed', (agent) => {
-    if (feed.size > 0) feed.publish({ type: 'agent.changed', agent: registry.view(agent) });
-  });
-  const unwatchExecutors = watchExecutors(
-    registry,
-    (alert) => {
-      if (alert.code === 'EXECUTOR_GONE') log.warn({ alert }, alert.message);
-      else log.info({ alert }, alert.message);
-      feed.publish({ type: 'alert', alert });
-    },
-    now,
-  );
-
+  // The REST edge. OpenAPI first: it follows every route registered after it.
+  await installOpenApi(app);
+  installValidation(app, SHARED_SCHEMAS);
   installErrorHandling(app);
-  installAuth(app, auth);
+  installAuth(app, services.access);
   installUnicodeCheck(app);
-  taskRoutes(app, store, progress, registry);
-  agentRoutes(app, agents, registry, auth, store, now);
-  eventRoutes(app, store);
-  healthRoutes(app, store, registry, () => store.healthy(), now());
+  taskRoutes(app, services);
+  agentRoutes(app, services);
+  eventRoutes(app, services);
+  healthRoutes(app, services);
+  openApiRoute(app);
 
-  const sockets = new Set<import('ws').WebSocket>();
-  const alive = new WeakMap<import('ws').WebSocket, boolean>();
-  /** Every socket (sidecars and feed subscribers) is pinged; one that stops answering is dropped. */
-  const track = (socket: import('ws').WebSocket) => {
-    sockets.add(socket);
-    alive.set(socket, true);
-    socket.on('pong', () => alive.set(socket, true));
-    socket.on('close', () => sockets.delete(socket));
-  };
-  app.get('/v1/agent', { websocket: true, config: { public: true } }, (socket) => {
-    track(socket);
-    handleAgentSocket(socket, {
-      store,
-      agents,
-      registry,
-      scheduler,
-      feed,
-      progress,
-      log: log.child({ module: 'gateway' }),
-      heartbeatMs: config.heartbeatMs,
-      now,
-    });
+  // Features, in the order they hear an event: the scheduler first (the registry follows leases).
+  await app.register(schedulerFeature, { scheduler, store, bus });
+  await app.register(executorWatchFeature, { registry, bus, log, now });
+  await app.register(progressTailsFeature, { progress, bus });
+  await app.register(storeHealthFeature, { health: services.health, bus, log });
+  await app.register(feedFeature, { feed, bus, registry, services, pinger });
+  await app.register(agentSocketFeature, {
+    pinger,
+    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, now },
   });
-  app.get('/v1/feed', { websocket: true, config: { tokenInQuery: true } }, async (socket) => {
-    track(socket);
-    const stats = await store.stats();
-    if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: registry.all().map((a) => registry.view(a)), stats });
-  });
-
-  // Connection liveness: a socket whose pong has not come back by the next ping is dead. Pings go
-  // out in slices so that ten thousand sockets do not stall the event loop in one sweep.
-  const PING_SLICE = 256;
-  const pinger = setInterval(() => {
-    const all = [...sockets];
-    const slice = (from: number) => {
-      for (const ws of all.slice(from, from + PING_SLICE)) {
-        if (ws.readyState !== ws.OPEN) continue;
-        if (alive.get(ws) === false) {
-          ws.terminate();
-          continue;
-        }
-        alive.set(ws, false);
-        ws.ping();
-      }
-      if (from + PING_SLICE < all.length) setImmediate(() => slice(from + PING_SLICE));
-    };
-    slice(0);
-  }, config.pingMs);
-  pinger.unref();
+  await app.register(pingerFeature, { pinger });
 
   let closed = false;
   return {
@@ -155,17 +140,14 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     scheduler,
     feed,
     store,
+    bus,
+    services,
+    routes,
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(pinger);
-      scheduler.stop();
-      unsubscribe();
-      unsubscribeScheduler();
-      unwatchExecutors();
-      for (const ws of sockets) ws.close(CLOSE.GOING_AWAY, 'hub shutting down');
-      feed.closeAll();
       await app.close();
+      disconnectBus();
       await store.close();
       await agents.close();
     },

@@ -3,7 +3,14 @@
  * `{ code, message, retryable }`; messages may change. `status` is the HTTP status a REST
  * answer carries; `retryable` says whether sending the same request again can help.
  * docs/errors.md documents every code, and a test keeps the two in step.
+ *
+ * Besides answers, the table holds the codes that end up in a task's `last_error` or travel as a
+ * `task.reject` code (LEASE_EXPIRED, VERIFICATION_FAILED, BUSY, ...): never a REST answer, they
+ * carry the status their meaning would have, as AGENT_LOST_TASK and the SIDECAR_* codes do.
+ * (The executors' own EXEC_* codes are sidecar/executors/failures.ts's table.)
  */
+import { Type, type Static } from '@sinclair/typebox';
+
 export const ERROR_CODES = {
   // Input
   VALIDATION_FAILED: { status: 400, retryable: false },
@@ -38,6 +45,17 @@ export const ERROR_CODES = {
   AGENT_OFFLINE: { status: 409, retryable: true },
   HUB_SHUTTING_DOWN: { status: 503, retryable: true },
   AGENT_LOST_TASK: { status: 409, retryable: true },
+  // Task outcomes the hub records in last_error (never a REST answer)
+  LEASE_EXPIRED: { status: 409, retryable: true },
+  TASK_TIMEOUT: { status: 504, retryable: true },
+  REVIEW_REJECTED: { status: 409, retryable: true },
+  // Task outcomes a sidecar reports in task.fail, and its task.reject codes
+  VERIFICATION_FAILED: { status: 422, retryable: true },
+  SUBMIT_FAILED: { status: 502, retryable: true },
+  SIDECAR_ERROR: { status: 500, retryable: true },
+  EXEC_FAILED: { status: 500, retryable: true },
+  BUSY: { status: 503, retryable: true },
+  DRAINING: { status: 503, retryable: true },
   // Sidecar (reported in task.reject / task.fail, and thrown inside the sidecar)
   SIDECAR_REPO_UNKNOWN: { status: 422, retryable: false },
   SIDECAR_EXECUTOR_UNAVAILABLE: { status: 422, retryable: false },
@@ -59,13 +77,32 @@ export interface WireError {
   details?: unknown;
 }
 
-/** An error with a stable code from the table. Throw it; the edges turn it into a WireError. */
+/** The error body of every REST refusal (the wire form above, as a schema). */
+export const ErrorBody = Type.Object(
+  {
+    code: Type.Unsafe<ErrorCode>({ type: 'string', enum: Object.keys(ERROR_CODES) }),
+    message: Type.String(),
+    retryable: Type.Boolean(),
+    /** Code-specific data: the failing fields of a VALIDATION_FAILED, the cycle of a DEPENDENCY_CYCLE... */
+    details: Type.Optional(Type.Unknown()),
+  },
+  { $id: 'Error', additionalProperties: false },
+);
+// Compile-time: the schema and WireError are the same shape.
+const sameWire: [Static<typeof ErrorBody>] extends [WireError] ? ([WireError] extends [Static<typeof ErrorBody>] ? true : false) : false = true;
+void sameWire;
+
+/**
+ * An error with a stable code from the table. Throw it; the edges turn it into a WireError. An
+ * error that wraps another keeps it as `cause` (for the log; it never crosses the wire), as
+ * Temporal's failures do.
+ */
 export class SwitchyardError extends Error {
   readonly code: ErrorCode;
   readonly details: unknown;
 
-  constructor(code: ErrorCode, message: string, details?: unknown) {
-    super(message);
+  constructor(code: ErrorCode, message: string, details?: unknown, options?: { cause?: unknown }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'SwitchyardError';
     this.code = code;
     this.details = details;
@@ -90,4 +127,13 @@ export class SwitchyardError extends Error {
 export function toWireError(err: unknown): WireError {
   if (err instanceof SwitchyardError) return err.toWire();
   return { code: 'INTERNAL', message: 'internal error', retryable: true };
+}
+
+/**
+ * A task's failure (a `task.fail` error, a `last_error`) with a code of the table and, unless
+ * told otherwise, the table's retryability: a code written this way cannot be missing from the
+ * table or from docs/errors.md.
+ */
+export function taskFailure(code: ErrorCode, message: string, retryable: boolean = ERROR_CODES[code].retryable): { code: ErrorCode; message: string; retryable: boolean } {
+  return { code, message, retryable };
 }

@@ -7,6 +7,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { SwitchyardError } from './errors.js';
+import { Task } from './task.js';
 import { assertWellFormed, mayHoldLoneSurrogate, wellFormed } from './unicode.js';
 import { compile, describeErrors } from './validate.js';
 import { LIMITS } from './task.js';
@@ -82,8 +83,23 @@ const TaskFailError = Type.Object(
   },
 );
 
-/** A task as the hub sends it; its full schema lives in shared/task.ts (the hub is trusted). */
+/**
+ * A task as the hub sends it in `task.resume`: any object (the sidecar keeps what it held and
+ * checks a held task's fields itself, sidecar/state-schema.ts).
+ */
 const TaskPayload = Type.Record(Type.String(), Type.Unknown());
+
+/** The fields of a task a sidecar reads (sidecar/state-schema.ts checks the same ones in state.json). */
+const SIDECAR_READS = ['id', 'title', 'description', 'context', 'success_criteria', 'verification', 'max_attempts', 'command', 'model', 'repo', 'executor', 'timeouts'];
+
+/**
+ * The task of a `task.assign`: the Task schema (shared/task.ts), typed as Task — the hub sends
+ * the whole record — but requiring only the fields a sidecar reads. Every field present is
+ * checked; one the sidecar never reads may be absent (a hub from before it existed) or new (a
+ * later hub), and the sidecar still speaks protocol 1 with that hub.
+ */
+const { $id: _taskId, required: _all, ...taskShape } = Task;
+const AssignedTask = Type.Unsafe<Task>({ ...taskShape, required: SIDECAR_READS });
 
 // ------------------------------------------------------------------ sidecar -> hub
 
@@ -179,7 +195,7 @@ export const HubMessages = {
   }),
   'task.assign': Type.Object({
     type: Type.Literal('task.assign'),
-    task: TaskPayload,
+    task: AssignedTask,
     generation: Generation,
     lease_expires_at: Ms,
   }),
@@ -230,7 +246,7 @@ function parseWith<M extends Record<string, TSchema>>(table: M, raw: string | Bu
       assertWellFormed(value, type);
     } catch (err) {
       const id = (value as { id?: unknown }).id;
-      throw new SwitchyardError('VALIDATION_FAILED', (err as Error).message, typeof id === 'string' && wellFormed(id) ? { id } : {});
+      throw new SwitchyardError('VALIDATION_FAILED', (err as Error).message, typeof id === 'string' && wellFormed(id) ? { id } : {}, { cause: err });
     }
   }
   const validate = compile(table[type]!);

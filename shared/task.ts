@@ -1,9 +1,11 @@
 /**
- * The task format: one definition, from which the JSON Schema (validated by ajv at every edge)
- * and the TypeScript types both come. `TaskSpec` is what a client submits; `Task` is what the
- * hub stores and returns.
+ * The task format: one definition, from which the JSON Schema (validated by ajv at every edge,
+ * used as the REST routes' schemas and listed in OpenAPI) and the TypeScript types both come.
+ * `TaskSpec` is what a client submits; `Task` is what the hub stores and returns (and sends in
+ * `task.assign`); `TaskEvent` is one entry of the audit log.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, StringEnum } from './schema.js';
 
 export const LANES = ['urgent', 'high', 'normal', 'low'] as const;
 export type Lane = (typeof LANES)[number];
@@ -97,6 +99,16 @@ export const TaskTimeouts = Type.Object(
 );
 export type TaskTimeouts = Static<typeof TaskTimeouts>;
 
+/**
+ * Variables set for the task's processes, over the sidecar's allow-listed environment and its
+ * repo's `env` (docs/sidecar-processes.md). Not for secrets: the task's record shows them.
+ */
+const TaskEnv = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), Type.String({ maxLength: 4096 }), {
+  maxProperties: 64,
+  // A Record's key pattern alone is `patternProperties`, which lets other names through.
+  additionalProperties: false,
+});
+
 /** What a client submits. Optional fields get the defaults documented in docs/tasks.md. */
 export const TaskSpec = Type.Object(
   {
@@ -107,10 +119,10 @@ export const TaskSpec = Type.Object(
     context: Type.Optional(TaskContext),
     success_criteria: Type.Optional(Type.Array(ShortText, { maxItems: LIMITS.listItems })),
     verification: Type.Optional(Type.Array(VerificationStep, { maxItems: 64 })),
-    complexity: Type.Optional(Type.Union(COMPLEXITIES.map((c) => Type.Literal(c)))),
+    complexity: Type.Optional(StringEnum(COMPLEXITIES)),
     capabilities: Type.Optional(Type.Array(Token, { maxItems: 32, uniqueItems: true })),
     repo: Type.Optional(Token),
-    lane: Type.Optional(Type.Union(LANES.map((l) => Type.Literal(l)))),
+    lane: Type.Optional(StringEnum(LANES)),
     depends_on: Type.Optional(Type.Array(Token, { maxItems: LIMITS.listItems, uniqueItems: true })),
     idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxAttempts })),
@@ -119,17 +131,12 @@ export const TaskSpec = Type.Object(
     run_at: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxTimeMs })),
     /** When true, a completed attempt waits in `review` for an operator's approval. */
     review: Type.Optional(Type.Boolean()),
-    executor: Type.Optional(Type.Union(EXECUTORS.map((e) => Type.Literal(e)))),
+    executor: Type.Optional(StringEnum(EXECUTORS)),
     /** For the shell executor: run by `/bin/sh -c` in the task's working folder. */
     command: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.textChars })),
     model: Type.Optional(Token),
-    /**
-     * Variables set for the task's processes, over the sidecar's allow-listed environment and
-     * its repo's `env` (docs/sidecar-processes.md). Not for secrets: the task's record shows them.
-     */
-    env: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), Type.String({ maxLength: 4096 }), { maxProperties: 64 }),
-    ),
+    /** Variables for the task's processes (`TaskEnv`). */
+    env: Type.Optional(TaskEnv),
     /** Direct delegation: offer the task to this agent first. */
     agent: Type.Optional(Token),
     created_by: Type.Optional(Token),
@@ -163,72 +170,85 @@ export const Lease = Type.Object({
 export type Lease = Static<typeof Lease>;
 
 /** A task as the hub stores and returns it: the normalised spec plus its state. */
-export interface Task {
-  id: string;
-  title: string;
-  description: string;
-  context: TaskContext;
-  success_criteria: string[];
-  verification: VerificationStep[];
-  complexity: Complexity;
-  /** Why the complexity is what it is: 'given' or the heuristic's reason. */
-  complexity_reason: string;
-  capabilities: string[];
-  repo: string | null;
-  lane: Lane;
-  depends_on: string[];
-  idempotency_key: string | null;
-  max_attempts: number;
-  timeouts: Required<TaskTimeouts>;
-  run_at: number | null;
-  review: boolean;
-  executor: ExecutorName | null;
-  command: string | null;
-  model: string | null;
-  /** Variables for the task's processes; absent when the spec set none. */
-  env?: Record<string, string>;
-  agent: string | null;
-  /** The agent this task is reserved for now: `agent` until that agent rejects or lets it time out. */
-  delegate: string | null;
-  /** How many tasks depend on this one (at most LIMITS.dependants). */
-  dependant_count: number;
-  /**
-   * The ids of the tasks that depend on this one, when it has any, where a single task is read
-   * whole (`GET /v1/tasks/:id`; a create answer lists those its own batch added). Lists and the
-   * feed carry `dependant_count` only: the ids are not part of the stored record.
-   */
-  dependants?: string[];
-  /** Ids of this task's audit events, oldest first (the per-task view of the log). */
-  event_ids: string[];
-  created_by: string;
-  metadata: Record<string, unknown>;
+export const Task = Type.Object(
+  {
+    /** A ULID: 26 characters, sortable by creation time. */
+    id: Type.String(),
+    title: Type.String(),
+    description: Type.String(),
+    context: TaskContext,
+    success_criteria: Type.Array(Type.String()),
+    verification: Type.Array(VerificationStep),
+    complexity: StringEnum(COMPLEXITIES),
+    /** Why the complexity is what it is: 'given' or the heuristic's reason. */
+    complexity_reason: Type.String(),
+    /** Sorted; includes `executor:<name>` and `model:<name>` for a task that names them. */
+    capabilities: Type.Array(Type.String()),
+    repo: Nullable(Type.String()),
+    lane: StringEnum(LANES),
+    /** Ids of the tasks this one waits for. */
+    depends_on: Type.Array(Type.String()),
+    idempotency_key: Nullable(Type.String()),
+    max_attempts: Type.Integer({ minimum: 1 }),
+    timeouts: Type.Required(TaskTimeouts),
+    run_at: Nullable(Type.Integer({ minimum: 0 })),
+    review: Type.Boolean(),
+    executor: Nullable(StringEnum(EXECUTORS)),
+    command: Nullable(Type.String()),
+    model: Nullable(Type.String()),
+    /** Variables for the task's processes; absent when the spec set none. */
+    env: Type.Optional(Type.Record(Type.String(), Type.String())),
+    agent: Nullable(Type.String()),
+    /** The agent this task is reserved for now: `agent` until that agent rejects or lets it time out. */
+    delegate: Nullable(Type.String()),
+    /** How many tasks depend on this one (at most LIMITS.dependants). */
+    dependant_count: Type.Integer({ minimum: 0 }),
+    /**
+     * The ids of the tasks that depend on this one, when it has any, where a single task is read
+     * whole (`GET /v1/tasks/:id`; a create answer lists those its own batch added). Lists and the
+     * feed carry `dependant_count` only: the ids are not part of the stored record.
+     */
+    dependants: Type.Optional(Type.Array(Type.String())),
+    /** Ids of this task's audit events, oldest first (the per-task view of the log). */
+    event_ids: Type.Array(Type.String()),
+    created_by: Type.String(),
+    metadata: Type.Record(Type.String(), Type.Unknown()),
 
-  status: TaskStatus;
-  /** Bumped by every assignment; fences progress, renewals and results of older leases. */
-  generation: number;
-  /** Attempts that started running. */
-  attempts: number;
-  lease: Lease | null;
-  created_at: number;
-  updated_at: number;
-  /** When the task last entered `queued`; orders FIFO and anti-starvation. */
-  queued_at: number | null;
-  /** When a `failed` task will be queued again (backoff), or a delayed task becomes due. */
-  next_run_at: number | null;
-  last_error: TaskError | null;
-  result: unknown;
-}
+    status: StringEnum(TASK_STATUSES),
+    /** Bumped by every assignment; fences progress, renewals and results of older leases. */
+    generation: Type.Integer({ minimum: 0 }),
+    /** Attempts that started running. */
+    attempts: Type.Integer({ minimum: 0 }),
+    lease: Nullable(Lease),
+    created_at: Type.Integer(),
+    updated_at: Type.Integer(),
+    /** When the task last entered `queued`; orders FIFO and anti-starvation. */
+    queued_at: Nullable(Type.Integer()),
+    /** When a `failed` task will be queued again (backoff), or a delayed task becomes due. */
+    next_run_at: Nullable(Type.Integer()),
+    last_error: Nullable(TaskError),
+    /** What the agent returned on completion (`null` until then). */
+    result: Type.Unknown(),
+  },
+  // Open to fields a newer hub adds: a sidecar checks what it reads, and ignores the rest.
+  { $id: 'Task' },
+);
+export type Task = Static<typeof Task>;
 
 /** One entry of the append-only audit log. */
-export interface TaskEvent {
-  /** Sortable, unique, time-ordered; also the cursor for reading the log. */
-  id: string;
-  at: number;
-  task_id: string;
-  type: 'created' | 'transition';
-  from: TaskStatus | null;
-  to: TaskStatus;
-  generation: number;
-  actor: string;
-  reason: string;
-}
+export const TaskEvent = Type.Object(
+  {
+    /** Sortable, unique, time-ordered; also the cursor for reading the log. */
+    id: Type.String(),
+    at: Type.Integer(),
+    task_id: Type.String(),
+    type: StringEnum(['created', 'transition'] as const),
+    from: Nullable(StringEnum(TASK_STATUSES)),
+    to: StringEnum(TASK_STATUSES),
+    generation: Type.Integer({ minimum: 0 }),
+    actor: Type.String(),
+    reason: Type.String(),
+  },
+  { $id: 'TaskEvent' },
+);
+export type TaskEvent = Static<typeof TaskEvent>;

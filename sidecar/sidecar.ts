@@ -13,6 +13,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { taskFailure, type ErrorCode } from '../shared/errors.js';
 import { PROTOCOL_VERSION, type ExecutorAdvert, type HostResources, type HubMessage, type HubMessageOf, type SidecarMessage } from '../shared/protocol.js';
 import type { ExecutorName, Task } from '../shared/task.js';
 import { agentSocketUrl, type SidecarConfig } from './config.js';
@@ -234,7 +235,7 @@ export class Sidecar {
       case 'welcome':
         return; // handled by the connection ('ready')
       case 'task.assign':
-        void this.onAssign(msg.task as unknown as Task, msg.generation).catch((err) => this.log.error({ err }, 'handling an assignment failed'));
+        void this.onAssign(msg.task, msg.generation).catch((err) => this.log.error({ err }, 'handling an assignment failed'));
         return;
       case 'task.resume':
         void this.onResume(msg).catch((err) => this.log.error({ err }, 'resuming a task failed'));
@@ -270,9 +271,9 @@ export class Sidecar {
     const stopping = [...this.running.values()].filter((r) => r.abortedFor === 'dropped').length;
     const busy = this.state.size - stopping >= this.config.maxConcurrency || this.running.has(task.id) || this.state.get(task.id) !== undefined;
     const why = this.draining
-      ? { code: 'DRAINING', reason: 'the sidecar is shutting down' }
+      ? { code: 'DRAINING' satisfies ErrorCode, reason: 'the sidecar is shutting down' }
       : busy
-        ? { code: 'BUSY', reason: 'no free slot' }
+        ? { code: 'BUSY' satisfies ErrorCode, reason: 'no free slot' }
         : this.runner.refusal(task, this.advertised);
     if (why) {
       log.info({ code: why.code }, `rejecting task: ${why.reason}`);
@@ -399,7 +400,7 @@ export class Sidecar {
         );
       } catch (err) {
         log.error({ err }, 'task run crashed');
-        outcome = { ok: false, result: {}, error: { code: 'SIDECAR_ERROR', message: (err as Error).message, retryable: true } };
+        outcome = { ok: false, result: {}, error: taskFailure('SIDECAR_ERROR', (err as Error).message) };
       } finally {
         batcher.close();
         if (this.running.get(task.id) === entry) this.running.delete(task.id);
@@ -473,7 +474,7 @@ export class Sidecar {
       r.abortedFor = 'drain';
       r.abort.abort(new Error('sidecar draining'));
       await r.done;
-      this.send({ type: 'task.reject', id: this.nextId(), task_id: taskId, generation: r.generation, code: 'DRAINING', reason: 'handed back: the sidecar is shutting down' });
+      this.send({ type: 'task.reject', id: this.nextId(), task_id: taskId, generation: r.generation, code: 'DRAINING' satisfies ErrorCode, reason: 'handed back: the sidecar is shutting down' });
       await this.state.set(taskId, null);
       this.log.info({ task_id: taskId }, 'handed a task back');
     }

@@ -5,10 +5,10 @@
  * stores: every iteration, the last verification report, cumulative usage and the submission.
  */
 import type { Logger } from 'pino';
-import { SwitchyardError } from '../shared/errors.js';
+import { SwitchyardError, taskFailure } from '../shared/errors.js';
 import type { ExecutorAdvert } from '../shared/protocol.js';
 import type { ExecutorName, Task } from '../shared/task.js';
-import type { Executor, ExecutorProgress } from './executors/executor.js';
+import type { Executor, ExecutorFailure, ExecutorProgress } from './executors/executor.js';
 import { runBuildVerifyFix, type IterationRecord, type LoopResult } from './loop/build-verify-fix.js';
 import { loopWorkspace } from './loop/workspace-adapter.js';
 import type { WorkspaceManager } from './workspace/workspace-manager.js';
@@ -101,7 +101,7 @@ export class TaskRunner {
     try {
       ws = await this.workspaces.prepare(task, signal);
     } catch (err) {
-      const e = err instanceof SwitchyardError ? err : new SwitchyardError('SIDECAR_GIT_FAILED', (err as Error).message);
+      const e = err instanceof SwitchyardError ? err : new SwitchyardError('SIDECAR_GIT_FAILED', (err as Error).message, undefined, { cause: err });
       return failed({ code: e.code, message: e.message, retryable: e.retryable });
     }
     try {
@@ -147,7 +147,7 @@ export function outcomeOf(executor: ExecutorName, branch: string | null, loop: L
     url: loop.submission?.pr_url ?? loop.submission?.url ?? null,
   };
   if (loop.ok) return { ok: true, result };
-  const f = loop.failure ?? { code: 'EXEC_FAILED', message: 'the run failed', retryable: true };
+  const f: ExecutorFailure = loop.failure ?? taskFailure('EXEC_FAILED', 'the run failed');
   const outcome: RunOutcome = { ok: false, result, error: { code: f.code, message: f.message, retryable: f.retryable } };
   if (f.retry_after !== undefined) outcome.error!.retry_after = f.retry_after;
   if (isHostFault(f)) {

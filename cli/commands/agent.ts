@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { CliError, HubClient } from '../client.js';
 import { table, time } from '../format.js';
+import type { Agent } from '../../shared/rest.js';
 
 export const AGENT_HELP = `Usage: switchyard agent <command> [options]
 
@@ -18,29 +19,8 @@ Options:
   --json       Print JSON
 `;
 
-interface ExecutorView {
-  name: string;
-  available: boolean;
-  models: string[];
-  reason?: string;
-  since?: number;
-  until?: number;
-  model_faults?: Array<{ name: string; reason: string; since: number }>;
-}
-
-interface AgentView {
-  id: string;
-  state: string;
-  description: string;
-  tasks: Array<{ task_id: string; generation: number; status: string }>;
-  created_at: number;
-  last_seen_at?: number | null;
-  connected_at?: number | null;
-  capabilities?: string[];
-  repos?: string[] | null;
-  executors?: ExecutorView[];
-  resources?: { cpu_count: number; ram_free_mb: number; ram_total_mb: number; gpus: Array<{ index: number; name: string; vram_used_mb: number; vram_total_mb: number }>; gpu_note?: string } | null;
-}
+/** An agent as the REST API answers it (shared/rest.ts). */
+type AgentView = Agent;
 
 /** The agent as a person reads it: executors first, with why one cannot run. */
 export function formatAgent(a: AgentView): string {

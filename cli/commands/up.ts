@@ -10,13 +10,15 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { startHub, type RunningHub } from '../../hub/app.js';
 import { loadHubConfig } from '../../hub/config.js';
+import { OPERATOR } from '../../hub/service/access.js';
 import { writeFileAtomic } from '../../shared/atomic-file.js';
 import { SwitchyardError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import { scrubSecrets } from '../../sidecar/child-env.js';
-import type { Task, TaskSpec } from '../../shared/task.js';
+import type { TaskSpec } from '../../shared/task.js';
 
 export const UP_HELP = `Usage: switchyard up [options]      (npm start runs this)
 
@@ -58,22 +60,23 @@ function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return copy;
 }
 
-/** The 0600 file with a local sidecar's token, registering the agent (again) when needed. */
-async function agentTokenFile(hub: RunningHub, dataDir: string, id: string): Promise<string> {
+/**
+ * The 0600 file with a local sidecar's token, registering the agent (again) when needed. The hub
+ * is in this process: its services are called directly, as the operator.
+ */
+async function agentTokenFile(hub: RunningHub, dataDir: string, id: string, log: Logger): Promise<string> {
+  const { agents } = hub.services;
   const tokenFile = join(dataDir, 'sidecars', `${id}.token`);
-  const res = await hub.app.inject({ method: 'GET', url: `/v1/agents/${id}`, headers: { authorization: `Bearer ${hub.adminToken}` } });
-  if (res.statusCode === 200 && existsSync(tokenFile)) return tokenFile;
-  if (res.statusCode === 200) {
-    await hub.app.inject({ method: 'DELETE', url: `/v1/agents/${id}`, headers: { authorization: `Bearer ${hub.adminToken}` } });
-  }
-  const created = await hub.app.inject({
-    method: 'POST',
-    url: '/v1/agents',
-    headers: { authorization: `Bearer ${hub.adminToken}` },
-    payload: { id, description: 'local demo sidecar' },
-  });
-  if (created.statusCode !== 201) throw new SwitchyardError('INTERNAL', `registering ${id} failed: ${created.body}`);
-  const token = (created.json() as { token: string }).token;
+  const known = await agents.get(OPERATOR, id).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof SwitchyardError && err.code === 'AGENT_NOT_FOUND') return false;
+      throw err;
+    },
+  );
+  if (known && existsSync(tokenFile)) return tokenFile;
+  if (known) await agents.remove(OPERATOR, id, log);
+  const { token } = await agents.register(OPERATOR, { id, description: 'local demo sidecar' });
   await writeFileAtomic(tokenFile, `${token}\n`, 0o600);
   return tokenFile;
 }
@@ -109,13 +112,13 @@ export async function upCommand(argv: string[]): Promise<void> {
     hub = await startHub(config, log);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw new SwitchyardError('VALIDATION_FAILED', `port ${config.port} is in use: is a hub already running? Stop it, or pass --port 0`);
+    if (e.code === 'EADDRINUSE') throw new SwitchyardError('VALIDATION_FAILED', `port ${config.port} is in use: is a hub already running? Stop it, or pass --port 0`, undefined, { cause: err });
     throw err;
   }
   process.stdout.write(`${stamp()}  hub listening on ${hub.url}\n`);
 
   const titles = new Map<string, string>();
-  hub.store.onChange(({ task, event }) => {
+  hub.bus.on('task.changed', ({ task, event }) => {
     if (!titles.has(task.id) && event.type !== 'created') return;
     titles.set(task.id, task.title);
     const who = task.lease?.agent_id ? ` [${task.lease.agent_id}]` : '';
@@ -126,7 +129,7 @@ export async function upCommand(argv: string[]): Promise<void> {
   const children: ChildProcess[] = [];
   for (let i = 1; i <= sidecarCount; i++) {
     const id = `local-${i}`;
-    const tokenFile = await agentTokenFile(hub, dataDir, id);
+    const tokenFile = await agentTokenFile(hub, dataDir, id, log);
     const logPath = join(dataDir, `sidecar-${id}.log`);
     const out = createWriteStream(logPath, { flags: 'a' });
     const args = [CLI, 'sidecar', '--hub', hub.url, '--agent', id, '--data', join(dataDir, `sidecar-${id}`), '--token-file', tokenFile];
@@ -171,33 +174,27 @@ export async function upCommand(argv: string[]): Promise<void> {
   const run = Date.now().toString(36);
   const scratch = join(dataDir, 'demo');
   await mkdir(scratch, { recursive: true });
-  const res = await hub.app.inject({
-    method: 'POST',
-    url: '/v1/tasks/batch',
-    headers: { authorization: `Bearer ${hub.adminToken}` },
-    payload: { tasks: demoTasks(run, scratch) },
-  });
-  if (res.statusCode >= 300) throw new SwitchyardError('INTERNAL', `submitting the demo failed: ${res.body}`);
-  const ids = (res.json() as { tasks: Task[] }).tasks.map((t) => t.id);
+  const { tasks } = hub.services;
+  const ids = (await tasks.createMany(OPERATOR, demoTasks(run, scratch))).map((r) => r.task.id);
   process.stdout.write(`${stamp()}  submitted ${ids.length} demo tasks\n`);
 
   const final = new Set(['completed', 'dead_letter', 'cancelled']);
   await new Promise<void>((resolveDone) => {
     const check = async () => {
-      const tasks = await Promise.all(ids.map((id) => hub.store.get(id)));
-      if (tasks.every((t) => t && final.has(t.status))) {
+      const now = await Promise.all(ids.map((id) => tasks.get(OPERATOR, id)));
+      if (now.every((t) => final.has(t.status))) {
         resolveDone();
         return true;
       }
       return false;
     };
-    const off = hub.store.onChange(() => {
+    const off = hub.bus.on('task.changed', () => {
       void check().then((done) => done && off());
     });
     void check().then((done) => done && off());
   });
-  const tasks = await Promise.all(ids.map((id) => hub.store.get(id)));
-  const completed = tasks.filter((t) => t?.status === 'completed').length;
+  const done = await Promise.all(ids.map((id) => tasks.get(OPERATOR, id)));
+  const completed = done.filter((t) => t.status === 'completed').length;
   process.stdout.write(
     `\nDemo done: ${completed}/${ids.length} completed.\n` +
       `Hub: ${hub.url}   health: ${hub.url}/v1/health\n` +

@@ -9,10 +9,11 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ExecutorAdvert, HostResources, HubMessage } from '../../shared/protocol.js';
+import type { AgentState, AgentView } from '../../shared/rest.js';
 import type { Task } from '../../shared/task.js';
 import { LEASED_STATUSES } from '../queue/states.js';
 
-export type AgentState = 'idle' | 'assigned' | 'working' | 'blocked' | 'offline';
+export type { AgentState, AgentView };
 
 export interface AgentConnection {
   send(message: HubMessage): void;
@@ -41,19 +42,6 @@ export interface LiveAgent {
   connectedAt: number | null;
   lastSeenAt: number | null;
   state: AgentState;
-}
-
-export interface AgentView {
-  id: string;
-  state: AgentState;
-  capabilities: string[];
-  repos: string[] | null;
-  executors: ExecutorAdvert[];
-  max_concurrency: number;
-  tasks: Array<{ task_id: string; generation: number; status: string }>;
-  resources: HostResources | null;
-  connected_at: number | null;
-  last_seen_at: number | null;
 }
 
 export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
@@ -106,7 +94,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
   /**
    * The capabilities an agent offers for matching: what it declares, plus `executor:<name>` for
    * each available executor and `model:<name>` for each model, which tasks naming an executor or
-   * model require (see hub/api/routing.ts).
+   * model require (see hub/service/routing.ts).
    */
   static matchCapabilities(declared: string[], executors: ExecutorAdvert[]): string[] {
     const caps = new Set(declared);

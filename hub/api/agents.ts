@@ -1,83 +1,61 @@
-/** REST: /v1/agents — register (the token is shown once), list with live state, show, remove. */
-import type { FastifyInstance } from 'fastify';
+/** REST: /v1/agents — register (the token is shown once), list with live state, show, recheck, remove. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { SwitchyardError } from '../../shared/errors.js';
-import { assertValid } from '../../shared/validate.js';
-import type { AgentRegistry } from '../agents/registry.js';
-import type { Authenticator, Principal } from '../auth/authenticator.js';
-import { hashToken, newToken } from '../auth/tokens.js';
-import type { AgentStore, AgentRecord } from '../store/agent-store.js';
-import { CLOSE } from '../gateway/close-codes.js';
-import { objectBody } from './http.js';
-import { releaseLeasesOf } from '../agents/release-leases.js';
-import type { TaskStore } from '../store/task-store.js';
+import type { FastifyInstance } from 'fastify';
+import { ErrorBody } from '../../shared/errors.js';
+import { Agent, AgentCreateBody, AgentCreated, AgentIdParams, AgentList, RecheckAsked } from '../../shared/rest.js';
+import { Ref } from '../../shared/schema.js';
+import type { Services } from '../service/index.js';
+import { callerOf } from './auth-hook.js';
+import { answer, withErrors } from './validation.js';
 
-export const AgentCreateBody = Type.Object(
-  {
-    id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$' }),
-    description: Type.Optional(Type.String({ maxLength: 1000 })),
-  },
-  { additionalProperties: false },
-);
+const error = Ref(ErrorBody);
 
-export function agentRoutes(
-  app: FastifyInstance,
-  agents: AgentStore,
-  registry: AgentRegistry,
-  auth: Authenticator,
-  store: TaskStore,
-  now: () => number,
-): void {
-  const view = (record: AgentRecord) => {
-    const live = registry.get(record.id);
-    const { token_hash: _hidden, ...rest } = record;
-    return { ...rest, ...(live ? registry.view(live) : { state: 'offline', tasks: [] }) };
-  };
+export function agentRoutes(fastify: FastifyInstance, { agents }: Services): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.post('/v1/agents', async (req, reply) => {
-    const body = assertValid(AgentCreateBody, objectBody(req.body), 'agent');
-    const token = newToken('sy_agent');
-    const record = await agents.create({
-      id: body.id,
-      token_hash: hashToken(token),
-      created_at: now(),
-      created_by: (req.principal as Principal).actor,
-      description: body.description ?? '',
-    });
-    auth.addAgent(record.id, record.token_hash);
-    return reply.status(201).send({ agent: view(record), token });
-  });
+  app.post(
+    '/v1/agents',
+    {
+      config: { action: 'agents.write' },
+      schema: { summary: "Register an agent; the answer holds its token, shown once", body: AgentCreateBody, response: withErrors({ 201: answer('Registered; the token is in this answer only', AgentCreated) }, error) },
+    },
+    async (req, reply) => reply.status(201).send(await agents.register(callerOf(req), req.body)),
+  );
 
-  app.get('/v1/agents', async () => ({ agents: (await agents.list()).map(view) }));
+  app.get(
+    '/v1/agents',
+    { config: { action: 'agents.read' }, schema: { summary: 'Registered agents with their live state', response: withErrors({ 200: answer('Every registered agent', AgentList) }, error) } },
+    async (req) => ({ agents: await agents.list(callerOf(req)) }),
+  );
 
-  app.get('/v1/agents/:id', async (req) => {
-    const { id } = req.params as { id: string };
-    const record = await agents.get(id);
-    if (!record) throw new SwitchyardError('AGENT_NOT_FOUND', `no agent ${id}`);
-    return view(record);
-  });
+  app.get(
+    '/v1/agents/:id',
+    { config: { action: 'agents.read' }, schema: { summary: 'One agent', params: AgentIdParams, response: withErrors({ 200: answer('The agent', Ref(Agent)) }, error) } },
+    async (req) => agents.get(callerOf(req), req.params.id),
+  );
 
-  // An operator fixed something on the host (logged in, pulled a model): recheck now rather
-  // than at the next scheduled recheck. The result arrives as the sidecar's next advert.
-  app.post('/v1/agents/:id/recheck', async (req, reply) => {
-    const { id } = req.params as { id: string };
-    if (!(await agents.get(id))) throw new SwitchyardError('AGENT_NOT_FOUND', `no agent ${id}`);
-    const conn = registry.get(id)?.conn;
-    if (!conn) throw new SwitchyardError('AGENT_OFFLINE', `agent ${id} is not connected: start its sidecar, which checks its executors as it connects`);
-    conn.send({ type: 'executors.recheck' });
-    return reply.status(202).send({ agent_id: id, asked: true });
-  });
+  app.post(
+    '/v1/agents/:id/recheck',
+    {
+      config: { action: 'agents.write' },
+      schema: { summary: "Ask a connected agent's sidecar to recheck its executors now", params: AgentIdParams, response: withErrors({ 202: answer('Asked; the result arrives as the agent\'s next advert (GET /v1/agents/:id)', RecheckAsked) }, error) },
+    },
+    async (req, reply) => {
+      await agents.recheck(callerOf(req), req.params.id);
+      return reply.status(202).send({ agent_id: req.params.id, asked: true as const });
+    },
+  );
 
-  app.delete('/v1/agents/:id', async (req, reply) => {
-    const { id } = req.params as { id: string };
-    await agents.delete(id);
-    auth.removeAgent(id);
-    // From here on nothing the agent sends is acted on (the gateway stops listening to a
-    // connection it closed, and the token no longer authenticates), and its tasks go back to
-    // the queue now rather than when their leases run out.
-    registry.get(id)?.conn?.close(CLOSE.REMOVED, 'agent removed by an operator');
-    const released = await releaseLeasesOf(store, id, 'agent removed by an operator', req.log);
-    req.log.info({ agent_id: id, released }, 'agent removed');
-    return reply.status(204).send();
-  });
+  app.delete(
+    '/v1/agents/:id',
+    {
+      config: { action: 'agents.write' },
+      schema: { summary: 'Remove an agent: its token stops working, its tasks go back to the queue', params: AgentIdParams, response: withErrors({ 204: Type.Null({ description: 'Removed' }) }, error) },
+    },
+    async (req, reply) => {
+      await agents.remove(callerOf(req), req.params.id, req.log);
+      return reply.status(204).send(null);
+    },
+  );
 }

@@ -1,13 +1,16 @@
 /**
- * Every route needs the admin token unless it is marked public in its route config
- * (`config: { public: true }`: GET /v1/health, and the sidecar socket /v1/agent, which
- * authenticates by its hello). The decision is made on the route the router matched, never on
- * the raw URL, so an encoded path cannot slip past it (an unmatched path just gets 404).
+ * Every route needs a caller allowed to do the route's `action` unless it is marked public in its
+ * route config (`config: { public: true }`: GET /v1/health, GET /v1/openapi.json, and the sidecar
+ * socket /v1/agent, which authenticates by its hello). The decision is made on the route the
+ * router matched, never on the raw URL, so an encoded path cannot slip past it (an unmatched path
+ * just gets 404); and before the body is read, so a refused caller learns nothing about its input.
+ * The rule itself is hub/service/access.ts's (the services check it again for in-process callers).
  * The feed accepts the token in `?token=`, since browsers cannot set headers on a WebSocket.
  */
 import type { FastifyInstance } from 'fastify';
 import { bearer } from '../auth/tokens.js';
-import type { Authenticator, Principal } from '../auth/authenticator.js';
+import type { Principal } from '../auth/authenticator.js';
+import { Access, type Action } from '../service/access.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,13 +19,21 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** No token needed for this route. */
     public?: boolean;
+    /** What the route does, for the access rule. Every route that is not public names one. */
+    action?: Action;
     /** The admin token may come in `?token=` (WebSocket routes used by browsers). */
     tokenInQuery?: boolean;
   }
 }
 
-export function installAuth(app: FastifyInstance, auth: Authenticator): void {
+export function installAuth(app: FastifyInstance, access: Access): void {
   app.decorateRequest('principal', null);
+  // Fail closed, at start: a route that is neither public nor names its action is a bug.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.public !== true && route.config?.action === undefined) {
+      throw new Error(`route ${route.method} ${route.url} is not public and names no action (config.action)`);
+    }
+  });
   app.addHook('onRequest', async (req) => {
     // No route matched: the not-found handler answers 404 and reveals nothing.
     if (req.routeOptions.url === undefined) return;
@@ -33,6 +44,13 @@ export function installAuth(app: FastifyInstance, auth: Authenticator): void {
       const q = req.query as Record<string, unknown>;
       token = typeof q.token === 'string' ? q.token : null;
     }
-    req.principal = auth.requireAdmin(token);
+    const who = access.authenticate(token);
+    Access.authorize(who, config!.action!);
+    req.principal = who;
   });
+}
+
+/** The authenticated caller of a non-public route (set by the hook above). */
+export function callerOf(req: { principal: Principal | null }): Principal {
+  return req.principal!;
 }

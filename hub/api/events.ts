@@ -1,17 +1,20 @@
 /** REST: /v1/events — the audit log, oldest first, with a cursor. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { TaskStore } from '../store/task-store.js';
-import { queryInt, queryString } from './http.js';
+import { ErrorBody } from '../../shared/errors.js';
+import { EventPage, EventQuery } from '../../shared/rest.js';
+import { Ref } from '../../shared/schema.js';
+import type { Services } from '../service/index.js';
+import { callerOf } from './auth-hook.js';
+import { answer, withErrors } from './validation.js';
 
-export function eventRoutes(app: FastifyInstance, store: TaskStore): void {
-  app.get('/v1/events', async (req) => {
-    const q = req.query as Record<string, unknown>;
-    const page = await store.events({
-      taskId: queryString(q, 'task'),
-      after: queryString(q, 'after'),
-      since: queryInt(q, 'since', 0, 8_640_000_000_000_000),
-      limit: queryInt(q, 'limit', 1, 1000) ?? 100,
-    });
-    return { events: page.items, next: page.next };
-  });
+export function eventRoutes(fastify: FastifyInstance, { tasks }: Services): void {
+  fastify.withTypeProvider<TypeBoxTypeProvider>().get(
+    '/v1/events',
+    { config: { action: 'events.read' }, schema: { summary: 'The audit log, oldest first', querystring: EventQuery, response: withErrors({ 200: answer('A page of the log, oldest first', EventPage) }, Ref(ErrorBody)) } },
+    async (req) => {
+      const page = await tasks.events(callerOf(req), req.query);
+      return { events: page.items, next: page.next };
+    },
+  );
 }

@@ -1,6 +1,7 @@
 /**
- * HTTP edges: errors as `{ code, message, retryable }` with the code's status, and small helpers to
- * read query strings and params strictly (a bad value is a VALIDATION_FAILED, not a guess).
+ * HTTP edges: errors as `{ code, message, retryable }` with the code's status, and the Unicode
+ * check every body and query string passes. (Bodies, query strings, params and headers are
+ * checked against their route schemas by fastify: hub/api/validation.ts.)
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_CODES, SwitchyardError, toWireError, type ErrorCode } from '../../shared/errors.js';
@@ -16,11 +17,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 
 /**
  * Refuses bodies and query strings holding text that is not valid Unicode (a lone surrogate,
- * `"\ud800"` in JSON), before any handler sees them: such strings do not map one-to-one to bytes
- * (see shared/unicode.ts).
+ * `"\ud800"` in JSON), before the schemas or any handler see them: such strings do not map
+ * one-to-one to bytes (see shared/unicode.ts).
  */
 export function installUnicodeCheck(app: FastifyInstance): void {
-  app.addHook('preHandler', async (req) => {
+  app.addHook('preValidation', async (req) => {
     assertWellFormed(req.query, 'query');
     if (req.body !== undefined) assertWellFormed(req.body, 'body');
   });
@@ -45,37 +46,4 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, retryable: false });
   });
-}
-
-type Query = Record<string, unknown>;
-
-export function queryString(q: Query, name: string, allowed?: readonly string[]): string | undefined {
-  const v = q[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '' || v.length > 256) {
-    throw new SwitchyardError('VALIDATION_FAILED', `query parameter ${name} must be a non-empty string`);
-  }
-  if (allowed && !allowed.includes(v)) {
-    throw new SwitchyardError('VALIDATION_FAILED', `query parameter ${name} must be one of ${allowed.join(', ')}`);
-  }
-  return v;
-}
-
-export function queryInt(q: Query, name: string, min: number, max: number): number | undefined {
-  const v = q[name];
-  if (v === undefined) return undefined;
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new SwitchyardError('VALIDATION_FAILED', `query parameter ${name} must be an integer from ${min} to ${max}`);
-  }
-  return n;
-}
-
-/** An optional JSON object body (POST without a body is `{}`). */
-export function objectBody(body: unknown): Record<string, unknown> {
-  if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) {
-    throw new SwitchyardError('VALIDATION_FAILED', 'body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
 }

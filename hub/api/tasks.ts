@@ -1,98 +1,100 @@
 /** REST: /v1/tasks — create (one or a batch), list, show with events, cancel, retry, review. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { SwitchyardError } from '../../shared/errors.js';
-import { LANES, TASK_STATUSES, type TaskSpec } from '../../shared/task.js';
-import type { TaskStore } from '../store/task-store.js';
-import { objectBody, queryInt, queryString } from './http.js';
-import { withRoutingCapabilities } from './routing.js';
-import { validateSpec } from '../queue/normalize.js';
-import type { Principal } from '../auth/authenticator.js';
-import type { ProgressTails } from '../gateway/progress-tail.js';
-import type { AgentRegistry } from '../agents/registry.js';
-import { waitingReason } from '../scheduler/waiting-reason.js';
+import { ErrorBody } from '../../shared/errors.js';
+import {
+  CreateTaskHeaders,
+  TaskActionBody,
+  TaskBatchBody,
+  TaskBatchResult,
+  TaskDetail,
+  TaskIdParams,
+  TaskListQuery,
+  TaskPage,
+} from '../../shared/rest.js';
+import { Ref } from '../../shared/schema.js';
+import { Task, TaskSpec } from '../../shared/task.js';
+import type { Action } from '../service/access.js';
+import type { Services } from '../service/index.js';
+import { callerOf } from './auth-hook.js';
+import { answer, withErrors } from './validation.js';
 
-const MAX_BATCH = 1000;
+const error = Ref(ErrorBody);
 
-/**
- * The spec a body asks for: validated first against the one task schema, then the routing
- * capabilities derived from the valid spec (deriving from an unchecked body turned
- * `capabilities: 5` into a 500 and `"gpu"` into `["g","p","u"]`).
- */
-function specOf(body: unknown, idempotencyHeader: string | undefined, where: string): TaskSpec {
-  let raw = objectBody(body);
-  if (idempotencyHeader !== undefined) {
-    if (raw.idempotency_key !== undefined && raw.idempotency_key !== idempotencyHeader) {
-      throw new SwitchyardError('VALIDATION_FAILED', `${where}: Idempotency-Key header and body idempotency_key differ`);
-    }
-    raw = { ...raw, idempotency_key: idempotencyHeader };
-  }
-  return withRoutingCapabilities(validateSpec(raw, where));
-}
+export function taskRoutes(fastify: FastifyInstance, { tasks, review }: Services): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-export function taskRoutes(app: FastifyInstance, store: TaskStore, progress: ProgressTails, registry: AgentRegistry): void {
-  app.post('/v1/tasks', async (req, reply) => {
-    const header = req.headers['idempotency-key'];
-    const key = Array.isArray(header) ? header[0] : header;
-    const who = req.principal as Principal;
-    const { task, created } = await store.create(specOf(req.body, key, 'task'), who.actor);
-    return reply.status(created ? 201 : 200).send(task);
-  });
+  app.post(
+    '/v1/tasks',
+    {
+      config: { action: 'tasks.write' },
+      schema: {
+        summary: 'Create a task (201); the same idempotency key again returns the same task (200)',
+        body: Ref(TaskSpec),
+        headers: CreateTaskHeaders,
+        response: withErrors({ 201: answer('Created (durable): the stored task', Ref(Task)), 200: answer('The task this idempotency key already names; nothing written', Ref(Task)) }, error),
+      },
+    },
+    async (req, reply) => {
+      const { task, created } = await tasks.create(callerOf(req), req.body, { idempotencyKey: req.headers['idempotency-key'] });
+      return reply.status(created ? 201 : 200).send(task);
+    },
+  );
 
-  app.post('/v1/tasks/batch', async (req, reply) => {
-    const body = objectBody(req.body);
-    const tasks = body.tasks;
-    if (!Array.isArray(tasks) || tasks.length === 0 || tasks.length > MAX_BATCH) {
-      throw new SwitchyardError('VALIDATION_FAILED', `body.tasks must be an array of 1 to ${MAX_BATCH} tasks`);
-    }
-    const extra = Object.keys(body).filter((k) => k !== 'tasks');
-    if (extra.length > 0) throw new SwitchyardError('VALIDATION_FAILED', `unknown field '${extra[0]}' in batch body`);
-    const who = req.principal as Principal;
-    const results = await store.createMany(tasks.map((t, i) => specOf(t, undefined, `tasks[${i}]`)), who.actor);
-    const anyCreated = results.some((r) => r.created);
-    return reply.status(anyCreated ? 201 : 200).send({ tasks: results.map((r) => r.task), created: results.map((r) => r.created) });
-  });
+  app.post(
+    '/v1/tasks/batch',
+    {
+      config: { action: 'tasks.write' },
+      schema: {
+        summary: 'Create up to 1000 tasks in one atomic write; they may depend on each other by ref',
+        body: TaskBatchBody,
+        response: withErrors({ 201: answer('Created (durable), in the order given', TaskBatchResult), 200: answer('Every task existed already (by idempotency key); nothing written', TaskBatchResult) }, error),
+      },
+    },
+    async (req, reply) => {
+      const results = await tasks.createMany(callerOf(req), req.body.tasks);
+      const anyCreated = results.some((r) => r.created);
+      return reply.status(anyCreated ? 201 : 200).send({ tasks: results.map((r) => r.task), created: results.map((r) => r.created) });
+    },
+  );
 
-  app.get('/v1/tasks', async (req) => {
-    const q = req.query as Record<string, unknown>;
-    const page = await store.list({
-      status: queryString(q, 'status', TASK_STATUSES) as never,
-      lane: queryString(q, 'lane', LANES) as never,
-      repo: queryString(q, 'repo'),
-      agent: queryString(q, 'agent'),
-      after: queryString(q, 'after'),
-      limit: queryInt(q, 'limit', 1, 1000) ?? 100,
-    });
-    return { tasks: page.items, next: page.next };
-  });
+  app.get(
+    '/v1/tasks',
+    {
+      config: { action: 'tasks.read' },
+      schema: { summary: 'List tasks, filtered and paged', querystring: TaskListQuery, response: withErrors({ 200: answer('A page of tasks, oldest first', TaskPage) }, error) },
+    },
+    async (req) => {
+      const page = await tasks.list(callerOf(req), req.query);
+      return { tasks: page.items, next: page.next };
+    },
+  );
 
-  app.get('/v1/tasks/:id', async (req) => {
-    const { id } = req.params as { id: string };
-    const task = await store.get(id);
-    if (!task) throw new SwitchyardError('TASK_NOT_FOUND', `no task ${id}`);
-    const events = await store.events({ taskId: id, limit: 1000 });
-    // Live output of the current attempt (not stored; the result keeps the final tail).
-    const live = progress.get(id);
-    const progressTail = live && task.lease?.generation === live.generation ? live.text : null;
-    // A queued task says why it waits when no connected agent can run it (a host fault, say).
-    return { task, events: events.items, progress_tail: progressTail, waiting: waitingReason(task, registry) };
-  });
+  app.get(
+    '/v1/tasks/:id',
+    {
+      config: { action: 'tasks.read' },
+      schema: {
+        summary: 'A task with its events, live output, and why a queued task waits',
+        params: TaskIdParams,
+        response: withErrors({ 200: answer('The task', TaskDetail) }, error),
+      },
+    },
+    async (req) => tasks.show(callerOf(req), req.params.id),
+  );
 
-  const action = (path: string, run: (id: string, actor: string, body: Record<string, unknown>) => Promise<unknown>) =>
-    app.post(`/v1/tasks/:id/${path}`, async (req) => {
-      const { id } = req.params as { id: string };
-      const body = objectBody(req.body);
-      // Like every other body, an action's refuses fields it does not know (a typo is not ignored).
-      const extra = Object.keys(body).filter((k) => k !== 'reason');
-      if (extra.length > 0) throw new SwitchyardError('VALIDATION_FAILED', `unknown field '${extra[0]}' in ${path} body`);
-      const reason = body.reason;
-      if (reason !== undefined && (typeof reason !== 'string' || reason.length > 1000)) {
-        throw new SwitchyardError('VALIDATION_FAILED', 'reason must be a string of at most 1000 characters');
-      }
-      return run(id, (req.principal as Principal).actor, body);
-    });
+  const action = (path: string, what: Action, summary: string, run: (req: { principal: Parameters<typeof callerOf>[0]['principal']; id: string; reason: string | undefined }) => Promise<Task>) =>
+    app.post(
+      `/v1/tasks/:id/${path}`,
+      {
+        config: { action: what },
+        schema: { summary, params: TaskIdParams, body: TaskActionBody, response: withErrors({ 200: answer('The task after the change (durable)', Ref(Task)) }, error) },
+      },
+      async (req) => run({ principal: req.principal, id: req.params.id, reason: req.body?.reason }),
+    );
 
-  action('cancel', (id, actor, body) => store.cancel(id, actor, (body.reason as string | undefined) ?? 'cancelled by operator'));
-  action('retry', (id, actor) => store.retry(id, actor));
-  action('approve', (id, actor) => store.approve(id, actor));
-  action('reject', (id, actor, body) => store.rejectReview(id, actor, (body.reason as string | undefined) ?? 'rejected in review'));
+  action('cancel', 'tasks.write', 'Cancel a task', (r) => tasks.cancel(callerOf(r), r.id, r.reason));
+  action('retry', 'tasks.write', 'Retry a dead-lettered task (or a failed one now)', (r) => tasks.retry(callerOf(r), r.id));
+  action('approve', 'tasks.review', 'Approve a task in review', (r) => review.approve(callerOf(r), r.id));
+  action('reject', 'tasks.review', 'Reject a task in review (it is retried)', (r) => review.reject(callerOf(r), r.id, r.reason));
 }

@@ -1,10 +1,9 @@
 /**
  * Who is calling: the admin (operator) token, or an agent's token. Hashes only are kept; a
  * presented token is hashed and looked up, and the admin hash compared in constant time.
- * Agent tokens authenticate sidecars on /v1/agent; on the REST API they are refused with
- * FORBIDDEN, so a leaked sidecar token cannot manage the fleet.
+ * Agent tokens authenticate sidecars on /v1/agent; what each caller may do is
+ * hub/service/access.ts's rule.
  */
-import { SwitchyardError } from '../../shared/errors.js';
 import type { AgentStore } from '../store/agent-store.js';
 import { hashToken, tokenMatches } from './tokens.js';
 
@@ -33,18 +32,5 @@ export class Authenticator {
     if (tokenMatches(token, this.adminHash)) return { kind: 'admin', actor: 'admin' };
     const agentId = this.agentHashes.get(hashToken(token));
     return agentId ? { kind: 'agent', actor: `agent:${agentId}`, agentId } : null;
-  }
-
-  /** The admin, or a clear 401 / 403. */
-  requireAdmin(token: string | null): Principal {
-    const who = this.identify(token);
-    if (!who) {
-      throw new SwitchyardError(
-        'UNAUTHORIZED',
-        token ? 'the token is not valid for this hub' : 'missing bearer token: send Authorization: Bearer <admin token>',
-      );
-    }
-    if (who.kind !== 'admin') throw new SwitchyardError('FORBIDDEN', 'agent tokens may only connect sidecars; use the admin token');
-    return who;
   }
 }

@@ -1,22 +1,14 @@
 /**
- * The live feed: every durable task change, agent state change and task progress, pushed as JSON
- * to subscribed dashboards and CLIs. A subscriber that cannot keep up is disconnected rather
- * than allowed to grow the hub's memory.
+ * The live feed's subscribers: every durable task change, agent state change, alert and task
+ * progress, pushed as JSON to subscribed dashboards and CLIs (hub/features/feed.ts says what). A
+ * subscriber that cannot keep up is disconnected rather than allowed to grow the hub's memory.
  */
 import type { WebSocket } from 'ws';
-import type { ExecutorAlert } from '../agents/executor-watch.js';
-import type { AgentView } from '../agents/registry.js';
-import type { QueueStats, TaskChange } from '../store/task-store.js';
+import type { FeedMessage } from '../../shared/feed.js';
 import { CLOSE } from './close-codes.js';
 
-export type FeedMessage =
-  /** First frame to a new subscriber: the agents as they are now and the queue's counts. */
-  | { type: 'hello'; agents: AgentView[]; stats: QueueStats }
-  | { type: 'task.changed'; task: TaskChange['task']; event: TaskChange['event'] }
-  | { type: 'agent.changed'; agent: AgentView }
-  /** Something an operator should know: an executor the fleet relied on is gone everywhere (or back). */
-  | { type: 'alert'; alert: ExecutorAlert }
-  | { type: 'task.progress'; task_id: string; generation: number; seq: number; agent_id: string; data: Array<{ stream: string; data: string }> };
+/** The frames (shared/feed.ts defines each once). */
+export type { FeedMessage };
 
 /** Bytes a subscriber may have unsent before it is dropped. */
 const MAX_BUFFERED = 8 * 1024 * 1024;

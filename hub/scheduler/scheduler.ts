@@ -211,6 +211,6 @@ export class Scheduler {
   private send(agent: LiveAgent, task: Task): void {
     // If the socket is gone, the offer times out (acceptTimeoutMs) or the agent's next hello
     // gives it back; either way it is offered again, never lost.
-    agent.conn?.send({ type: 'task.assign', task: task as unknown as Record<string, unknown>, generation: task.generation, lease_expires_at: task.lease!.expires_at });
+    agent.conn?.send({ type: 'task.assign', task, generation: task.generation, lease_expires_at: task.lease!.expires_at });
   }
 }

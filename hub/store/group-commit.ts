@@ -254,6 +254,8 @@ export class GroupCommit {
         const failure = new SwitchyardError(
           'STORE_FAILED',
           `writing to the store failed (${(err as Error).message}); restart the hub to reopen it from disk`,
+          undefined,
+          { cause: err },
         );
         this.failure = failure;
         // Both this batch and the group prepared behind it depended on it: none of it is acknowledged.

@@ -40,9 +40,11 @@ export async function openLevelKv(location: string, options: LevelKvOptions = {}
       throw new SwitchyardError(
         'STORE_LOCKED',
         `the store at ${location} is in use by another process; stop it first or choose another --data folder`,
+        undefined,
+        { cause: err },
       );
     }
-    throw new SwitchyardError('STORE_FAILED', `cannot open the store at ${location}: ${(err as Error).message}`);
+    throw new SwitchyardError('STORE_FAILED', `cannot open the store at ${location}: ${(err as Error).message}`, undefined, { cause: err });
   }
   return new LevelKv(db);
 }

@@ -11,7 +11,7 @@
  * - the submission's error code when the work passed but could not be pushed.
  */
 import type { Task } from '../../shared/task.js';
-import { SwitchyardError } from '../../shared/errors.js';
+import { ERROR_CODES, SwitchyardError, taskFailure } from '../../shared/errors.js';
 import type { Executor, ExecutorFailure, ExecutorProgress, ExecutorRequest, ExecutorResult, ExecutorUsage } from '../executors/executor.js';
 import { lastBytes } from '../executors/tail-buffer.js';
 import { runChecks } from '../verify/run-checks.js';
@@ -201,11 +201,10 @@ export async function runBuildVerifyFix(input: LoopInput, options: Partial<LoopO
     // is the reason, not the checks.
     if (report?.passed && lastFailure) return done(false, lastFailure);
     const failing = report?.checks.filter((c) => !c.passed).map((c) => c.type) ?? [];
-    return done(false, {
-      code: 'VERIFICATION_FAILED',
-      message: `the work did not pass after ${iterations.length} iteration(s)${failing.length ? `; failing: ${failing.join(', ')}` : ''}`,
-      retryable: true,
-    });
+    return done(
+      false,
+      taskFailure('VERIFICATION_FAILED', `the work did not pass after ${iterations.length} iteration(s)${failing.length ? `; failing: ${failing.join(', ')}` : ''}`),
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -226,8 +225,8 @@ async function submitPassing(
     return done(true, undefined, submission);
   } catch (err) {
     const code = intendedCode(err) ?? 'SUBMIT_FAILED';
-    const retryable = err instanceof SwitchyardError ? err.retryable : true;
-    return done(false, { code, message: `the work passed but was not submitted: ${(err as Error).message}`, retryable });
+    const retryable = err instanceof SwitchyardError ? err.retryable : ERROR_CODES.SUBMIT_FAILED.retryable;
+    return done(false, taskFailure(code, `the work passed but was not submitted: ${(err as Error).message}`, retryable));
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Errors the workspace throws: typed codes from shared/errors.ts's table.
  */
-import { SwitchyardError } from '../../shared/errors.js';
+import { SwitchyardError, type ErrorCode } from '../../shared/errors.js';
 
 export type WorkspaceErrorCode =
   | 'SIDECAR_REPO_UNKNOWN'
@@ -15,6 +15,6 @@ export function sidecarError(code: WorkspaceErrorCode, message: string, details:
 }
 
 /** The code of a SwitchyardError (undefined for anything else). */
-export function intendedCode(err: unknown): string | undefined {
+export function intendedCode(err: unknown): ErrorCode | undefined {
   return err instanceof SwitchyardError ? err.code : undefined;
 }

@@ -7,6 +7,8 @@
 import type { TaskSpec } from '../../shared/task.js';
 
 export function withRoutingCapabilities(spec: TaskSpec): TaskSpec {
+  // Derived only from a well-typed spec: anything else is left for the store to refuse.
+  if (spec.capabilities !== undefined && !Array.isArray(spec.capabilities)) return spec;
   const extra: string[] = [];
   if (spec.executor) extra.push(`executor:${spec.executor}`);
   if (spec.model) extra.push(`model:${spec.model}`);

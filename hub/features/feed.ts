@@ -1,0 +1,62 @@
+/**
+ * The live feed: `GET /v1/feed` (WebSocket, the admin token in the header or `?token=`) and what
+ * it sends: a hello with the agents and the queue's counts, then every durable task change, agent
+ * change, alert and store-health change from the bus, and progress (which the agent gateway
+ * publishes itself). Messages are shared/feed.ts's `FeedMessage`.
+ */
+import { Type } from '@sinclair/typebox';
+import type { AgentRegistry } from '../agents/registry.js';
+import { ErrorBody } from '../../shared/errors.js';
+import { FeedQuery } from '../../shared/rest.js';
+import { Ref } from '../../shared/schema.js';
+import { withErrors } from '../api/validation.js';
+import type { Feed } from '../gateway/feed.js';
+import type { Pinger } from '../gateway/pinger.js';
+import type { HubBus } from '../service/bus.js';
+import type { Services } from '../service/index.js';
+import { feature, onStop } from './feature.js';
+
+export interface FeedFeatureOptions {
+  feed: Feed;
+  bus: HubBus;
+  registry: AgentRegistry;
+  services: Services;
+  pinger: Pinger;
+}
+
+export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { feed, bus, registry, services, pinger }) => {
+  app.get(
+    '/v1/feed',
+    {
+      websocket: true,
+      config: { action: 'feed.read', tokenInQuery: true },
+      schema: {
+        summary: 'The live feed (WebSocket): a hello, then task changes, agent changes, progress, alerts (FeedMessage frames)',
+        querystring: FeedQuery,
+        response: withErrors({ 101: Type.Null({ description: 'Switching to the WebSocket protocol; the hub then sends FeedMessage frames' }) }, Ref(ErrorBody)),
+      },
+    },
+    async (socket) => {
+      pinger.track(socket);
+      const stats = await services.tasks.stats();
+      // The snapshot first, then changes; a socket that closed while the counts were read gets nothing.
+      if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: services.agents.live(), stats });
+    },
+  );
+
+  // Nothing is built for a feed nobody follows.
+  const offs = [
+    bus.on('task.changed', ({ task, event }) => {
+      if (feed.size > 0) feed.publish({ type: 'task.changed', task, event });
+    }),
+    bus.on('agent.changed', (agent) => {
+      if (feed.size > 0) feed.publish({ type: 'agent.changed', agent: registry.view(agent) });
+    }),
+    bus.on('alert', (alert) => feed.publish({ type: 'alert', alert })),
+    bus.on('store.health', ({ healthy, at }) => feed.publish({ type: 'store.health', healthy, at })),
+  ];
+  onStop(app, () => {
+    for (const off of offs) off();
+    feed.closeAll();
+  });
+});

@@ -1,0 +1,24 @@
+/**
+ * The scheduler follows the store: applied changes to place newly queued tasks within the same
+ * batch (the store's onApplied, where the backend supports it), durable ones from the bus for
+ * everything else (and for placement too, on a backend without onApplied). Registered first, so the registry has followed a lease change before any
+ * other feature hears of it.
+ */
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { HubBus } from '../service/bus.js';
+import type { TaskStore } from '../store/task-store.js';
+import { feature, onStop } from './feature.js';
+
+export const schedulerFeature = feature<{ scheduler: Scheduler; store: TaskStore; bus: HubBus }>('scheduler', async (app, { scheduler, store, bus }) => {
+  const offApplied = store.supports.onApplied && store.onApplied ? store.onApplied((change) => scheduler.handleApplied(change)) : null;
+  const offChanged = bus.on('task.changed', (change) => {
+    // In the order the store would have told them: applied first, then durable.
+    if (!offApplied) scheduler.handleApplied(change);
+    scheduler.handleChange(change);
+  });
+  onStop(app, () => {
+    scheduler.stop();
+    offApplied?.();
+    offChanged();
+  });
+});

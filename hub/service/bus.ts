@@ -1,0 +1,77 @@
+/**
+ * The hub's in-process event bus: what happened, typed, for the features that follow it (the
+ * scheduler, the live feed, progress tails, alerts; later ChatOps and the dashboard). Each feature
+ * subscribes in its own fastify plugin and unsubscribes when the hub stops, instead of being wired
+ * inline in app.ts.
+ *
+ * Delivery is synchronous and in subscription order (the scheduler, subscribed first, has
+ * followed a lease change before the feed reports it), and a listener that throws is logged and
+ * skipped: one feature's bug must not keep the others from an event, nor reach the store's
+ * commit path that emitted it.
+ */
+import type { ExecutorAlert } from '../../shared/feed.js';
+import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
+import type { TaskChange, TaskStore } from '../store/task-store.js';
+
+export interface HubEvents {
+  /** A task change made durable, in commit order (the store's onChange). */
+  'task.changed': TaskChange;
+  /** An agent connected, disconnected, advertised, or its leases or state changed (the registry's). */
+  'agent.changed': LiveAgent;
+  /** The task store stopped taking writes (a failed write; the hub needs a restart), or took them again. */
+  'store.health': { healthy: boolean; at: number };
+  /** Something an operator should know: today an executor gone from (or back on) the whole fleet. */
+  alert: ExecutorAlert;
+}
+
+export type Listener<T> = (event: T) => void;
+
+export class EventBus<E extends object> {
+  /** Copied on change, never while emitting: a listener may unsubscribe (or add one) mid-event. */
+  private readonly listeners = new Map<keyof E, ReadonlyArray<Listener<never>>>();
+
+  constructor(
+    /** Told about a listener that threw. @defaultValue ignores it */
+    private readonly onListenerError: (err: unknown, type: keyof E) => void = () => undefined,
+  ) {}
+
+  /** Subscribes; returns the unsubscribe function. */
+  on<K extends keyof E>(type: K, listener: Listener<E[K]>): () => void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener as Listener<never>]);
+    return () => {
+      const now = this.listeners.get(type) ?? [];
+      const i = now.indexOf(listener as Listener<never>);
+      if (i >= 0) this.listeners.set(type, [...now.slice(0, i), ...now.slice(i + 1)]);
+    };
+  }
+
+  emit<K extends keyof E>(type: K, event: E[K]): void {
+    const list = this.listeners.get(type);
+    if (!list) return;
+    for (const listener of list as ReadonlyArray<Listener<E[K]>>) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.onListenerError(err, type);
+      }
+    }
+  }
+
+  /** Listeners of `type`: a publisher may skip building an event nobody follows. */
+  count(type: keyof E): number {
+    return this.listeners.get(type)?.length ?? 0;
+  }
+}
+
+export type HubBus = EventBus<HubEvents>;
+
+/** Feeds the bus from its sources: the store's durable changes and the registry's agent changes. */
+export function connectBus(bus: HubBus, store: TaskStore, registry: AgentRegistry): () => void {
+  const offStore = store.onChange((change) => bus.emit('task.changed', change));
+  const onAgent = (agent: LiveAgent) => bus.emit('agent.changed', agent);
+  registry.on('changed', onAgent);
+  return () => {
+    offStore();
+    registry.off('changed', onAgent);
+  };
+}

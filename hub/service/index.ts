@@ -1,0 +1,43 @@
+/**
+ * The application services, built once per hub and handed to every edge (REST, the feed, the
+ * CLI's in-process `up`; later MCP, ChatOps, the dashboard), which call them and never the store.
+ */
+import type { AgentRegistry } from '../agents/registry.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { AgentStore } from '../store/agent-store.js';
+import type { TaskStore } from '../store/task-store.js';
+import { Access } from './access.js';
+import { AgentService } from './agents.js';
+import type { HubBus } from './bus.js';
+import { HealthService } from './health.js';
+import { ReviewService } from './review.js';
+import { TaskService, type LiveOutput } from './tasks.js';
+
+export interface Services {
+  access: Access;
+  tasks: TaskService;
+  review: ReviewService;
+  agents: AgentService;
+  health: HealthService;
+}
+
+export interface ServiceDeps {
+  store: TaskStore;
+  agents: AgentStore;
+  registry: AgentRegistry;
+  auth: Authenticator;
+  progress: LiveOutput;
+  bus: HubBus;
+  now: () => number;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const { store, registry, bus, now } = deps;
+  return {
+    access: new Access(deps.auth),
+    tasks: new TaskService(store, registry, deps.progress),
+    review: new ReviewService(store),
+    agents: new AgentService(deps.agents, registry, deps.auth, store, now),
+    health: new HealthService(store, registry, bus, now(), now),
+  };
+}

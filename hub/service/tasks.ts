@@ -1,0 +1,107 @@
+/**
+ * Tasks, as every operator surface sees them (REST, the feed's snapshot, the CLI's in-process
+ * `up`; later MCP and ChatOps): the rules that more than one edge needs live here once — who may
+ * act, the Idempotency-Key header against the body's key, the routing capabilities a task
+ * implies — and the edges only translate. Specs reach the store as given (typed by the REST
+ * schema, or by the in-process caller's types); the store validates them itself.
+ */
+import { SwitchyardError } from '../../shared/errors.js';
+import type { EventQuery, TaskDetail, TaskListQuery } from '../../shared/rest.js';
+import type { Task, TaskEvent, TaskSpec } from '../../shared/task.js';
+import type { AgentRegistry } from '../agents/registry.js';
+import { waitingReason } from '../scheduler/waiting-reason.js';
+import type { CreateResult, Page, QueueStats, TaskStore } from '../store/task-store.js';
+import { Access, type Principal } from './access.js';
+import { withRoutingCapabilities } from './routing.js';
+
+export interface CreateOptions {
+  /** An `Idempotency-Key` given beside the spec (a header): must agree with the spec's own key. */
+  idempotencyKey?: string;
+}
+
+/** The live output of running attempts (hub/gateway/progress-tail.ts keeps it). */
+export interface LiveOutput {
+  get(taskId: string): { generation: number; text: string } | undefined;
+}
+
+/** Events shown with a task (`show`). */
+const EVENTS_SHOWN = 1000;
+/** Page size when a list or the log asks for none. */
+const DEFAULT_PAGE = 100;
+
+export class TaskService {
+  constructor(
+    private readonly store: TaskStore,
+    private readonly registry: AgentRegistry,
+    private readonly progress: LiveOutput,
+  ) {}
+
+  async create(caller: Principal, spec: TaskSpec, options: CreateOptions = {}): Promise<CreateResult> {
+    Access.authorize(caller, 'tasks.write');
+    return this.store.create(withRoutingCapabilities(withIdempotencyKey(spec, options.idempotencyKey)), caller.actor);
+  }
+
+  /** All or nothing, in one atomic write; tasks may depend on each other by `ref`. */
+  async createMany(caller: Principal, specs: TaskSpec[]): Promise<CreateResult[]> {
+    Access.authorize(caller, 'tasks.write');
+    return this.store.createMany(Array.isArray(specs) ? specs.map(withRoutingCapabilities) : specs, caller.actor);
+  }
+
+  /** The task, or TASK_NOT_FOUND. */
+  async get(caller: Principal, id: string): Promise<Task> {
+    Access.authorize(caller, 'tasks.read');
+    const task = await this.store.get(id);
+    if (!task) throw new SwitchyardError('TASK_NOT_FOUND', `no task ${id}`, { task_id: id });
+    return task;
+  }
+
+  /** The task with its events, the live output of its running attempt, and why a queued task waits. */
+  async show(caller: Principal, id: string): Promise<TaskDetail> {
+    const task = await this.get(caller, id);
+    const events = await this.store.events({ taskId: id, limit: EVENTS_SHOWN });
+    // Live output of the current attempt (not stored; the result keeps the final tail).
+    const live = this.progress.get(id);
+    const progressTail = live && task.lease?.generation === live.generation ? live.text : null;
+    return { task, events: events.items, progress_tail: progressTail, waiting: waitingReason(task, this.registry) };
+  }
+
+  async list(caller: Principal, query: TaskListQuery = {}): Promise<Page<Task>> {
+    Access.authorize(caller, 'tasks.read');
+    const { limit = DEFAULT_PAGE, ...filters } = query;
+    return this.store.list({ ...filters, limit });
+  }
+
+  async cancel(caller: Principal, id: string, reason?: string): Promise<Task> {
+    Access.authorize(caller, 'tasks.write');
+    return this.store.cancel(id, caller.actor, reason ?? 'cancelled by operator');
+  }
+
+  /** From dead_letter, or a failed task now (skipping its backoff). */
+  async retry(caller: Principal, id: string): Promise<Task> {
+    Access.authorize(caller, 'tasks.write');
+    return this.store.retry(id, caller.actor);
+  }
+
+  /** The audit log, oldest first. */
+  async events(caller: Principal, query: EventQuery = {}): Promise<Page<TaskEvent>> {
+    Access.authorize(caller, 'events.read');
+    const { task, limit = DEFAULT_PAGE, ...rest } = query;
+    return this.store.events({ ...rest, ...(task !== undefined ? { taskId: task } : {}), limit });
+  }
+
+  /** The queue's counts (in memory). */
+  stats(): Promise<QueueStats> {
+    return this.store.stats();
+  }
+}
+
+/** The spec with the key given beside it; a key that differs from the spec's own is refused. */
+function withIdempotencyKey(spec: TaskSpec, key: string | undefined): TaskSpec {
+  if (key === undefined) return spec;
+  if (spec.idempotency_key !== undefined && spec.idempotency_key !== key) {
+    throw new SwitchyardError('VALIDATION_FAILED', 'task: Idempotency-Key header and body idempotency_key differ', {
+      errors: [{ in: 'headers', path: '/idempotency-key', message: 'differs from the body' }],
+    });
+  }
+  return { ...spec, idempotency_key: key };
+}

@@ -1,0 +1,47 @@
+/**
+ * The live feed (`GET /v1/feed`, WebSocket): every frame the hub pushes to dashboards and CLIs,
+ * defined once. JSON text, one message per frame, each with a `type`; the hub sends and never
+ * reads. OpenAPI lists `FeedMessage` under `components.schemas`.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { AgentView, QueueStats } from './rest.js';
+import { Ref, StringEnum } from './schema.js';
+import { Task, TaskEvent } from './task.js';
+
+/** Something an operator should know: an executor the fleet relied on is gone everywhere (or back). */
+export const ExecutorAlert = Type.Object(
+  {
+    code: StringEnum(['EXECUTOR_GONE', 'EXECUTOR_BACK'] as const),
+    executor: Type.String(),
+    message: Type.String(),
+    at: Type.Integer(),
+    /** Each agent's reason, for EXECUTOR_GONE. */
+    reasons: Type.Array(Type.Object({ agent_id: Type.String(), reason: Type.String() })),
+  },
+  { $id: 'ExecutorAlert' },
+);
+export type ExecutorAlert = Static<typeof ExecutorAlert>;
+
+export const FeedMessages = {
+  /** First frame to a new subscriber: the agents as they are now and the queue's counts. */
+  hello: Type.Object({ type: Type.Literal('hello'), agents: Type.Array(Ref(AgentView)), stats: Ref(QueueStats) }),
+  /** A durable task change, in commit order: the task after it and the audit event that recorded it. */
+  'task.changed': Type.Object({ type: Type.Literal('task.changed'), task: Ref(Task), event: Ref(TaskEvent) }),
+  'agent.changed': Type.Object({ type: Type.Literal('agent.changed'), agent: Ref(AgentView) }),
+  alert: Type.Object({ type: Type.Literal('alert'), alert: Ref(ExecutorAlert) }),
+  /** Output of a running task, as the sidecar sent it (not stored). */
+  'task.progress': Type.Object({
+    type: Type.Literal('task.progress'),
+    task_id: Type.String(),
+    generation: Type.Integer(),
+    seq: Type.Integer(),
+    agent_id: Type.String(),
+    data: Type.Array(Type.Object({ stream: Type.String(), data: Type.String() })),
+  }),
+  /** The task store stopped taking writes (a failed write: the hub needs a restart), or is back. */
+  'store.health': Type.Object({ type: Type.Literal('store.health'), healthy: Type.Boolean(), at: Type.Integer() }),
+} as const;
+
+const M = FeedMessages;
+export const FeedMessage = Type.Union([M.hello, M['task.changed'], M['agent.changed'], M.alert, M['task.progress'], M['store.health']], { $id: 'FeedMessage' });
+export type FeedMessage = Static<typeof FeedMessage>;
