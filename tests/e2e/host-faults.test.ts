@@ -124,8 +124,9 @@ describe('Claude Code that is not logged in (the real CLI)', () => {
 
   it('a host whose Claude says "Not logged in" only when it runs hands the task back: no attempt counted, marked unavailable, done elsewhere', async () => {
     const h = await hub();
-    // auth status says logged in, but runs end as the real CLI's do without credentials.
-    await sidecar(h, 'lies', new Map([['claude', stub({ STUB_CLAUDE_TRANSCRIPT: 'not-logged-in' })]]));
+    // auth status says logged in, but runs end as the real CLI's do without credentials. Its
+    // rechecks are far apart: a recheck (which this stub passes) would make it take the task again.
+    await sidecar(h, 'lies', new Map([['claude', stub({ STUB_CLAUDE_TRANSCRIPT: 'not-logged-in' })]]), { recheckMinMs: 60_000, recheckMaxMs: 60_000 });
     const task = await createTask(h, { executor: 'claude', description: 'say hello', max_attempts: 1 });
     const handedBack = await waitForTask(h, task.id, (s) => s.task.status === 'queued' && s.task.last_error?.code === 'SIDECAR_EXECUTOR_UNAVAILABLE', 'the task to be handed back', 15_000);
     expect(handedBack.task.attempts).toBe(0);
@@ -272,8 +273,9 @@ describe('rechecks on operator request, and the fleet-wide alert', () => {
       if (m.type === 'alert') alerts.push(m.alert);
       real(m);
     };
-    await sidecar(h, 'a', new Map([['claude', stub({ STUB_CLAUDE_TRANSCRIPT: 'not-logged-in' })]]));
-    await sidecar(h, 'b', new Map([['claude', stub({ STUB_CLAUDE_TRANSCRIPT: 'not-logged-in' })]]));
+    const slowRechecks = { recheckMinMs: 60_000, recheckMaxMs: 60_000 };
+    await sidecar(h, 'a', new Map([['claude', stub({ STUB_CLAUDE_TRANSCRIPT: 'not-logged-in' })]]), slowRechecks);
+    await sidecar(h, 'b', new Map([['claude', stub({ STUB_CLAUDE_TRANSCRIPT: 'not-logged-in' })]]), slowRechecks);
     // Both hand a task back: claude is then unavailable on both.
     await createTask(h, { executor: 'claude', description: 'one' });
     await createTask(h, { executor: 'claude', description: 'two' });
