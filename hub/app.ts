@@ -15,6 +15,7 @@ import { installAuth } from './api/auth-hook.js';
 import { eventRoutes } from './api/events.js';
 import { healthRoutes } from './api/health.js';
 import { installErrorHandling, installUnicodeCheck } from './api/http.js';
+import { joinRoutes } from './api/join.js';
 import { taskRoutes } from './api/tasks.js';
 import { loadAdminToken } from './auth/admin-token.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -95,6 +96,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   installUnicodeCheck(app);
   taskRoutes(app, store, progress, registry);
   agentRoutes(app, agents, registry, auth, store, now);
+  joinRoutes(app, agents, registry, auth, store, now);
   eventRoutes(app, store);
   healthRoutes(app, store, registry, () => store.healthy(), now());
 
