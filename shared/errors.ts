@@ -53,7 +53,7 @@ export const ERROR_CODES = {
   ONBOARD_HUB_UNREACHABLE: { status: 503, retryable: true },
   ONBOARD_REPO_UNREACHABLE: { status: 422, retryable: true },
   ONBOARD_STATE_CONFLICT: { status: 409, retryable: false },
-  ONBOARD_PM2_FAILED: { status: 500, retryable: true },
+  ONBOARD_SERVICE_FAILED: { status: 500, retryable: true },
   ONBOARD_VERIFY_FAILED: { status: 504, retryable: true },
   ONBOARD_NOT_ONBOARDED: { status: 404, retryable: false },
   INTERNAL: { status: 500, retryable: true },
