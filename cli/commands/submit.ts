@@ -171,31 +171,43 @@ export async function submitCommand(argv: string[]): Promise<void> {
 
 interface Feed {
   ws: WebSocket;
+  /** Handles every message, starting with those received before this call. */
   on(fn: (m: Record<string, unknown>) => void): void;
 }
 
 async function openFeed(base: string, token: string | null): Promise<Feed> {
   const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/feed`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const handlers: Array<(m: Record<string, unknown>) => void> = [];
+  // Kept until a handler is there: the task's first changes arrive before its id is known.
+  const early: Array<Record<string, unknown>> = [];
+  let handler: ((m: Record<string, unknown>) => void) | null = null;
   ws.on('message', (data) => {
     const m = JSON.parse(String(data)) as Record<string, unknown>;
-    for (const h of handlers) h(m);
+    if (handler) handler(m);
+    else early.push(m);
   });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', (err) => reject(new CliError(`cannot follow the task: the hub's feed at ${base} refused (${err.message}); check --hub and --token`)));
   });
-  return { ws, on: (fn) => handlers.push(fn) };
+  return {
+    ws,
+    on: (fn) => {
+      handler = fn;
+      for (const m of early.splice(0)) fn(m);
+    },
+  };
 }
 
 /** Prints the task's changes and output as they come; resolves with the task once it is final. */
 function follow(client: HubClient, feed: Feed, id: string, log: (s: string) => void): Promise<Task> {
   return new Promise((resolve, reject) => {
     let done = false;
+    const partial = new Map<string, string>();
     const finish = async () => {
       if (done) return;
       done = true;
       clearInterval(poll);
+      for (const rest of partial.values()) if (rest) log(`        | ${rest}\n`);
       feed.ws.close();
       try {
         resolve((await client.request<{ task: Task }>('GET', `/v1/tasks/${id}`)).body.task);
@@ -213,11 +225,14 @@ function follow(client: HubClient, feed: Feed, id: string, log: (s: string) => v
       }
       if (m.type === 'task.progress' && m.task_id === id) {
         for (const chunk of m.data as Array<{ stream: string; data: string }>) {
-          for (const line of chunk.data.split('\n')) {
-            if (!line) continue;
-            if (chunk.stream === 'status') log(`          ${iterationLine(line)}\n`);
-            else log(`        | ${line}\n`);
+          // A status chunk is one line; output arrives in pieces, so lines are put back together.
+          if (chunk.stream === 'status') {
+            for (const line of chunk.data.split('\n')) if (line.trim()) log(`          ${iterationLine(line.trim())}\n`);
+            continue;
           }
+          const lines = ((partial.get(chunk.stream) ?? '') + chunk.data).split('\n');
+          partial.set(chunk.stream, lines.pop()!);
+          for (const line of lines) log(`        | ${line}\n`);
         }
       }
     });
