@@ -45,6 +45,8 @@ module.exports = {
       },
       // pm2 stops with SIGINT; the sidecar drains (up to SWITCHYARD_DRAIN_GRACE_MS) before exiting.
       kill_timeout: 35000,
+      // Signal the sidecar alone: it ends its tasks' processes itself, after the drain.
+      treekill: false,
       max_restarts: 50,
       exp_backoff_restart_delay: 200,
     },

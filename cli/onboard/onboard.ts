@@ -28,7 +28,7 @@ import { loadSidecarConfig, type SidecarConfig } from '../../sidecar/config.js';
 import { resolveWorkspaceOptions } from '../../sidecar/workspace/config.js';
 import { Git } from '../../sidecar/workspace/git.js';
 import { HostHubClient, normalizeHubUrl } from './hub-api.js';
-import { layoutOf, pm2AppName, type Layout } from './layout.js';
+import { defaultHome, layoutOf, pm2AppName, type Layout } from './layout.js';
 import { Pm2, pm2Bin, startupHint } from './pm2.js';
 import { preflight } from './preflight.js';
 import { pickName, SHIP_SLUGS } from './ship-names.js';
@@ -139,7 +139,7 @@ export async function onboard(o: OnboardOptions): Promise<OnboardState> {
 
 /** ` --data DIR` when the folder is not the default one (for the hints printed). */
 function dataFlag(home: string): string {
-  return process.env.SWITCHYARD_SIDECAR_DATA === home || home.endsWith('/.switchyard/agent') ? '' : ` --data ${home}`;
+  return home === defaultHome() ? '' : ` --data ${home}`;
 }
 
 interface StepContext {
@@ -302,22 +302,22 @@ async function stepPm2(c: StepContext): Promise<string> {
   try {
     const existing = await pm2.describe(name);
     if (existing) {
-      // Started by an interrupted earlier run (or --redetect): the same app, with the new config.
-      await pm2.restart(name);
-      c.o.out(`      ✓ pm2 app ${name} existed: restarted with the current config\n`);
-    } else {
-      await pm2.start({
-        name,
-        script: CLI,
-        args: ['sidecar', '--config', c.L.config],
-        cwd: c.L.home,
-        interpreter: process.execPath,
-        outFile: c.L.outLog,
-        errorFile: c.L.errLog,
-        killTimeoutMs: 40_000,
-      });
-      c.o.out(`      ✓ pm2 started ${name}\n`);
+      // Started by an interrupted earlier run, or --redetect: replaced rather than restarted, since
+      // a pm2 restart keeps the old environment (PATH without a newly installed CLI, say). Deleting
+      // stops it first (it drains), so there is never a second process.
+      await pm2.delete(name);
     }
+    await pm2.start({
+      name,
+      script: CLI,
+      args: ['sidecar', '--config', c.L.config],
+      cwd: c.L.home,
+      interpreter: process.execPath,
+      outFile: c.L.outLog,
+      errorFile: c.L.errLog,
+      killTimeoutMs: 40_000,
+    });
+    c.o.out(existing ? `      ✓ pm2 app ${name} existed: replaced, with the current config and environment\n` : `      ✓ pm2 started ${name}\n`);
     if (c.o.killAfter === 'pm2') process.kill(process.pid, 'SIGKILL'); // started, list not yet saved
     await pm2.save();
     const p = await pm2.describe(name);

@@ -49,7 +49,6 @@ interface Pm2Api {
   describe(name: string, cb: (err: Error | null, list: Pm2Description[]) => void): void;
   list(cb: (err: Error | null, list: Pm2Description[]) => void): void;
   start(options: Record<string, unknown>, cb: (err: Error | null) => void): void;
-  restart(name: string, cb: (err: Error | null) => void): void;
   stop(name: string, cb: (err: Error | null) => void): void;
   delete(name: string, cb: (err: Error | null) => void): void;
   dump(force: boolean, cb: (err: Error | null) => void): void;
@@ -128,6 +127,9 @@ export class Pm2 {
           max_restarts: 50,
           min_uptime: 5_000,
           kill_timeout: app.killTimeoutMs,
+          // The signal goes to the sidecar only: with pm2's default tree kill, the commands of
+          // running tasks got SIGINT too and failed instead of finishing during the drain.
+          treekill: false,
           // An array, not `true`: pm2 7 ignores `filter_env: true` (it tests `.length`).
           filter_env: ['SWITCHYARD_'],
           env: app.env ?? {},
@@ -135,10 +137,6 @@ export class Pm2 {
         cb,
       ),
     );
-  }
-
-  async restart(name: string): Promise<void> {
-    await call<void>('restart', (cb) => this.api.restart(name, cb));
   }
 
   /** Stops the app: pm2 sends SIGINT (the sidecar drains) and SIGKILL after kill_timeout. */

@@ -181,9 +181,15 @@ describe('an agent host under pm2', () => {
     expect(readFileSync(join(home, 'logs', 'sidecar.out.log'), 'utf8')).toContain('resuming a task interrupted by a sidecar restart');
   });
 
-  it('teardown: no pm2 app left, the old token refused (401, close 4001), the agent gone; a rerun is safe', async () => {
+  it('teardown: drains a running task, then no pm2 app left, the old token refused (401, close 4001), the agent gone; a rerun is safe', async () => {
+    const running = await api<Task>(hub.url, 'POST', '/v1/tasks', { title: 'finish while draining', executor: 'shell', agent: name, command: 'sleep 2; echo drained' });
+    await waitFor('the task running', async () => (await events(running.body.id)).task.status === 'running');
     const r = await runCli(['teardown', '--data', home], { env });
     expect(r.code, show(r)).toBe(0);
+    // The sidecar finished it before it stopped, and before the agent was removed.
+    const finished = await events(running.body.id);
+    expect(finished.task.status).toBe('completed');
+    expect(finished.events.find((e) => e.to === 'completed')!.actor).toBe(`agent:${name}`);
     expect(r.stdout).toMatch(/\[1\/4\] Drain[\s\S]*stopped[\s\S]*\[2\/4\] pm2[\s\S]*deleted[\s\S]*\[3\/4\] Deregister[\s\S]*removed at[\s\S]*\[4\/4\] Files/);
     expect((await pm2.jlist()).apps).toEqual([]);
     expect(readFileSync(pm2.dumpFile, 'utf8')).not.toContain(`switchyard-sidecar-${name}`);
