@@ -29,6 +29,7 @@ The task:
   --model M                 Model for ollama / claude
   --command C               A shell command to run in the worktree instead of a model (--executor shell)
   --agent ID                Delegate to this agent
+  --capability C            A capability the agent must have (repeatable), e.g. gpu
   --lane L                  urgent | high | normal | low
   --max-attempts N          Build-verify-fix iterations / attempts (default 3)
 
@@ -106,6 +107,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
       model: { type: 'string' },
       command: { type: 'string' },
       agent: { type: 'string' },
+      capability: { type: 'string', multiple: true },
       lane: { type: 'string' },
       'max-attempts': { type: 'string' },
       'verify-tests': { type: 'boolean' },
@@ -143,6 +145,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
   if (values.executor) spec.executor = values.executor as TaskSpec['executor'];
   if (values.model) spec.model = values.model;
   if (values.agent) spec.agent = values.agent;
+  if (values.capability) spec.capabilities = values.capability;
   if (values.lane) spec.lane = values.lane as TaskSpec['lane'];
   if (values['max-attempts']) spec.max_attempts = Number(values['max-attempts']);
 

@@ -5,8 +5,8 @@
  *
  * Secrets: pm2 copies the calling process's environment into each app it starts and into its
  * saved list (`dump.pm2`); `pm2 env <id>` prints it. So the app is started with every
- * SWITCHYARD_* variable filtered out (the sidecar reads its token from a 0600 file, and its
- * settings from its config file, which no leftover variable may override), and the caller's
+ * SWITCHYARD_* variable (and OLLAMA_HOST) filtered out (the sidecar reads its token from a 0600
+ * file, and its settings from its config file, which no leftover variable may override), and the caller's
  * secrets are removed from its own environment before the daemon is started from it.
  */
 import { createRequire } from 'node:module';
@@ -130,8 +130,9 @@ export class Pm2 {
           // The signal goes to the sidecar only: with pm2's default tree kill, the commands of
           // running tasks got SIGINT too and failed instead of finishing during the drain.
           treekill: false,
-          // An array, not `true`: pm2 7 ignores `filter_env: true` (it tests `.length`).
-          filter_env: ['SWITCHYARD_'],
+          // An array, not `true`: pm2 7 ignores `filter_env: true` (it tests `.length`). Variables the
+          // sidecar reads over its config file (OLLAMA_HOST too) would override what onboarding wrote.
+          filter_env: ['SWITCHYARD_', 'OLLAMA_HOST'],
           env: app.env ?? {},
         },
         cb,

@@ -12,7 +12,7 @@
  * The tests run in order and share the host.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,6 +151,15 @@ describe('an agent host under pm2', () => {
     const bad = await runCli(['submit', 'Never done', '--command', 'true', '--verify-file', 'missing.txt', '--max-attempts', '1'], { cwd: checkout, env: admin });
     expect(bad.code, show(bad)).toBe(1);
     expect(bad.stdout).toMatch(/^dead_letter: VERIFICATION_FAILED: /);
+    // The title and description written in $EDITOR (here a script that writes them, as a person would).
+    const editor = join(root, 'editor.sh');
+    writeFileSync(editor, `#!/bin/sh\nprintf 'Refactor the sum\\n\\nMake sum variadic.\\n# a comment\\n' > "$1"\n`);
+    chmodSync(editor, 0o755);
+    const edited = await runCli(['submit', '--no-follow', '--executor', 'ollama', '--model', 'qwen2.5-coder:7b', '--capability', 'no-host-has-this'], { cwd: checkout, env: { ...admin, EDITOR: editor } });
+    expect(edited.code, show(edited)).toBe(0);
+    const editedTask = await events(edited.stdout.trim());
+    expect(editedTask.task).toMatchObject({ title: 'Refactor the sum', description: 'Make sum variadic.', repo: 'calc', status: 'queued' });
+    await api(hub.url, 'POST', `/v1/tasks/${editedTask.task.id}/cancel`, {});
     // Outside a checkout of a known repo: a clear usage error.
     const lost = await runCli(['submit', 'x', '--command', 'true'], { cwd: root, env: admin });
     expect(lost.code).toBe(2);

@@ -9,7 +9,7 @@
  * completes. Throughout: at most one agent at the hub, at most one pm2 app. At the end: exactly
  * one of each, online; and a run after success only verifies.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STEPS, type OnboardState } from '../../cli/onboard/state.js';
@@ -98,5 +98,14 @@ describe('onboarding resumes after kill -9 at any step', () => {
     const after = await pm2.jlist();
     expect(after.apps).toHaveLength(1);
     expect((await agents()).map((a) => a.id)).toEqual([state.name]);
+
+    // teardown --keep-data: the agent and its pm2 app gone, its token and state removed, the rest kept.
+    const down = await runCli(['teardown', '--keep-data', '--data', home], { env });
+    expect(down.code, show(down)).toBe(0);
+    expect(await agents()).toEqual([]);
+    expect((await pm2.jlist()).apps).toEqual([]);
+    expect(['agent.token', 'onboarding.json'].filter((f) => existsSync(join(home, f)))).toEqual([]);
+    expect(['sidecar.json', 'logs', 'repos/app'].filter((f) => existsSync(join(home, f)))).toEqual(['sidecar.json', 'logs', 'repos/app']);
+    expect((await runCli(['teardown', '--keep-data', '--data', home], { env })).stdout).toMatch(/nothing to tear down/);
   });
 });
