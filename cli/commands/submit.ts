@@ -41,6 +41,7 @@ Verification (what "done" means, checked mechanically; repeatable):
   --verify-clean            Nothing is left uncommitted
 
 Other:
+  --timeout S   Stop following after S seconds (exit 1; the task goes on at the hub)
   --no-follow   Print the task id and exit
   --json        Print the final task as JSON
   --hub URL     Hub URL (default $SWITCHYARD_HUB or http://127.0.0.1:7070)
@@ -116,6 +117,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
       'verify-command': { type: 'string', multiple: true },
       'verify-clean': { type: 'boolean' },
       'no-follow': { type: 'boolean' },
+      timeout: { type: 'string' },
       json: { type: 'boolean' },
       hub: { type: 'string' },
       token: { type: 'string' },
@@ -158,7 +160,9 @@ export async function submitCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${created.id}\n`);
     return;
   }
-  const final = await follow(client, feed, created.id, log);
+  const timeoutS = values.timeout === undefined ? 0 : Number(values.timeout);
+  if (!Number.isInteger(timeoutS) || timeoutS < 0) throw new CliError('--timeout must be a whole number of seconds', 2);
+  const final = await follow(client, feed, created.id, log, timeoutS * 1000);
   const r = (final.result ?? {}) as { branch?: string | null; url?: string | null; submission?: { pushed?: boolean; pr_url?: string | null; error?: string } | null; output_tail?: string };
   if (values.json) process.stdout.write(`${JSON.stringify(final, null, 2)}\n`);
   if (final.status === 'completed') {
@@ -201,10 +205,25 @@ async function openFeed(base: string, token: string | null): Promise<Feed> {
   };
 }
 
-/** Prints the task's changes and output as they come; resolves with the task once it is final. */
-function follow(client: HubClient, feed: Feed, id: string, log: (s: string) => void): Promise<Task> {
+/** The hub not answering for this long while following: give up rather than hang. */
+const HUB_GONE_MS = 60_000;
+
+/**
+ * Prints the task's changes and output as they come; resolves with the task once it is final.
+ * Rejects when `timeoutMs` (0: none) passes, or when the hub stops answering.
+ */
+function follow(client: HubClient, feed: Feed, id: string, log: (s: string) => void, timeoutMs: number): Promise<Task> {
   return new Promise((resolve, reject) => {
     let done = false;
+    const started = Date.now();
+    let lastAnswer = Date.now();
+    const giveUp = (why: string) => {
+      if (done) return;
+      done = true;
+      clearInterval(poll);
+      feed.ws.close();
+      reject(new CliError(`${why}; the task goes on at the hub: switchyard task show ${id}`, 1));
+    };
     const partial = new Map<string, string>();
     const finish = async () => {
       if (done) return;
@@ -241,13 +260,17 @@ function follow(client: HubClient, feed: Feed, id: string, log: (s: string) => v
     });
     // The feed is the live view; a poll makes sure a lost frame or a dropped socket cannot hang it.
     const poll = setInterval(() => {
+      if (timeoutMs > 0 && Date.now() - started > timeoutMs) return giveUp(`stopped following after ${timeoutMs / 1000} s (--timeout)`);
       void client.request<{ task: Task }>('GET', `/v1/tasks/${id}`).then(
         (r) => {
+          lastAnswer = Date.now();
           if (FINAL.has(r.body.task.status)) void finish();
         },
-        () => undefined,
+        (err: Error) => {
+          if (Date.now() - lastAnswer > HUB_GONE_MS) giveUp(`the hub has not answered for ${HUB_GONE_MS / 1000} s (${err.message})`);
+        },
       );
-    }, 3000);
+    }, 1000);
     feed.ws.on('close', () => {
       if (!done) log('! the feed closed; following by polling\n');
     });

@@ -114,7 +114,8 @@ export async function onboard(o: OnboardOptions): Promise<OnboardState> {
     try {
       summary = await RUN[step](ctx);
     } catch (err) {
-      o.out(`      ✗ ${step} failed: ${err instanceof SwitchyardError ? `${err.code}: ` : ''}${(err as Error).message}\n`);
+      // The message itself (what to do) follows on stderr.
+      o.out(`      ✗ ${STEP_TITLES[step]} failed${err instanceof SwitchyardError ? `: ${err.code}` : ''}\n`);
       throw err;
     }
     if (o.killAfter === step) process.kill(process.pid, 'SIGKILL');

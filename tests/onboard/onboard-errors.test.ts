@@ -75,7 +75,7 @@ describe('onboard refuses bad input, registering nothing', () => {
     await new Promise((r) => setTimeout(r, 1100));
     const r = await onboard(['--hub', h.url, '--join', token]);
     await expectRefused(r, 'JOIN_TOKEN_EXPIRED', /expired at .*ask the hub's admin for a new one \(switchyard agent invite/, before);
-    expect(r.stdout).toMatch(/\[1\/7\] Preflight[\s\S]*✗ preflight failed: JOIN_TOKEN_EXPIRED/);
+    expect(r.stdout).toMatch(/\[1\/7\] Preflight[\s\S]*✗ Preflight failed: JOIN_TOKEN_EXPIRED/);
   });
 
   it('a join token another host already used', async () => {

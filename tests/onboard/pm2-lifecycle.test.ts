@@ -117,7 +117,7 @@ describe('an agent host under pm2', () => {
     }
     expect(places['sidecar environment']!.split('\0').filter((kv) => kv.startsWith('SWITCHYARD_'))).toEqual([]);
     expect(places['pm2 dump (pm2 save)']).toContain(`switchyard-sidecar-${name}`);
-  });
+  }, 120_000);
 
   it('status: the pm2 app, what the hub sees, the hub summary', async () => {
     const r = await runCli(['status', '--data', home], { env });
@@ -128,7 +128,7 @@ describe('an agent host under pm2', () => {
     expect(r.stdout.trim().split('\n').at(-1)).toBe('healthy');
     const json = JSON.parse((await runCli(['status', '--data', home, '--json'], { env })).stdout) as { healthy: boolean; self: { id: string } };
     expect(json).toMatchObject({ healthy: true, self: { id: name } });
-  });
+  }, 120_000);
 
   it('submit from a checkout: follows the iterations live, prints the PR, exits 0; a task that fails exits 1', async () => {
     const checkout = join(root, 'work', 'calc');
@@ -164,7 +164,7 @@ describe('an agent host under pm2', () => {
     const lost = await runCli(['submit', 'x', '--command', 'true'], { cwd: root, env: admin });
     expect(lost.code).toBe(2);
     expect(lost.stderr).toMatch(/not inside a git checkout|is none of the repos/);
-  });
+  }, 120_000);
 
   it('kill -9 the sidecar: pm2 restarts it, it resumes its task under the same lease and completes it once', async () => {
     const before = (await pm2.jlist()).apps[0]!;
@@ -188,7 +188,7 @@ describe('an agent host under pm2', () => {
     expect((done.task.result as { output_tail: string }).output_tail).toContain('survived');
     expect(readFileSync(marker, 'utf8')).toBe('run\n');
     expect(readFileSync(join(home, 'logs', 'sidecar.out.log'), 'utf8')).toContain('resuming a task interrupted by a sidecar restart');
-  });
+  }, 120_000);
 
   it('teardown: drains a running task, then no pm2 app left, the old token refused (401, close 4001), the agent gone; a rerun is safe', async () => {
     const running = await api<Task>(hub.url, 'POST', '/v1/tasks', { title: 'finish while draining', executor: 'shell', agent: name, command: 'sleep 2; echo drained' });
@@ -213,7 +213,7 @@ describe('an agent host under pm2', () => {
     const again = await runCli(['teardown', '--data', home], { env });
     expect(again.code, show(again)).toBe(0);
     expect(again.stdout).toMatch(/nothing to tear down/);
-  });
+  }, 120_000);
 
   it('the hub under pm2: ecosystem.config.cjs loads with require() and its hub app serves', async () => {
     const eco = createRequire(import.meta.url)(join(ROOT, 'ecosystem.config.cjs')) as { apps: Array<{ name: string; script: string; args: string }> };
@@ -238,5 +238,5 @@ describe('an agent host under pm2', () => {
     } finally {
       await pm2.cli(['delete', 'switchyard-hub']);
     }
-  });
+  }, 120_000);
 });

@@ -107,5 +107,5 @@ describe('onboarding resumes after kill -9 at any step', () => {
     expect(['agent.token', 'onboarding.json'].filter((f) => existsSync(join(home, f)))).toEqual([]);
     expect(['sidecar.json', 'logs', 'repos/app'].filter((f) => existsSync(join(home, f)))).toEqual(['sidecar.json', 'logs', 'repos/app']);
     expect((await runCli(['teardown', '--keep-data', '--data', home], { env })).stdout).toMatch(/nothing to tear down/);
-  });
+  }, 240_000);
 });
