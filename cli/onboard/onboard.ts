@@ -301,6 +301,8 @@ async function stepPm2(c: StepContext): Promise<string> {
   const name = pm2AppName(c.state.name!);
   const pm2 = await Pm2.connect();
   try {
+    const restored = await pm2.restoreSaved();
+    if (restored > 0) c.o.out(`      ✓ pm2 was not running: restored its ${restored} saved app(s) first, so that saving keeps them\n`);
     const existing = await pm2.describe(name);
     if (existing) {
       // Started by an interrupted earlier run, or --redetect: replaced rather than restarted, since

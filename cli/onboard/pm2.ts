@@ -10,7 +10,9 @@
  * secrets are removed from its own environment before the daemon is started from it.
  */
 import { createRequire } from 'node:module';
-import { userInfo } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { SwitchyardError } from '../../shared/errors.js';
 import { scrubSecrets } from '../../sidecar/child-env.js';
 
@@ -44,7 +46,8 @@ export interface Pm2App {
 }
 
 interface Pm2Api {
-  connect(cb: (err: Error | null) => void): void;
+  connect(cb: (err: Error | null, meta?: { new_pm2_instance?: boolean }) => void): void;
+  resurrect(cb: (err: Error | null) => void): void;
   disconnect(): void;
   describe(name: string, cb: (err: Error | null, list: Pm2Description[]) => void): void;
   list(cb: (err: Error | null, list: Pm2Description[]) => void): void;
@@ -72,15 +75,37 @@ const call = <T>(what: string, fn: (cb: (err: Error | null, value?: T) => void) 
   );
 
 export class Pm2 {
-  private constructor(private readonly api: Pm2Api) {}
+  private constructor(
+    private readonly api: Pm2Api,
+    /** Whether connecting started the daemon (pm2 was not running). */
+    readonly startedDaemon: boolean,
+  ) {}
 
   /** Connects to the pm2 daemon of $PM2_HOME, starting one if none runs. */
   static async connect(): Promise<Pm2> {
     // The daemon inherits this process's environment when this call starts it.
     scrubSecrets(process.env);
     const api = createRequire(import.meta.url)('pm2') as Pm2Api;
-    await call<void>('connect', (cb) => api.connect(cb));
-    return new Pm2(api);
+    const meta = await call<{ new_pm2_instance?: boolean } | undefined>('connect', (cb) => api.connect(cb));
+    return new Pm2(api, meta?.new_pm2_instance === true);
+  }
+
+  /**
+   * When this connection started the daemon, brings back the apps of pm2's saved list first, as
+   * pm2 does at boot: saving the list later would otherwise drop them (the hub, other agents).
+   * Returns how many were saved.
+   */
+  async restoreSaved(): Promise<number> {
+    if (!this.startedDaemon) return 0;
+    const dump = join(process.env.PM2_HOME ?? join(homedir(), '.pm2'), 'dump.pm2');
+    let saved = 0;
+    try {
+      saved = (JSON.parse(readFileSync(dump, 'utf8')) as unknown[]).length;
+    } catch {
+      return 0; // no saved list
+    }
+    if (saved > 0) await call<void>('resurrect', (cb) => this.api.resurrect(cb));
+    return saved;
   }
 
   async describe(name: string): Promise<Pm2Process | null> {

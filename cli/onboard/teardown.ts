@@ -51,6 +51,10 @@ export async function teardown(o: TeardownOptions): Promise<void> {
   const pm2 = await Pm2.connect();
   try {
     o.out('[1/4] Drain\n');
+    // pm2 not running (a reboot without pm2 startup): its saved list may still start this sidecar
+    // at the next boot. Restored, it is stopped and deleted below like a running one.
+    const restored = await pm2.restoreSaved();
+    if (restored > 0) o.out(`      ✓ pm2 was not running: restored its ${restored} saved app(s)\n`);
     const p = await pm2.describe(app);
     if (!p) o.out(`      → no pm2 app ${app}: nothing running\n`);
     else if (p.status !== 'online' && p.status !== 'launching') o.out(`      → ${app} is already ${p.status}\n`);
@@ -62,10 +66,11 @@ export async function teardown(o: TeardownOptions): Promise<void> {
     o.out('[2/4] pm2\n');
     if (p) {
       await pm2.delete(app);
-      o.out(`      ✓ deleted ${app}\n`);
+      await pm2.save();
+      o.out(`      → deleted ${app}; pm2 list saved\n`);
+    } else {
+      o.out(`      → no app ${app}\n`);
     }
-    await pm2.save();
-    o.out(`      → ${p ? '' : `no app ${app}; `}pm2 list saved\n`);
   } finally {
     pm2.close();
   }

@@ -99,9 +99,14 @@ describe('onboarding resumes after kill -9 at any step', () => {
     expect(after.apps).toHaveLength(1);
     expect((await agents()).map((a) => a.id)).toEqual([state.name]);
 
-    // teardown --keep-data: the agent and its pm2 app gone, its token and state removed, the rest kept.
+    // teardown --keep-data after a reboot without `pm2 startup` (the daemon gone, the app only in
+    // pm2's saved list): the saved app is brought back and removed, so it does not return at boot.
+    await pm2.kill();
+    expect(readFileSync(pm2.dumpFile, 'utf8')).toContain(`switchyard-sidecar-${state.name}`);
     const down = await runCli(['teardown', '--keep-data', '--data', home], { env });
     expect(down.code, show(down)).toBe(0);
+    expect(down.stdout).toMatch(/pm2 was not running: restored its 1 saved app/);
+    expect(readFileSync(pm2.dumpFile, 'utf8')).not.toContain(`switchyard-sidecar-${state.name}`);
     expect(await agents()).toEqual([]);
     expect((await pm2.jlist()).apps).toEqual([]);
     expect(['agent.token', 'onboarding.json'].filter((f) => existsSync(join(home, f)))).toEqual([]);
