@@ -352,6 +352,8 @@ async function stepVerify(c: StepContext): Promise<string> {
   const pm2 = await Pm2.connect();
   let app;
   try {
+    // Re-verifying after a reboot without `pm2 startup`: bring the saved sidecar back first.
+    if ((await pm2.restoreSaved()) > 0) c.o.out('      ✓ pm2 was not running: restored its saved apps\n');
     app = await pm2.describe(pm2AppName(name));
   } finally {
     pm2.close();

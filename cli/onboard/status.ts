@@ -38,7 +38,8 @@ export async function hostStatus(home: string): Promise<HostStatus> {
   } finally {
     pm2.close();
   }
-  if (!proc) problems.push(`pm2 has no app ${pm2AppName(agent.name)}: run switchyard onboard --redetect to start it again`);
+  if (!proc && pm2.startedDaemon) problems.push('pm2 was not running (a reboot without `pm2 startup`?): `npx pm2 resurrect` starts its saved apps; then run the `pm2 startup` command onboarding printed');
+  else if (!proc) problems.push(`pm2 has no app ${pm2AppName(agent.name)}: run switchyard onboard --redetect to start it again`);
   else if (proc.status !== 'online') problems.push(`pm2 says ${proc.status}: see ${L.errLog}`);
 
   const hub = new HostHubClient(agent.hub);
