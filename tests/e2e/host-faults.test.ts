@@ -125,7 +125,9 @@ describe('Claude Code that is not logged in (the real CLI)', () => {
   it('a host whose Claude says "Not logged in" only when it runs hands the task back: no attempt counted, marked unavailable, done elsewhere', async () => {
     const h = await hub();
     // auth status says logged in, but runs end as the real CLI's do without credentials.
-    await sidecar(h, 'lies', new Map([['claude', stub({ STUB_CLAUDE_TRANSCRIPT: 'not-logged-in' })]]));
+    // A recheck that says "logged in" would clear the fault and win the task back before 'good'
+    // connects (it did, 200 ms after the hand-back, on a loaded machine): none during this test.
+    await sidecar(h, 'lies', new Map([['claude', stub({ STUB_CLAUDE_TRANSCRIPT: 'not-logged-in' })]]), { recheckMinMs: 600_000, recheckMaxMs: 600_000 });
     const task = await createTask(h, { executor: 'claude', description: 'say hello', max_attempts: 1 });
     const handedBack = await waitForTask(h, task.id, (s) => s.task.status === 'queued' && s.task.last_error?.code === 'SIDECAR_EXECUTOR_UNAVAILABLE', 'the task to be handed back', 15_000);
     expect(handedBack.task.attempts).toBe(0);
