@@ -13,7 +13,11 @@ Commands:
   hub       Run the hub (task queue, REST API, sidecar gateway)
   sidecar   Run a sidecar on an agent host
   task      Submit, list, show, cancel and retry tasks
-  agent     Register, list and remove agents
+  agent     Register, list and remove agents; invite new hosts
+  onboard   Make this host an agent of a hub (switchyard onboard --hub URL --join TOKEN)
+  status    This host's sidecar (pm2, hub connection, tasks) and the hub's summary
+  submit    Submit a coding task for the repo of this checkout and follow it
+  teardown  Remove this host's agent (drain, pm2, deregister, files)
 
 Run 'switchyard <command> --help' for a command's options.
 `;
@@ -24,6 +28,10 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
   sidecar: async () => (await import('./commands/sidecar.js')).sidecarCommand,
   task: async () => (await import('./commands/task.js')).taskCommand,
   agent: async () => (await import('./commands/agent.js')).agentCommand,
+  onboard: async () => (await import('./commands/onboard.js')).onboardCommand,
+  status: async () => (await import('./commands/host.js')).statusCommand,
+  submit: async () => (await import('./commands/submit.js')).submitCommand,
+  teardown: async () => (await import('./commands/host.js')).teardownCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

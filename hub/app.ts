@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { ErrorBody } from '../shared/errors.js';
 import { ExecutorAlert, FeedMessage } from '../shared/feed.js';
 import { MAX_FRAME_BYTES } from '../shared/protocol.js';
-import { Agent, AgentView, QueueStats } from '../shared/rest.js';
+import { Agent, AgentView, JoinView, QueueStats } from '../shared/rest.js';
 import { Task, TaskEvent, TaskSpec } from '../shared/task.js';
 import { AgentRegistry } from './agents/registry.js';
 import { agentRoutes } from './api/agents.js';
@@ -23,6 +23,7 @@ import { installAuth } from './api/auth-hook.js';
 import { eventRoutes } from './api/events.js';
 import { healthRoutes } from './api/health.js';
 import { installErrorHandling, installUnicodeCheck } from './api/http.js';
+import { joinRoutes } from './api/join.js';
 import { installOpenApi, openApiRoute } from './api/openapi.js';
 import { taskRoutes } from './api/tasks.js';
 import { installValidation } from './api/validation.js';
@@ -73,7 +74,7 @@ export interface Hub {
 }
 
 /** The schemas with an `$id` the routes name: OpenAPI's components. */
-const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, FeedMessage];
+const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, FeedMessage, JoinView];
 
 export async function buildHub(deps: HubDeps): Promise<Hub> {
   const { config, store, agents, log } = deps;
@@ -117,6 +118,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   installUnicodeCheck(app);
   taskRoutes(app, services);
   agentRoutes(app, services);
+  joinRoutes(app, agents, registry, auth, store, now);
   eventRoutes(app, services);
   healthRoutes(app, services);
   openApiRoute(app);

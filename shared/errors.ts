@@ -64,6 +64,18 @@ export const ERROR_CODES = {
   SIDECAR_WORKSPACE_BUSY: { status: 409, retryable: false },
   SIDECAR_CONFIG_INVALID: { status: 400, retryable: false },
   SIDECAR_PATH_ESCAPE: { status: 403, retryable: false },
+  // Onboarding (join tokens on the hub; switchyard onboard / status / teardown on the host)
+  JOIN_TOKEN_INVALID: { status: 401, retryable: false },
+  JOIN_TOKEN_EXPIRED: { status: 401, retryable: false },
+  JOIN_TOKEN_REVOKED: { status: 401, retryable: false },
+  JOIN_TOKEN_USED: { status: 409, retryable: false },
+  ONBOARD_PREFLIGHT_FAILED: { status: 422, retryable: false },
+  ONBOARD_HUB_UNREACHABLE: { status: 503, retryable: true },
+  ONBOARD_REPO_UNREACHABLE: { status: 422, retryable: true },
+  ONBOARD_STATE_CONFLICT: { status: 409, retryable: false },
+  ONBOARD_SERVICE_FAILED: { status: 500, retryable: true },
+  ONBOARD_VERIFY_FAILED: { status: 504, retryable: true },
+  ONBOARD_NOT_ONBOARDED: { status: 404, retryable: false },
   INTERNAL: { status: 500, retryable: true },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 

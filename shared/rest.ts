@@ -203,3 +203,43 @@ export const Health = Type.Object({
   queue: Type.Object({ depth: LaneCounts, by_status: StatusCounts, leases: Count }),
 });
 export type Health = Static<typeof Health>;
+
+// ------------------------------------------------------------------ joining (docs/onboarding.md)
+
+/** What an admin sees of an invitation (never the token or its hash). */
+export const JoinView = Type.Object(
+  {
+    id: Type.String(),
+    status: StringEnum(['pending', 'used', 'expired', 'revoked'] as const),
+    name: Nullable(Type.String()),
+    capabilities: Type.Array(Type.String()),
+    description: Type.String(),
+    created_at: Ms,
+    created_by: Type.String(),
+    expires_at: Ms,
+    revoked_at: Nullable(Ms),
+    used_at: Nullable(Ms),
+    agent_id: Nullable(Type.String()),
+    reissued: Type.Integer({ minimum: 0 }),
+  },
+  { $id: 'JoinView' },
+);
+export const JoinCreated = Type.Object({ join: Ref(JoinView), token: Type.String({ description: 'The join token, shown this once' }) });
+export const JoinList = Type.Object({ joins: Type.Array(Ref(JoinView)) });
+export const JoinRevoked = Type.Object({ join: Ref(JoinView) });
+export const JoinChecked = Type.Object({
+  protocol: Type.Integer(),
+  join: Type.Object({ id: Type.String(), name: Nullable(Type.String()), capabilities: Type.Array(Type.String()), expires_at: Ms, agent_id: Nullable(Type.String()) }),
+  /** Of the names asked about (and the invitation's own), those an agent already has. */
+  taken: Type.Array(Type.String()),
+});
+export const Joined = Type.Object({
+  agent: Type.Object({ id: Type.String(), created_at: Ms, created_by: Type.String(), description: Type.String() }),
+  /** The agent's token, shown this once: onboarding keeps it in a 0600 file. */
+  token: Type.String(),
+  protocol: Type.Integer(),
+  capabilities: Type.Array(Type.String()),
+  /** True when this repeated the caller's own exchange (a fresh token for the same agent). */
+  repeat: Type.Boolean(),
+});
+export const SelfTask = Type.Object({ task: Ref(Task), events: Type.Array(Ref(TaskEvent)) });

@@ -12,6 +12,10 @@ Commands:
   show ID                   One agent: state, executors (and why one is unavailable), models, resources
   recheck ID                Ask the agent's sidecar to recheck its executors now (after a login, a pull)
   remove ID                 Remove an agent; its token stops working, its tasks are reclaimed
+  invite [--name N] [--ttl 1h] [--capabilities LIST]
+                            A one-time join token and the command that onboards a new host
+  invites                   Join tokens: pending, used, expired, revoked
+  revoke ID                 Revoke a join token
 
 Options:
   --hub URL    Hub URL (default $SWITCHYARD_HUB or http://127.0.0.1:7070)
@@ -55,6 +59,7 @@ export async function agentCommand(argv: string[]): Promise<void> {
     process.stdout.write(AGENT_HELP);
     return;
   }
+  if (sub === 'invite' || sub === 'invites' || sub === 'revoke') return (await import('./agent-invite.js')).inviteCommand(sub, rest);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,

@@ -17,8 +17,10 @@ declare module 'fastify' {
     principal: Principal | null;
   }
   interface FastifyContextConfig {
-    /** No token needed for this route. */
+    /** No admin token needed for this route (it needs none, or checks its own: see `authBy`). */
     public?: boolean;
+    /** A public route that authenticates the caller itself, with a join token or an agent's own token (for OpenAPI). */
+    authBy?: 'join' | 'agent';
     /** What the route does, for the access rule. Every route that is not public names one. */
     action?: Action;
     /** The admin token may come in `?token=` (WebSocket routes used by browsers). */

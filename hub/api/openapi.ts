@@ -23,14 +23,20 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
           `(docs/errors.md). The sidecar protocol (GET /v1/agent, protocol ${PROTOCOL_VERSION}) is docs/protocol.md; ` +
           'the live feed (GET /v1/feed) sends `FeedMessage` frames.',
       },
-      components: { securitySchemes: { admin: { type: 'http', scheme: 'bearer', description: 'The admin token' } } },
+      components: {
+        securitySchemes: {
+          admin: { type: 'http', scheme: 'bearer', description: 'The admin token' },
+          join: { type: 'http', scheme: 'bearer', description: 'A one-time join token (switchyard agent invite)' },
+          agent: { type: 'http', scheme: 'bearer', description: "An agent's own token" },
+        },
+      },
       security: [{ admin: [] }],
     },
     // Components named by their $id (Task, TaskSpec, Error...), not def-0, def-1.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transform: ({ schema, url, route }) => {
       const out: Record<string, unknown> = { ...schema, tags: [tagOf(url)] };
-      if (route.config?.public === true) out.security = [];
+      if (route.config?.public === true) out.security = route.config.authBy ? [{ [route.config.authBy]: [] }] : [];
       // @fastify/websocket hides its routes; the spec lists them (their 101 answer) all the same.
       if ((route as { websocket?: boolean }).websocket === true) out.hide = false;
       return { schema: out, url };

@@ -24,19 +24,22 @@ export interface AgentStore {
   close(): Promise<void>;
 }
 
-const key = (id: string) => `g!${id}`;
+/** The key of an agent's record (join-store.ts writes it too, in the batch that redeems a join token). */
+export const agentKey = (id: string) => `g!${id}`;
+const key = agentKey;
 
 export async function openAgentStore(location: string): Promise<AgentStore> {
   return new LevelAgentStore(await openLevelKv(location));
 }
 
-class LevelAgentStore implements AgentStore {
+export class LevelAgentStore implements AgentStore {
   /** Serialises check-then-write so two registrations of one id cannot both succeed. */
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly kv: Kv) {}
+  /** `kv` and `serial` are shared with join-store.ts, whose join tokens live in this database. */
+  constructor(readonly kv: Kv) {}
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
+  serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.chain.then(fn, fn);
     this.chain = next.catch(() => undefined);
     return next;

@@ -141,6 +141,20 @@ describe('the document', () => {
     expect(spec.security).toEqual([{ admin: [] }]);
     const open = [...operations()].filter(([, op]) => Array.isArray(op.security) && op.security.length === 0).map(([k]) => k);
     expect(open.sort()).toEqual(['GET /v1/agent', 'GET /v1/health', 'GET /v1/openapi.json']);
+    // The join and self routes take no admin token: they authenticate with their own kind of token.
+    const byOther = [...operations()]
+      .map(([k, op]) => [k, (op.security ?? []) as Array<Record<string, unknown>>] as const)
+      .filter(([, sec]) => sec.length === 1 && !('admin' in sec[0]!))
+      .map(([k, sec]) => `${k} ${Object.keys(sec[0]!)[0]}`);
+    expect(byOther.sort()).toEqual([
+      'DELETE /v1/self agent',
+      'GET /v1/self agent',
+      'GET /v1/self/tasks/:id agent',
+      'POST /v1/join join',
+      'POST /v1/join/check join',
+      'POST /v1/self/smoke agent',
+      'POST /v1/self/tasks/:id/cancel agent',
+    ]);
   });
 
   it('names the shared schemas as components', () => {
@@ -232,6 +246,23 @@ describe('the answers of a real session', () => {
     expect((await call('POST', '/v1/tasks/batch', { tasks: [{ ref: 'c', title: 'c', depends_on: ['c'] }] })).status).toBe(400);
     expect((await call('DELETE', '/v1/agents/w1')).status).toBe(204);
     expect((await call('GET', '/v1/agents/w1')).status).toBe(404);
+
+    // Joining: invite, check, join (and repeat), the agent's own routes, revoke.
+    const invite = (await call('POST', '/v1/join-tokens', { name: 'joiner', ttl_ms: 60_000 })).body as { join: { id: string }; token: string };
+    await call('GET', '/v1/join-tokens');
+    const join = { authorization: `Bearer ${invite.token}`, 'content-type': 'application/json' };
+    const key = 'k'.repeat(40);
+    await call('POST', '/v1/join/check', { names: ['joiner'], exchange_key: key }, join);
+    expect((await call('POST', '/v1/join', { name: 'joiner', exchange_key: key }, join)).status).toBe(201);
+    const again = (await call('POST', '/v1/join', { name: 'joiner', exchange_key: key }, join)).body as { token: string };
+    const self = { authorization: `Bearer ${again.token}` };
+    await call('GET', '/v1/self', undefined, self);
+    const smoke = (await call('POST', '/v1/self/smoke', undefined, self)).body as { id: string };
+    await call('GET', `/v1/self/tasks/${smoke.id}`, undefined, self);
+    await call('POST', `/v1/self/tasks/${smoke.id}/cancel`, undefined, self);
+    expect((await call('DELETE', '/v1/self', undefined, self)).status).toBe(204);
+    const spare = (await call('POST', '/v1/join-tokens', {})).body as { join: { id: string } };
+    await call('DELETE', `/v1/join-tokens/${spare.join.id}`);
 
     // Health, then the store gone: degraded (503), writes refused with STORE_CLOSED (503).
     expect((await call('GET', '/v1/health', undefined, {})).status).toBe(200);
