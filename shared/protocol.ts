@@ -7,6 +7,8 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { SwitchyardError } from './errors.js';
+import { Id } from './ids.js';
+import { ExecutorName } from './task.js';
 import { assertWellFormed, mayHoldLoneSurrogate, wellFormed } from './unicode.js';
 import { compile, describeErrors } from './validate.js';
 
@@ -14,7 +16,6 @@ export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts. */
 export const MAX_FRAME_BYTES = 1_048_576;
 
-const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$' });
 const MsgId = Type.String({ minLength: 1, maxLength: 64 });
 const Generation = Type.Integer({ minimum: 1 });
 const Ms = Type.Integer({ minimum: 0 });
@@ -41,7 +42,7 @@ export const HostResources = Type.Object({
 export type HostResources = Static<typeof HostResources>;
 
 export const ExecutorAdvert = Type.Object({
-  name: Type.Union([Type.Literal('shell'), Type.Literal('ollama'), Type.Literal('claude')]),
+  name: ExecutorName,
   available: Type.Boolean(),
   /** Models it can run now (a model it lacks or failed on is in `model_faults` instead). */
   models: Type.Array(Type.String({ maxLength: 256 }), { maxItems: 256 }),
