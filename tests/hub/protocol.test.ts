@@ -61,12 +61,12 @@ function answerTo(c: RawClient, id: string): Promise<Record<string, unknown>> {
 }
 
 describe('handshake', () => {
-  it('welcomes a valid hello with the protocol version and heartbeat interval', async () => {
+  it('welcomes a valid hello with the protocol version, heartbeat interval and ping interval', async () => {
     const h = await hubWith({ heartbeatMs: 1234 });
     const token = await h.addAgent('w1');
     const c = track(await rawSocket(h));
     c.send(helloMessage('w1', token, { capabilities: ['gpu'], sidecar_version: '9.9.9' }));
-    expect(await c.nextOf('welcome')).toEqual({ type: 'welcome', protocol: PROTOCOL_VERSION, agent_id: 'w1', heartbeat_ms: 1234 });
+    expect(await c.nextOf('welcome')).toEqual({ type: 'welcome', protocol: PROTOCOL_VERSION, agent_id: 'w1', heartbeat_ms: 1234, ping_ms: h.config.pingMs });
     const view = (await h.hub.app.inject({ method: 'GET', url: '/v1/agents/w1', headers: h.auth() })).json();
     expect(view).toMatchObject({ id: 'w1', state: 'idle', capabilities: ['gpu'], max_concurrency: 1 });
   });
