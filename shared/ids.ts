@@ -11,10 +11,8 @@ export const ID_MAX_CHARS = 64;
 /** What an id is made of: a letter or digit, then letters, digits and `. _ : / @ -`. */
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$';
 
-/** The id schema: 1–64 characters of ID_PATTERN (`invalid` is what a config error says: shared/config-schema.ts). */
-export const Id = Type.String({
-  minLength: 1,
-  maxLength: ID_MAX_CHARS,
-  pattern: ID_PATTERN,
-  invalid: `must be 1-${ID_MAX_CHARS} of A-Z a-z 0-9 . _ : / @ - (starting with a letter or digit)`,
-});
+/** The id schema: 1–64 characters of ID_PATTERN. Plain JSON Schema: REST route schemas and OpenAPI use it as it is. */
+export const Id = Type.String({ minLength: 1, maxLength: ID_MAX_CHARS, pattern: ID_PATTERN });
+
+/** How a config error words an invalid id (shared/config-schema.ts's `invalid` keyword). */
+export const ID_RULE = `must be 1-${ID_MAX_CHARS} of A-Z a-z 0-9 . _ : / @ - (starting with a letter or digit)`;

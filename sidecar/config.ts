@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { checkConfig, deepFreeze, defaultsOf, mergeLayers } from '../shared/config-schema.js';
 import { SwitchyardError } from '../shared/errors.js';
-import { Id } from '../shared/ids.js';
+import { ID_RULE, Id } from '../shared/ids.js';
 import { LogLevel } from '../shared/logger.js';
 import { ExecutorName } from '../shared/task.js';
 import { EnvMap } from './child-env.js';
@@ -26,7 +26,7 @@ export const SidecarConfigSchema = Type.Object(
     /** Hub base URL, http(s) or ws(s). (SWITCHYARD_HUB, --hub) */
     hubUrl: Type.String({ minLength: 1, env: 'SWITCHYARD_HUB', flag: '--hub', missing: 'the hub URL is missing: pass --hub URL or set SWITCHYARD_HUB' }),
     /** This agent's id, as registered at the hub. (SWITCHYARD_AGENT_ID, --agent) */
-    agentId: Type.String({ ...Id, env: 'SWITCHYARD_AGENT_ID', flag: '--agent', missing: 'the agent id is missing: pass --agent ID or set SWITCHYARD_AGENT_ID' }),
+    agentId: Type.String({ ...Id, invalid: ID_RULE, env: 'SWITCHYARD_AGENT_ID', flag: '--agent', missing: 'the agent id is missing: pass --agent ID or set SWITCHYARD_AGENT_ID' }),
     /**
      * This agent's token. Read once at start and kept out of every child process. Prefer
      * `tokenFile`: a token in the environment or argv is visible to other processes of the user.
@@ -49,7 +49,7 @@ export const SidecarConfigSchema = Type.Object(
     /** Local state and workspaces. @defaultValue ./.switchyard/sidecar-<agentId> (SWITCHYARD_SIDECAR_DATA, --data) */
     dataDir: Type.Optional(Type.String({ minLength: 1, env: 'SWITCHYARD_SIDECAR_DATA', flag: '--data' })),
     /** Capabilities offered, beyond executors and models. @defaultValue [] (SWITCHYARD_CAPABILITIES, comma-separated; --capabilities) */
-    capabilities: list(Id, { maxItems: 64, env: 'SWITCHYARD_CAPABILITIES', flag: '--capabilities' }),
+    capabilities: list(Type.String({ ...Id, invalid: ID_RULE }), { maxItems: 64, env: 'SWITCHYARD_CAPABILITIES', flag: '--capabilities' }),
     /** Tasks run at once. @defaultValue 1 (SWITCHYARD_MAX_CONCURRENCY, --concurrency) */
     maxConcurrency: int(1, 256, 1, { env: 'SWITCHYARD_MAX_CONCURRENCY', flag: '--concurrency' }),
     /** Executors to offer. @defaultValue ['shell'] (SWITCHYARD_EXECUTORS, comma-separated; --executors) */
