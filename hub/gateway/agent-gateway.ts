@@ -22,7 +22,7 @@ export type { Corkable } from './outbound.js';
  *
  * @param transport the TCP socket under `ws` (the upgrade request's socket: `req.raw.socket` in a
  *   @fastify/websocket handler). Given, the frames of one tick leave in one write; without it each
- *   frame is its own write (correct, but about 40% fewer cycles/s in `bench:dispatch`).
+ *   frame is its own write (correct, but some 10% more hub CPU per cycle in `bench:dispatch`).
  */
 export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps, transport?: Corkable): void {
   const session = new AgentSession(ws, deps, transport);

@@ -2,8 +2,9 @@
  * The hub's side of one agent socket as the registry and scheduler see it: send a message, close
  * with a code. Frames sent in one tick (the acks of one group commit, a burst of assignments)
  * leave in one write to the TCP socket instead of one system call each: the socket is corked for
- * the rest of the tick. Measured with `BENCH_FLEETS=100 npm run bench:dispatch` on 2 cores:
- * about 4,900 full cycles/s corked against 2,500–3,200 without.
+ * the rest of the tick. Measured with `BENCH_FLEETS=100 BENCH_IDLE_SIDECARS=0 npm run bench:dispatch`
+ * on 2 shared cores, alternating runs: corked 5,757 / 5,687 / 4,619 full cycles/s at 222–283 µs of
+ * hub CPU per cycle, uncorked 4,530 / 5,193 / 4,426 at 241–285 µs: some 10% of the hub's CPU.
  */
 import type { WebSocket } from 'ws';
 import type { HubMessage } from '../../shared/protocol.js';
