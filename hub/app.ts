@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorBody } from '../shared/errors.js';
 import { ExecutorAlert, FeedMessage } from '../shared/feed.js';
-import { MAX_FRAME_BYTES } from '../shared/protocol.js';
 import { Agent, AgentView, JoinView, QueueStats } from '../shared/rest.js';
 import { Task, TaskEvent, TaskSpec } from '../shared/task.js';
 import { AgentRegistry } from './agents/registry.js';
@@ -40,6 +39,7 @@ import { schedulerFeature } from './features/scheduler.js';
 import { storeHealthFeature } from './features/store-health.js';
 import { Feed } from './gateway/feed.js';
 import { Pinger } from './gateway/pinger.js';
+import { websocketPluginOptions } from './gateway/socket-errors.js';
 import { ProgressTails } from './gateway/progress-tail.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { connectBus, EventBus, type HubBus, type HubEvents } from './service/bus.js';
@@ -97,7 +97,9 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   // frame; beyond that ws closes the socket itself (1009) without buffering more. Sockets are
   // closed by the pinger feature, after every other feature stopped listening (not by the
   // plugin's own preClose, which runs first and would make the fleet look gone to the watches).
-  await app.register(websocket, { options: { maxPayload: 2 * MAX_FRAME_BYTES }, preClose: (done) => done() });
+  // Frames up to twice the protocol limit reach the parser; a peer's broken frames and resets are
+  // logged as one rate-limited warning, not an error with a stack each (hub/gateway/socket-errors.ts).
+  await app.register(websocket, { ...websocketPluginOptions(log), preClose: (done) => done() });
 
   const bus: HubBus = new EventBus<HubEvents>((err, type) => log.error({ err, event: type }, 'a listener of the hub bus failed'));
   const registry = new AgentRegistry();
@@ -131,7 +133,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(feedFeature, { feed, bus, registry, services, pinger });
   await app.register(agentSocketFeature, {
     pinger,
-    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, now },
+    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now },
   });
   await app.register(pingerFeature, { pinger });
 

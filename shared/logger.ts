@@ -3,6 +3,15 @@
  * and `token=` in logged URLs never reach a log line.
  */
 import { pino, type Logger } from 'pino';
+import { Type } from '@sinclair/typebox';
+
+/** pino's levels; `silent` logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** A log level setting (hub and sidecar config). @defaultValue info (SWITCHYARD_LOG_LEVEL) */
+export const LogLevel = Type.Union(
+  LOG_LEVELS.map((l) => Type.Literal(l)),
+  { default: 'info', env: 'SWITCHYARD_LOG_LEVEL' },
+);
 
 export const REDACT_PATHS = [
   'token',

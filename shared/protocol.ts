@@ -7,7 +7,9 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { SwitchyardError } from './errors.js';
-import { Task } from './task.js';
+import { leadingId } from './frame-id.js';
+import { Id } from './ids.js';
+import { ExecutorName, Task } from './task.js';
 import { assertWellFormed, mayHoldLoneSurrogate, wellFormed } from './unicode.js';
 import { compile, describeErrors } from './validate.js';
 import { LIMITS } from './task.js';
@@ -16,7 +18,6 @@ export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts. */
 export const MAX_FRAME_BYTES = 1_048_576;
 
-const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$' });
 const MsgId = Type.String({ minLength: 1, maxLength: 64 });
 const Generation = Type.Integer({ minimum: 1 });
 const Ms = Type.Integer({ minimum: 0 });
@@ -43,7 +44,7 @@ export const HostResources = Type.Object({
 export type HostResources = Static<typeof HostResources>;
 
 export const ExecutorAdvert = Type.Object({
-  name: Type.Union([Type.Literal('shell'), Type.Literal('ollama'), Type.Literal('claude')]),
+  name: ExecutorName,
   available: Type.Boolean(),
   /** Models it can run now (a model it lacks or failed on is in `model_faults` instead). */
   models: Type.Array(Type.String({ maxLength: 256 }), { maxItems: 256 }),
@@ -192,6 +193,11 @@ export const HubMessages = {
     agent_id: Id,
     /** Send a heartbeat at least this often; leases are renewed by it. */
     heartbeat_ms: Ms,
+    /**
+     * The hub pings every socket this often: a sidecar that hears nothing (no frame, no ping) for
+     * three of these treats the hub as gone. Absent from hubs older than this field: assume 15000.
+     */
+    ping_ms: Type.Optional(Ms),
   }),
   'task.assign': Type.Object({
     type: Type.Literal('task.assign'),
@@ -228,7 +234,9 @@ export type HubMessageOf<T extends HubMessage['type']> = Extract<HubMessage, { t
 function parseWith<M extends Record<string, TSchema>>(table: M, raw: string | Buffer): StaticOf<M> {
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
   if (size > MAX_FRAME_BYTES) {
-    throw new SwitchyardError('PAYLOAD_TOO_LARGE', `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}`);
+    // Not parsed: its id is read from the frame's first bytes, so the refusal still names it.
+    const id = leadingId(raw);
+    throw new SwitchyardError('PAYLOAD_TOO_LARGE', `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}`, id !== undefined ? { id } : {});
   }
   const text = typeof raw === 'string' ? raw : raw.toString('utf8');
   let value: unknown;
@@ -239,24 +247,28 @@ function parseWith<M extends Record<string, TSchema>>(table: M, raw: string | Bu
   }
   const type = (value as { type?: unknown } | null)?.type;
   if (typeof value !== 'object' || value === null || typeof type !== 'string' || !Object.hasOwn(table, type)) {
-    throw new SwitchyardError('PROTOCOL_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type ?? null)}`);
+    const id = (value as { id?: unknown } | null)?.id;
+    throw new SwitchyardError('PROTOCOL_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type ?? null)}`, echoable(id) ? { id } : {});
   }
   if (mayHoldLoneSurrogate(text)) {
     try {
       assertWellFormed(value, type);
     } catch (err) {
       const id = (value as { id?: unknown }).id;
-      throw new SwitchyardError('VALIDATION_FAILED', (err as Error).message, typeof id === 'string' && wellFormed(id) ? { id } : {}, { cause: err });
+      throw new SwitchyardError('VALIDATION_FAILED', (err as Error).message, echoable(id) && wellFormed(id) ? { id } : {}, { cause: err });
     }
   }
   const validate = compile(table[type]!);
   if (!validate(value)) {
     const id = (value as { id?: unknown }).id;
-    throw new SwitchyardError('VALIDATION_FAILED', `${type} is invalid: ${describeErrors(validate.errors)}`, {
-      ...(typeof id === 'string' ? { id } : {}),
-    });
+    throw new SwitchyardError('VALIDATION_FAILED', `${type} is invalid: ${describeErrors(validate.errors)}`, echoable(id) ? { id } : {});
   }
   return value as StaticOf<M>;
+}
+
+/** An id worth naming in an answer: a string the error frame's own schema (MsgId) accepts. */
+function echoable(id: unknown): id is string {
+  return typeof id === 'string' && id.length >= 1 && id.length <= 64;
 }
 
 export const parseSidecarMessage = (raw: string | Buffer): SidecarMessage => parseWith(SidecarMessages, raw);

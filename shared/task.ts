@@ -5,6 +5,7 @@
  * `task.assign`); `TaskEvent` is one entry of the audit log.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { ID_MAX_CHARS, Id } from './ids.js';
 import { Nullable, StringEnum } from './schema.js';
 
 export const LANES = ['urgent', 'high', 'normal', 'low'] as const;
@@ -26,7 +27,10 @@ export const TASK_STATUSES = [
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
+/** The executors a sidecar may offer and a task may name: the one list (protocol adverts and sidecar config use it). */
 export const EXECUTORS = ['shell', 'ollama', 'claude'] as const;
+/** One of EXECUTORS, as a schema. */
+export const ExecutorName = Type.Union(EXECUTORS.map((e) => Type.Literal(e)));
 export type ExecutorName = (typeof EXECUTORS)[number];
 
 /** Field limits: generous for real work, small enough that one task cannot swamp the hub. */
@@ -35,7 +39,7 @@ export const LIMITS = {
   textChars: 65_536,
   listItems: 256,
   itemChars: 2_048,
-  idChars: 64,
+  idChars: ID_MAX_CHARS,
   metadataBytes: 16_384,
   maxAttempts: 100,
   timeoutMs: 7 * 24 * 3600_000,
@@ -51,7 +55,7 @@ export const LIMITS = {
 } as const;
 
 const ShortText = Type.String({ minLength: 1, maxLength: LIMITS.itemChars });
-const Token = Type.String({ minLength: 1, maxLength: LIMITS.idChars, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$' });
+const Token = Id;
 const Duration = Type.Integer({ minimum: 1, maximum: LIMITS.timeoutMs });
 
 export const VerificationStep = Type.Union(
@@ -131,7 +135,7 @@ export const TaskSpec = Type.Object(
     run_at: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxTimeMs })),
     /** When true, a completed attempt waits in `review` for an operator's approval. */
     review: Type.Optional(Type.Boolean()),
-    executor: Type.Optional(StringEnum(EXECUTORS)),
+    executor: Type.Optional(ExecutorName),
     /** For the shell executor: run by `/bin/sh -c` in the task's working folder. */
     command: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.textChars })),
     model: Type.Optional(Token),

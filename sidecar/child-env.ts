@@ -11,6 +11,7 @@
  * Names starting with SWITCHYARD_ are never passed from the sidecar's environment, whatever a
  * list says: that is where its token (and under `switchyard up`, the admin token) lives.
  */
+import { Type } from '@sinclair/typebox';
 import type { ExecutorName } from '../shared/task.js';
 
 /** What ordinary tools need to run, and nothing that authenticates. */
@@ -79,15 +80,14 @@ const NEVER_INHERITED = /^SWITCHYARD_/;
 /** A valid environment variable name (what `env` in a config, repo or task may set). */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Why a configured `env` map is not valid, or null. */
-export function checkEnvMap(env: unknown): string | null {
-  if (typeof env !== 'object' || env === null || Array.isArray(env)) return 'must be an object of NAME: "value"';
-  for (const [name, value] of Object.entries(env)) {
-    if (!ENV_NAME.test(name)) return `has '${name}', which is not a variable name`;
-    if (typeof value !== 'string') return `sets ${name} to a ${typeof value}, not a string`;
-  }
-  return null;
-}
+/**
+ * An `env` map of a config or a repo: variable name to value. A schema (shared/config-schema.ts
+ * keywords), so the sidecar config and the workspace config check it the same way.
+ */
+export const EnvMap = Type.Record(Type.String({ pattern: ENV_NAME.source }), Type.String(), {
+  additionalProperties: false,
+  messages: { additionalProperties: "has '{key}', which is not a variable name", type: 'must be an object of NAME: "value"' },
+});
 
 function matcher(names: readonly string[]): (name: string) => boolean {
   const exact = new Set(names.filter((n) => !n.endsWith('*')));

@@ -1,8 +1,8 @@
 /**
- * The sidecar's one WebSocket to the hub, kept up forever: on any close it reconnects with
+ * The sidecar's one WebSocket to the hub, kept up until stopped: on any close it reconnects with
  * exponential backoff and full jitter (so a fleet does not reconnect in lockstep after a hub
  * restart), says hello again, and tells its owner. A hub that goes silent (no ping or message for
- * `silenceMs`) is treated as gone.
+ * three of the ping intervals its `welcome` names) is treated as gone.
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
@@ -13,12 +13,20 @@ export interface ConnectionOptions {
   url: string;
   minDelayMs: number;
   maxDelayMs: number;
-  /** Reconnect when nothing (not even a ping) came from the hub for this long. @defaultValue 45000 */
+  /**
+   * Reconnect when nothing (not even a ping) came from the hub for this long, until a `welcome`
+   * names the hub's ping interval: then three of those. @defaultValue 45000 (three of the hub's default 15 s)
+   */
   silenceMs?: number;
   log: Logger;
   /** Builds the hello at connect time, so it reports what is in flight right now. */
   hello: () => Promise<SidecarMessage>;
 }
+
+/** Ping intervals of silence after which the hub is treated as gone (docs/protocol.md). */
+const SILENT_PINGS = 3;
+/** The hub's ping interval when its welcome does not name one (hubs before `ping_ms`). */
+const DEFAULT_PING_MS = 15_000;
 
 type Events = {
   message: [HubMessage];
@@ -33,9 +41,12 @@ export class HubConnection extends EventEmitter<Events> {
   private retryTimer: NodeJS.Timeout | null = null;
   private silenceTimer: NodeJS.Timeout | null = null;
   private welcomed = false;
+  /** How long the hub may be silent before it is treated as gone (see ConnectionOptions.silenceMs). */
+  private silenceMs: number;
 
   constructor(private readonly opts: ConnectionOptions) {
     super();
+    this.silenceMs = opts.silenceMs ?? SILENT_PINGS * DEFAULT_PING_MS;
   }
 
   get ready(): boolean {
@@ -82,7 +93,10 @@ export class HubConnection extends EventEmitter<Events> {
       if (msg.type === 'welcome') {
         this.welcomed = true;
         this.attempt = 0;
-        this.opts.log.info({ url: this.opts.url }, 'connected to hub');
+        // The hub's own ping interval, so an operator's SWITCHYARD_PING_MS reaches every sidecar.
+        if (msg.ping_ms !== undefined && msg.ping_ms > 0) this.silenceMs = SILENT_PINGS * msg.ping_ms;
+        this.touch();
+        this.opts.log.info({ url: this.opts.url, silence_ms: this.silenceMs }, 'connected to hub');
         this.emit('ready', msg);
         return;
       }
@@ -100,8 +114,12 @@ export class HubConnection extends EventEmitter<Events> {
       this.welcomed = false;
       if (this.silenceTimer) clearTimeout(this.silenceTimer);
       if (this.ws === ws) this.ws = null;
-      if (wasReady) this.opts.log.warn({ code, reason }, 'lost the hub connection; reconnecting');
       this.emit('down', { code, reason });
+      if (this.stopped) {
+        this.opts.log.info({ code, reason }, 'closed the hub connection');
+        return;
+      }
+      if (wasReady) this.opts.log.warn({ code, reason }, 'lost the hub connection; reconnecting');
       this.scheduleReconnect();
     });
   }
@@ -111,7 +129,7 @@ export class HubConnection extends EventEmitter<Events> {
     this.silenceTimer = setTimeout(() => {
       this.opts.log.warn('hub went silent; reconnecting');
       this.ws?.terminate();
-    }, this.opts.silenceMs ?? 45_000);
+    }, this.silenceMs);
     this.silenceTimer.unref();
   }
 

@@ -252,12 +252,26 @@ export class Sidecar {
         return;
       case 'error':
         if (msg.id === undefined) {
+          // Progress of a run the hub already took back (sent before its cancel arrived) is
+          // answered STALE_GENERATION: expected, not news.
+          const about = msg.details as { task_id?: unknown; generation?: unknown } | undefined;
+          if (msg.code === 'STALE_GENERATION' && typeof about?.task_id === 'string' && this.takenBack(about.task_id, Number(about.generation))) {
+            this.log.debug({ task_id: about.task_id, generation: about.generation }, 'the hub refused progress of a task it took back');
+            return;
+          }
           this.log.warn({ code: msg.code }, `hub reported an error: ${msg.message}`);
           return;
         }
         void this.onAnswer(msg.id, msg).catch((err) => this.log.error({ err }, 'handling an error reply failed'));
         return;
     }
+  }
+
+  /** True when this sidecar no longer runs the task at that generation, or is stopping it because the hub took it back. */
+  private takenBack(taskId: string, generation: number): boolean {
+    const run = this.running.get(taskId);
+    if (run?.generation === generation && run.abortedFor === 'dropped') return true;
+    return this.state.get(taskId)?.generation !== generation;
   }
 
   private send(message: SidecarMessage, awaiting?: { kind: 'accept' | 'result' | 'reject'; taskId: string; generation: number }): void {
@@ -375,10 +389,13 @@ export class Sidecar {
     if (this.running.get(task.id)?.generation === generation) return; // already running
     const log = this.log.child({ task_id: task.id, generation });
     const abort = new AbortController();
+    const entry: Running = { generation, abort, abortedFor: null, done: Promise.resolve() };
     const batcher = new ProgressBatcher((batch) => {
+      // Once the hub took the task back, its lease is gone: what the run printed while it stopped
+      // would only be refused (STALE_GENERATION).
+      if (entry.abortedFor === 'dropped') return;
       this.conn.send({ type: 'task.progress', task_id: task.id, generation, seq: batch.seq, data: batch.items });
     });
-    const entry: Running = { generation, abort, abortedFor: null, done: Promise.resolve() };
     this.running.set(task.id, entry);
     this.startHeartbeat();
     log.info({ title: task.title }, 'task started');

@@ -36,7 +36,7 @@ export async function hubCommand(argv: string[]): Promise<void> {
   }
   const config = loadHubConfig({
     ...(values.data ? { dataDir: values.data } : {}),
-    ...(values.port ? { port: values.port as unknown as number } : {}),
+    ...(values.port ? { port: values.port } : {}),
     ...(values.host ? { host: values.host } : {}),
   });
   const log = createLogger('hub', config.logLevel);

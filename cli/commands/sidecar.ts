@@ -1,6 +1,6 @@
 /** `switchyard sidecar` — run an agent host's sidecar in the foreground. */
 import { parseArgs } from 'node:util';
-import { loadSidecarConfig, type SidecarConfig } from '../../sidecar/config.js';
+import { loadSidecarConfig } from '../../sidecar/config.js';
 import { buildExecutors } from '../../sidecar/executor-set.js';
 import { scrubSecrets } from '../../sidecar/child-env.js';
 import { Sidecar } from '../../sidecar/sidecar.js';
@@ -45,17 +45,18 @@ export async function sidecarCommand(argv: string[]): Promise<void> {
     process.stdout.write(SIDECAR_HELP);
     return;
   }
-  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  // Strings as given: the config schema converts them (lists split at commas) and names the flag
+  // in any error.
   const config = loadSidecarConfig({
-    ...(values.config ? { configFile: values.config } : {}),
-    ...(values.hub ? { hubUrl: values.hub } : {}),
-    ...(values.agent ? { agentId: values.agent } : {}),
-    ...(values.token ? { token: values.token } : {}),
-    ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}),
-    ...(values.data ? { dataDir: values.data } : {}),
-    ...(values.capabilities ? { capabilities: list(values.capabilities) } : {}),
-    ...(values.concurrency ? { maxConcurrency: Number(values.concurrency) } : {}),
-    ...(values.executors ? { executors: list(values.executors) as SidecarConfig['executors'] } : {}),
+    configFile: values.config,
+    hubUrl: values.hub,
+    agentId: values.agent,
+    token: values.token,
+    tokenFile: values['token-file'],
+    dataDir: values.data,
+    capabilities: values.capabilities,
+    maxConcurrency: values.concurrency,
+    executors: values.executors,
   });
   // The token is in the frozen config now; nothing this process starts may inherit it.
   scrubSecrets(process.env);

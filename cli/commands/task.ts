@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Task, TaskEvent, TaskSpec } from '../../shared/task.js';
 import { CliError, HubClient } from '../client.js';
 import { table, taskRow, TASK_HEADER, time } from '../format.js';
+import { resultLines } from '../result-format.js';
 
 export const TASK_HELP = `Usage: switchyard task <command> [options]
 
@@ -143,8 +144,13 @@ export async function taskCommand(argv: string[]): Promise<void> {
         if (t.lease) lines.push(`leased to ${t.lease.agent_id} until ${time(t.lease.expires_at)}`);
         if (body.waiting) lines.push(`waiting: ${body.waiting}`);
         if (t.depends_on.length) lines.push(`depends on ${t.depends_on.join(', ')}`);
-        if (t.last_error) lines.push(`last error ${t.last_error.code}: ${t.last_error.message}`);
-        if (t.result !== null) lines.push(`result ${JSON.stringify(t.result).slice(0, 500)}`);
+        if (t.last_error) {
+          lines.push(`last error ${t.last_error.code}: ${t.last_error.message}`);
+          // A failed attempt's result (its last verification report, say) is kept with its error.
+          const details = t.last_error.details as { result?: unknown } | undefined;
+          lines.push(...resultLines(details?.result, "last attempt's result"));
+        }
+        lines.push(...resultLines(t.result));
         if (body.progress_tail) lines.push('', 'live output (last lines):', ...body.progress_tail.trimEnd().split('\n').slice(-20));
         lines.push('', table([['TIME', 'FROM', 'TO', 'GEN', 'BY', 'REASON'], ...body.events.map((e) => [time(e.at), e.from ?? '-', e.to, String(e.generation), e.actor, e.reason])]));
         return lines.join('\n');

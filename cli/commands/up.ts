@@ -102,7 +102,7 @@ export async function upCommand(argv: string[]): Promise<void> {
   const dataDir = resolve(values.data ?? '.switchyard');
   await mkdir(dataDir, { recursive: true });
   const sidecarCount = Number(values.sidecars ?? 2);
-  const config = loadHubConfig({ dataDir: join(dataDir, 'hub'), ...(values.port ? { port: values.port as unknown as number } : {}) });
+  const config = loadHubConfig({ dataDir: join(dataDir, 'hub'), ...(values.port ? { port: values.port } : {}) });
   const hubLogPath = join(dataDir, 'hub.log');
   const log = createLogger('hub', config.logLevel, createWriteStream(hubLogPath, { flags: 'a' }));
 

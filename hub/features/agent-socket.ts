@@ -15,9 +15,10 @@ export const agentSocketFeature = feature<{ deps: GatewayDeps; pinger: Pinger }>
         response: { 101: Type.Null({ description: 'Switching to the WebSocket protocol' }) },
       },
     },
-    (socket) => {
+    (socket, req) => {
       pinger.track(socket);
-      handleAgentSocket(socket, deps);
+      // The upgrade's TCP socket, corked so that the frames of one tick leave in one write.
+      handleAgentSocket(socket, deps, req.raw.socket);
     },
   );
 });

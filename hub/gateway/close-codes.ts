@@ -15,3 +15,10 @@ export const CLOSE = {
   /** The agent was removed by an operator. */
   REMOVED: 4010,
 } as const;
+
+/**
+ * How long a socket the hub closed (or that failed) may take to answer the close frame before it
+ * is cut. Nothing it sends meanwhile is acted on; without the cut, ws waits 30 s for a peer that
+ * ignores it.
+ */
+export const CLOSE_GRACE_MS = 1_000;

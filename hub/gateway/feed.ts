@@ -21,6 +21,9 @@ export class Feed {
     ws.send(JSON.stringify(first));
     this.subscribers.add(ws);
     ws.on('close', () => this.subscribers.delete(ws));
+    // A failed socket (a frame over the hard limit, a reset) gets nothing more; ws closes it, and
+    // the socket error policy (socket-errors.ts) logs it and cuts it if the peer does not answer.
+    ws.on('error', () => this.subscribers.delete(ws));
   }
 
   get size(): number {

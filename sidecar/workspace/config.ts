@@ -3,27 +3,67 @@
  * and clones live. Validated once, defaults filled in, then frozen.
  */
 import { homedir } from 'node:os';
-import { checkEnvMap, gitEnv } from '../child-env.js';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { checkConfig, defaultsOf } from '../../shared/config-schema.js';
+import { EnvMap, gitEnv } from '../child-env.js';
 import { sidecarError } from './errors.js';
 
-/** One repository this host can work on. Exactly one of `path` and `url` is given. */
-export interface RepoConfig {
-  /** The name tasks use in their `repo` field. */
-  name: string;
-  /** A local clone (absolute path); the sidecar adds worktrees to it and never touches its checkout. */
-  path?: string;
-  /** A remote to clone into `cacheDir/<name>` on first use. */
-  url?: string;
-  /** The branch task branches start from and PRs target. @defaultValue 'main' */
-  default_branch?: string;
-  /** The command `test_passes` runs when a step names none. @defaultValue null */
-  test_command?: string | null;
-  /** The remote fetched from and pushed to. @defaultValue 'origin' */
-  remote?: string;
-  /** Variables set for every task on this repo (over the sidecar's `env`, under the task's). @defaultValue {} */
-  env?: Record<string, string>;
-}
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const REF_RE = /^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*\/$)(?!.*\.lock$)[A-Za-z0-9._/-]+$/;
+const AbsolutePath = Type.String({ pattern: '^/', invalid: 'must be an absolute path' });
+
+/**
+ * One repository this host can work on: the one definition (the sidecar's config file lists
+ * these under `repos`). Exactly one of `path` and `url` is given. Keywords such as `invalid` are
+ * shared/config-schema.ts's.
+ */
+export const RepoConfig = Type.Object(
+  {
+    /**
+     * The name tasks use in their `repo` field; also a folder name (the cache clone), so narrower
+     * than an id: no `:`, `/` or `@`.
+     */
+    name: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: NAME_RE.source,
+      invalid: 'must be 1-64 of A-Z a-z 0-9 . _ - (starting with a letter or digit)',
+    }),
+    /**
+     * A local checkout (absolute path) whose remote (`origin` unless `remote` says otherwise)
+     * receives the task branches. The sidecar adds worktrees and remote-tracking refs to it and
+     * never touches its own checkout.
+     */
+    path: Type.Optional(AbsolutePath),
+    /** A remote to clone into `cacheDir/<name>` on first use. */
+    url: Type.Optional(Type.String({ minLength: 1 })),
+    /** The branch task branches start from and PRs target. @defaultValue 'main' */
+    default_branch: Type.Optional(Type.String({ pattern: REF_RE.source, default: 'main', invalid: 'is not a valid branch name' })),
+    /** The command `test_passes` runs when a step names none. @defaultValue null */
+    test_command: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, invalid: 'must be a command or null' })),
+    /** The remote fetched from and pushed to. @defaultValue 'origin' */
+    remote: Type.Optional(Type.String({ pattern: NAME_RE.source, default: 'origin', invalid: 'is not a valid remote name' })),
+    /** Variables set for every task on this repo (over the sidecar's `env`, under the task's). @defaultValue {} */
+    env: Type.Optional({ ...EnvMap, default: {} }),
+  },
+  {
+    additionalProperties: false,
+    oneOf: [{ required: ['path'] }, { required: ['url'] }],
+    messages: { oneOf: 'needs exactly one of path and url' },
+  },
+);
+export type RepoConfig = Static<typeof RepoConfig>;
+
+/** A repo entry's defaults, from the schema. */
+const REPO_DEFAULTS = defaultsOf(RepoConfig) as Required<Pick<RepoConfig, 'default_branch' | 'test_command' | 'remote' | 'env'>>;
+
+/** What resolveWorkspaceOptions checks by schema; the rest of WorkspaceOptions is set by code, not by people. */
+const WorkspaceConfig = Type.Object({
+  repos: Type.Array(RepoConfig),
+  worktreesRoot: AbsolutePath,
+  cacheDir: AbsolutePath,
+});
 
 /** A repository with its defaults filled in. */
 export interface ResolvedRepo {
@@ -77,31 +117,20 @@ export const WORKSPACE_DEFAULTS: Readonly<Omit<WorkspaceOptions, 'repos' | 'env'
 /** The identity used when git has none configured. */
 export const FALLBACK_AUTHOR = Object.freeze({ name: 'Switchyard', email: 'switchyard@localhost' });
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const REF_RE = /^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*\/$)(?!.*\.lock$)[A-Za-z0-9._/-]+$/;
-
 /** Fills in defaults and validates; throws SIDECAR_CONFIG_INVALID naming the bad field. */
 export function resolveWorkspaceOptions(opts: Partial<WorkspaceOptions> & { repos: RepoConfig[] }): Readonly<WorkspaceOptions> {
   const o: WorkspaceOptions = { ...WORKSPACE_DEFAULTS, env: gitEnv(), ...opts };
-  const bad = (field: string, why: string) => sidecarError('SIDECAR_CONFIG_INVALID', `workspace config: ${field} ${why}`, { field });
-  if (!isAbsolute(o.worktreesRoot)) throw bad('worktreesRoot', 'must be an absolute path');
-  if (!isAbsolute(o.cacheDir)) throw bad('cacheDir', 'must be an absolute path');
+  const bad = (field: string, message: string) => sidecarError('SIDECAR_CONFIG_INVALID', `workspace config: ${message}`, { field });
+  // A copy: the schema fills in each repo's defaults, and the caller's entries may be frozen.
+  const checked = structuredClone({ repos: o.repos, worktreesRoot: o.worktreesRoot, cacheDir: o.cacheDir });
+  const problem = checkConfig(WorkspaceConfig, checked);
+  if (problem) throw bad(problem.field, problem.message);
   const seen = new Set<string>();
-  o.repos.forEach((r, i) => {
-    const at = `repos[${i}]`;
-    if (typeof r.name !== 'string' || !NAME_RE.test(r.name) || r.name.length > 64) {
-      throw bad(`${at}.name`, 'must be 1-64 of A-Z a-z 0-9 . _ - (starting with a letter or digit)');
-    }
-    if (seen.has(r.name)) throw bad(`${at}.name`, `'${r.name}' is listed twice`);
+  checked.repos.forEach((r, i) => {
+    if (seen.has(r.name)) throw bad(`repos[${i}].name`, `repos[${i}].name '${r.name}' is listed twice`);
     seen.add(r.name);
-    if ((r.path === undefined) === (r.url === undefined)) throw bad(at, 'needs exactly one of path and url');
-    if (r.path !== undefined && !isAbsolute(r.path)) throw bad(`${at}.path`, 'must be an absolute path');
-    if (r.default_branch !== undefined && !REF_RE.test(r.default_branch)) throw bad(`${at}.default_branch`, 'is not a valid branch name');
-    if (r.remote !== undefined && !NAME_RE.test(r.remote)) throw bad(`${at}.remote`, 'is not a valid remote name');
-    const envProblem = r.env === undefined ? null : checkEnvMap(r.env);
-    if (envProblem) throw bad(`${at}.env`, envProblem);
   });
-  return Object.freeze({ ...o, repos: o.repos.map((r) => Object.freeze({ ...r })) });
+  return Object.freeze({ ...o, repos: checked.repos.map((r) => Object.freeze(r)) });
 }
 
 export function resolveRepo(r: RepoConfig, cacheDir: string): ResolvedRepo {
@@ -109,9 +138,9 @@ export function resolveRepo(r: RepoConfig, cacheDir: string): ResolvedRepo {
     name: r.name,
     dir: r.path ?? join(cacheDir, r.name),
     url: r.url ?? null,
-    default_branch: r.default_branch ?? 'main',
-    test_command: r.test_command ?? null,
-    remote: r.remote ?? 'origin',
-    env: r.env ?? {},
+    default_branch: r.default_branch ?? REPO_DEFAULTS.default_branch,
+    test_command: r.test_command ?? REPO_DEFAULTS.test_command,
+    remote: r.remote ?? REPO_DEFAULTS.remote,
+    env: r.env ?? REPO_DEFAULTS.env,
   };
 }

@@ -248,3 +248,62 @@ describe('failures', () => {
     expect(option.stderr).toMatch(/--colour/);
   });
 });
+
+describe('task show for a coding run', () => {
+  it('shows branch, link, usage and verification as fields, and a failed attempt\u2019s report under its error', async () => {
+    // A hub of its own, so that no other test's task is offered to this agent.
+    const own = await startInprocHub({ listen: true, config: { maxAttempts: 2 } });
+    try {
+      const token = await own.addAgent('coder');
+      const agent = await RawClient.connect(own.wsUrl, 'coder', token);
+      const verification = { passed: false, duration_ms: 900, checks: [{ type: 'test_passes', passed: false, duration_ms: 900, output_tail: 'not ok 1 - sum(2, 2) is 4', target: 'node test.mjs', exit_code: 1 }] };
+      const result = {
+        executor: 'ollama',
+        output_tail: 'wrote sum.mjs\n',
+        exit_code: 0,
+        iterations: [{ n: 1 }, { n: 2 }],
+        verification,
+        usage: { input_tokens: 2_000, output_tokens: 300, cost_usd: 0, wall_ms: 12_000 },
+        branch: 'task/x-add-sum',
+        submission: null,
+        url: null,
+        notes: 'x'.repeat(600),
+      };
+      const created = await own.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: own.auth(), payload: { title: 'Add a sum function' } });
+      const id = (created.json() as Task).id;
+
+      // First attempt fails (retryable): its result is kept as last_error.details.result.
+      let assign = await agent.nextOf('task.assign');
+      agent.send({ type: 'task.accept', id: 'a1', task_id: id, generation: assign.generation as number });
+      await agent.next((m) => m.id === 'a1');
+      agent.send({ type: 'task.fail', id: 'f1', task_id: id, generation: assign.generation as number, error: { code: 'EXEC_VERIFICATION_FAILED', message: 'the work did not pass after 2 iteration(s); failing: test_passes', retryable: true }, result });
+      await agent.next((m) => m.id === 'f1');
+      const failed = await cli(['task', 'show', id, '--hub', own.url, '--token', ADMIN_TOKEN]);
+      expectExit(failed, 0);
+      expect(failed.stdout).toMatch(/^last error EXEC_VERIFICATION_FAILED: the work did not pass/m);
+      expect(failed.stdout).toMatch(/^last attempt's result:$/m);
+      expect(failed.stdout).toMatch(/^ {4}FAIL test_passes node test\.mjs \(exit 1\)$/m);
+      expect(failed.stdout).toMatch(/^ +not ok 1 - sum\(2, 2\) is 4$/m);
+
+      // Second attempt completes: the result's fields, each on its own line.
+      await own.hub.app.inject({ method: 'POST', url: `/v1/tasks/${id}/retry`, headers: own.auth(), payload: {} });
+      assign = await agent.nextOf('task.assign', 10_000);
+      agent.send({ type: 'task.accept', id: 'a2', task_id: id, generation: assign.generation as number });
+      await agent.next((m) => m.id === 'a2');
+      const done = { ...result, verification: { ...verification, passed: true, checks: [{ ...verification.checks[0], passed: true, exit_code: 0 }] }, submission: { branch: 'task/x-add-sum', commit: '0123456789abcdef', changed: true, pushed: true, pr_url: null, url: 'https://example.test/calc/tree/task/x-add-sum' }, url: 'https://example.test/calc/tree/task/x-add-sum' };
+      agent.send({ type: 'task.complete', id: 'c2', task_id: id, generation: assign.generation as number, result: done });
+      await agent.next((m) => m.id === 'c2');
+      const show = await cli(['task', 'show', id, '--hub', own.url, '--token', ADMIN_TOKEN]);
+      expectExit(show, 0);
+      expect(show.stdout).toMatch(/^status completed/m);
+      expect(show.stdout).toMatch(/^ {2}branch {7}task\/x-add-sum {3}commit 0123456789ab {3}pushed$/m);
+      expect(show.stdout).toMatch(/^ {2}link {9}https:\/\/example\.test\/calc\/tree\/task\/x-add-sum$/m);
+      expect(show.stdout).toMatch(/^ {2}usage {8}2,000 in \/ 300 out tokens, \$0\.0000, 12\.0 s$/m);
+      expect(show.stdout).toMatch(/^ {2}verification passed \(1 check, 900 ms\)$/m);
+      expect(show.stdout).toMatch(/^ {2}also {9}notes \(--json shows them\)$/m);
+      await agent.close();
+    } finally {
+      await own.close();
+    }
+  });
+});

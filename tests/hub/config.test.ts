@@ -22,3 +22,24 @@ describe('hub config', () => {
     expect(() => loadHubConfig({}, { SWITCHYARD_ADMIN_TOKEN: 'short' })).toThrow(/at least 16 characters/);
   });
 });
+
+describe('hub config schema', () => {
+  test('defaults come from the schema, and an error names where the bad value came from', () => {
+    expect(HUB_DEFAULTS).toMatchObject({ port: 7070, pingMs: 15_000, logLevel: 'info', adminToken: null });
+    expect(() => loadHubConfig({}, { SWITCHYARD_PORT: 'eighty' })).toThrow("config port must be an integer from 0 to 65535, got 'eighty' (from SWITCHYARD_PORT)");
+    expect(() => loadHubConfig({ port: '70000' }, {})).toThrow('(from --port)');
+    expect(() => loadHubConfig({}, { SWITCHYARD_LOG_LEVEL: 'loud' })).toThrow(/logLevel must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'/);
+  });
+
+  test('flags given as strings are converted by type, and a secret is never echoed', () => {
+    expect(loadHubConfig({ port: '9001' }, {}).port).toBe(9001);
+    let message = '';
+    try {
+      loadHubConfig({}, { SWITCHYARD_ADMIN_TOKEN: 'short-secret' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('adminToken must be at least 16 characters');
+    expect(message).not.toContain('short-secret');
+  });
+});

@@ -61,12 +61,12 @@ function answerTo(c: RawClient, id: string): Promise<Record<string, unknown>> {
 }
 
 describe('handshake', () => {
-  it('welcomes a valid hello with the protocol version and heartbeat interval', async () => {
+  it('welcomes a valid hello with the protocol version, heartbeat interval and ping interval', async () => {
     const h = await hubWith({ heartbeatMs: 1234 });
     const token = await h.addAgent('w1');
     const c = track(await rawSocket(h));
     c.send(helloMessage('w1', token, { capabilities: ['gpu'], sidecar_version: '9.9.9' }));
-    expect(await c.nextOf('welcome')).toEqual({ type: 'welcome', protocol: PROTOCOL_VERSION, agent_id: 'w1', heartbeat_ms: 1234 });
+    expect(await c.nextOf('welcome')).toEqual({ type: 'welcome', protocol: PROTOCOL_VERSION, agent_id: 'w1', heartbeat_ms: 1234, ping_ms: h.config.pingMs });
     const view = (await h.hub.app.inject({ method: 'GET', url: '/v1/agents/w1', headers: h.auth() })).json();
     expect(view).toMatchObject({ id: 'w1', state: 'idle', capabilities: ['gpu'], max_concurrency: 1 });
   });
@@ -156,6 +156,21 @@ describe('handshake', () => {
 });
 
 describe('bad frames', () => {
+  it('names the id of every refused message it can read one from: unknown type, and oversized when the id comes first', async () => {
+    const h = await hubWith();
+    const { client: c } = await agent(h, 'w1');
+    c.send({ type: 'task.explode', id: 'u-1' });
+    expect(await c.nextOf('error')).toMatchObject({ code: 'PROTOCOL_UNKNOWN_TYPE', id: 'u-1' });
+    c.send(`{"type":"task.complete","id":"big-1","task_id":"T1","generation":1,"result":{"id":"nested","log":"${'x'.repeat(1_200_000)}"}}`);
+    expect(await c.nextOf('error')).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', id: 'big-1', retryable: false });
+    // An id behind a large field is not looked for, and a nested one is never taken for it.
+    c.send(`{"type":"task.complete","result":{"id":"nested","log":"${'x'.repeat(1_200_000)}"},"id":"big-2"}`);
+    const late = await c.nextOf('error');
+    expect(late.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(late.id).toBeUndefined();
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
   it('survives every kind of bad frame, answering each with an error', async () => {
     const h = await hubWith();
     const { client: c } = await agent(h, 'w1');
@@ -337,6 +352,8 @@ describe('task flow', () => {
     // Progress of a lease it does not hold: an error without id, and nothing on the feed.
     a.send({ type: 'task.progress', task_id: t.id, generation: 2, seq: 1, data: [{ stream: 'stdout', data: 'forged' }] });
     expect(await a.nextOf('error')).toMatchObject({ code: 'STALE_GENERATION' });
+    a.send({ type: 'task.progress', task_id: t.id, generation: 2, seq: 2, data: [{ stream: 'stdout', data: 'forged' }] });
+    expect(await a.nextOf('error')).toMatchObject({ code: 'STALE_GENERATION', details: { task_id: t.id, generation: 2 } });
     // A heartbeat renewing a lease it does not hold is told to drop it.
     a.send({ type: 'heartbeat', resources: RESOURCES, tasks: [{ task_id: t.id, generation: 2 }] });
     expect(await a.nextOf('task.drop')).toMatchObject({ task_id: t.id, generation: 2 });
@@ -387,6 +404,45 @@ describe('task flow', () => {
     expect(a.unread().some((m) => m.type === 'task.assign')).toBe(false);
     a.send({ type: 'heartbeat', resources: RESOURCES, tasks: [] });
     expect(await nextAssign(a)).toMatchObject({ task: { id: t.id }, generation: 2 });
+  });
+});
+
+describe('what the docs promise a sidecar author', () => {
+  it('records a reject as exactly "released: <code>: <reason>", and a reject by the delegate (even BUSY) ends the delegation', async () => {
+    const h = await hubWith();
+    const { client: a } = await agent(h, 'A');
+    const { client: b } = await agent(h, 'B');
+    const t = await createTask(h, { agent: 'A' });
+    expect((await nextAssign(a)).task).toMatchObject({ id: t.id, delegate: 'A' });
+    a.send({ type: 'task.reject', id: 'busy', task_id: t.id, generation: 1, code: 'BUSY', reason: 'no free slot' });
+    expect(await answerTo(a, 'busy')).toEqual({ type: 'ack', id: 'busy' });
+    // B, which the delegation kept away, gets it now.
+    expect(await nextAssign(b)).toMatchObject({ task: { id: t.id, delegate: null, agent: 'A' }, generation: 2 });
+    const released = (await showTask(h, t.id)).events.find((e) => e.from === 'assigned' && e.to === 'queued')!;
+    expect(released).toMatchObject({ actor: 'agent:A', reason: 'released: BUSY: no free slot' });
+  });
+
+  it('may offer a task whose running lease expired to the same agent again, at a new generation', async () => {
+    const h = await hubWith({ leaseMs: 300 });
+    const { client: a } = await agent(h, 'A');
+    const t = await createTask(h);
+    const first = await nextAssign(a);
+    a.send({ type: 'task.accept', id: 'acc', task_id: t.id, generation: first.generation });
+    expect(await answerTo(a, 'acc')).toMatchObject({ type: 'ack' });
+    // No heartbeat: the lease runs out. Only the lease: the connection stays.
+    expect(await a.nextOf('task.cancel', 5000)).toMatchObject({ task_id: t.id, generation: 1, reason: 'LEASE_EXPIRED: requeued' });
+    expect(await nextAssign(a, 5000)).toMatchObject({ task: { id: t.id, last_error: { code: 'LEASE_EXPIRED' } }, generation: 2 });
+    expect(a.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('drops a listed generation newer than the hub\u2019s with a reason that says so, not "superseded"', async () => {
+    const h = await hubWith();
+    const { client: a, token } = await agent(h, 'A');
+    const t = await createTask(h);
+    expect((await nextAssign(a)).generation).toBe(1);
+    await a.close();
+    const again = track(await RawClient.connect(h.wsUrl, 'A', token, { in_flight: [{ task_id: t.id, generation: 7, state: 'running' }] }));
+    expect(await again.nextOf('task.drop')).toEqual({ type: 'task.drop', task_id: t.id, generation: 7, reason: 'not a generation the hub assigned: its lease is at generation 1' });
   });
 });
 

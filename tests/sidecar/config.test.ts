@@ -32,3 +32,42 @@ describe('sidecar config', () => {
     expect(agentSocketUrl('https://hub.example/')).toBe('wss://hub.example/v1/agent');
   });
 });
+
+describe('sidecar config schema', () => {
+  const base = { hubUrl: 'http://h', agentId: 'a', token: 't' };
+
+  test('a setting the schema does not define is refused, naming the file', () => {
+    const file = join(tempDir('cfg'), 'sidecar.json');
+    writeFileSync(file, JSON.stringify({ maxConcurency: 2 }));
+    expect(() => loadSidecarConfig({ ...base, configFile: file }, {})).toThrow(`'maxConcurency' is not a setting (from ${file})`);
+  });
+
+  test('lists from the environment and flags are split and checked item by item', () => {
+    const cfg = loadSidecarConfig({ ...base, capabilities: 'gpu, cuda12' }, { SWITCHYARD_EXECUTORS: 'shell,ollama' });
+    expect(cfg.capabilities).toEqual(['gpu', 'cuda12']);
+    expect(cfg.executors).toEqual(['shell', 'ollama']);
+    expect(() => loadSidecarConfig({ ...base, capabilities: 'gpu,has space' }, {})).toThrow(/capabilities\[1\] must be 1-64 of .* got 'has space'/);
+    expect(() => loadSidecarConfig({ ...base, maxConcurrency: 'four' }, {})).toThrow("maxConcurrency must be an integer from 1 to 256, got 'four' (from --concurrency)");
+  });
+
+  test('repo entries are checked by their one schema at load, with its defaults filled in, and everything is frozen', () => {
+    const cfg = loadSidecarConfig({ ...base, repos: [{ name: 'api', path: '/srv/api' }] }, {});
+    expect(cfg.repos[0]).toEqual({ name: 'api', path: '/srv/api', default_branch: 'main', test_command: null, remote: 'origin', env: {} });
+    expect(Object.isFrozen(cfg.repos[0])).toBe(true);
+    expect(Object.isFrozen(cfg.capabilities)).toBe(true);
+    expect(() => loadSidecarConfig({ ...base, repos: [{ name: 'api', path: 'srv/api' }] }, {})).toThrow(/repos\[0\]\.path must be an absolute path/);
+    expect(() => loadSidecarConfig({ ...base, repos: [{ name: 'api' }] }, {})).toThrow(/repos\[0\] needs exactly one of path and url/);
+  });
+
+  test('the token never appears in a message', () => {
+    const token = `sy_agent_${'x'.repeat(600)}`;
+    let message = '';
+    try {
+      loadSidecarConfig({ ...base, token }, {});
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/token must be a string of 1 to 512 characters/);
+    expect(message).not.toContain('xxxx');
+  });
+});
