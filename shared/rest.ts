@@ -7,9 +7,10 @@
  * name them with `Ref`. Bodies and query strings refuse fields they do not know.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { Id } from './ids.js';
 import { ExecutorAdvert, HostResources } from './protocol.js';
 import { Nullable, Ref, StringEnum } from './schema.js';
-import { LANES, LIMITS, Task, TASK_STATUSES, TaskEvent, TaskSpec } from './task.js';
+import { LANES, Task, TASK_STATUSES, TaskEvent, TaskSpec } from './task.js';
 
 const Count = Type.Integer({ minimum: 0 });
 const Ms = Type.Integer({ minimum: 0 });
@@ -79,7 +80,7 @@ export const TaskActionBody = Nullable(
 
 export const AgentCreateBody = Type.Object(
   {
-    id: Type.String({ minLength: 1, maxLength: LIMITS.idChars, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$' }),
+    id: Id,
     description: Type.Optional(Type.String({ maxLength: 1000 })),
   },
   { additionalProperties: false },

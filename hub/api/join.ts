@@ -24,6 +24,7 @@ import type { AgentStore } from '../store/agent-store.js';
 import { joinIdOf, joinStatus, joinStoreOf, type JoinRecord } from '../store/join-store.js';
 import type { TaskStore } from '../store/task-store.js';
 import { agentSelfRoutes } from './agent-self.js';
+import { Id } from '../../shared/ids.js';
 import { callerOf } from './auth-hook.js';
 import { answer, withErrors } from './validation.js';
 import { ErrorBody } from '../../shared/errors.js';
@@ -32,7 +33,6 @@ import { Ref } from '../../shared/schema.js';
 
 const error = Ref(ErrorBody);
 
-const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$' });
 const JoinIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
 
 /** @defaultValue ttl 1 hour; at most 30 days. */
