@@ -120,7 +120,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   installUnicodeCheck(app);
   taskRoutes(app, services);
   agentRoutes(app, services);
-  joinRoutes(app, agents, registry, auth, store, now);
+  joinRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);
   openApiRoute(app);

@@ -10,6 +10,8 @@ import { Access } from './access.js';
 import { AgentService } from './agents.js';
 import type { HubBus } from './bus.js';
 import { HealthService } from './health.js';
+import { JoinService } from './joining.js';
+import { SelfService } from './self.js';
 import { ReviewService } from './review.js';
 import { TaskService, type LiveOutput } from './tasks.js';
 
@@ -19,6 +21,8 @@ export interface Services {
   review: ReviewService;
   agents: AgentService;
   health: HealthService;
+  joining: JoinService;
+  self: SelfService;
 }
 
 export interface ServiceDeps {
@@ -39,5 +43,7 @@ export function createServices(deps: ServiceDeps): Services {
     review: new ReviewService(store),
     agents: new AgentService(deps.agents, registry, deps.auth, store, now),
     health: new HealthService(store, registry, bus, now(), now),
+    joining: new JoinService(deps.agents, registry, deps.auth, now),
+    self: new SelfService(deps.agents, registry, deps.auth, store),
   };
 }
