@@ -3,7 +3,7 @@
  * The `switchyard` command: one entry point, a subcommand per job. Each command's module is
  * loaded only when it runs, so `task list` does not pay for loading the hub and LevelDB.
  */
-import { SwitchyardError } from '../shared/errors.js';
+import { exitOnError } from './exit.js';
 import { CliError } from './client.js';
 
 const HELP = `Usage: switchyard <command> [options]
@@ -45,19 +45,4 @@ async function main(argv: string[]): Promise<void> {
   await (await load())(rest);
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof CliError) {
-    process.stderr.write(`switchyard: ${err.message}\n`);
-    process.exit(err.exitCode);
-  }
-  if (err instanceof SwitchyardError) {
-    process.stderr.write(`switchyard: ${err.code}: ${err.message}\n`);
-    process.exit(1);
-  }
-  if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    process.stderr.write(`switchyard: ${(err as Error).message} (see --help)\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`switchyard: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).catch(exitOnError('switchyard'));
