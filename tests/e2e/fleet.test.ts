@@ -2,22 +2,18 @@
  * The whole system over real sockets: a hub process and sidecar processes on 127.0.0.1, killed
  * with SIGKILL at the worst moments. Leases are short here so that reclaiming takes seconds.
  */
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { Task, TaskEvent } from '../../shared/task.js';
 import { api, ensureBuilt, freePort, registerAgent, startHubProc, startSidecarProc, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { stopAfterEach } from '../support/cleanup.js';
 
 const HUB_ENV = { SWITCHYARD_LEASE_MS: '2000', SWITCHYARD_HEARTBEAT_MS: '300', SWITCHYARD_ACCEPT_TIMEOUT_MS: '2000' };
 const SIDECAR_ENV = { SWITCHYARD_RECONNECT_MAX_MS: '1000', SWITCHYARD_DRAIN_GRACE_MS: '300' };
 
-let procs: Proc[] = [];
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') for (const p of procs) console.error(p.dump());
-  await Promise.all(procs.map((p) => p.stop()));
-  procs = [];
-});
+const procs = stopAfterEach();
 beforeAll(() => ensureBuilt());
 
 /** Leases long enough that a restart under load never outlasts them (no reclaim expected). */

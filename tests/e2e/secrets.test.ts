@@ -4,7 +4,7 @@
  * token in SWITCHYARD_TOKEN, runs a task that prints its whole environment; and one started with
  * --token-file, whose token is in no environment at all. Plus the allow-list itself.
  */
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSidecarConfig } from '../../sidecar/config.js';
@@ -13,14 +13,10 @@ import { ClaudeExecutor } from '../../sidecar/executors/claude.js';
 import { OllamaExecutor } from '../../sidecar/executors/ollama.js';
 import { runTool } from '../../sidecar/executors/workspace-tools.js';
 import type { Task } from '../../shared/task.js';
-import { ADMIN, api, ensureBuilt, freePort, registerAgent, startHubProc, startSidecarProc, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { ADMIN, api, ensureBuilt, freePort, registerAgent, startHubProc, startSidecarProc, tempDir, waitFor } from '../support/processes.js';
+import { stopAfterEach } from '../support/cleanup.js';
 
-let procs: Proc[] = [];
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') for (const p of procs) console.error(p.dump());
-  await Promise.all(procs.map((p) => p.stop()));
-  procs = [];
-});
+const procs = stopAfterEach();
 beforeAll(() => ensureBuilt());
 
 async function runTask(url: string, spec: Record<string, unknown>): Promise<Task> {

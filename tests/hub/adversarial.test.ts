@@ -4,7 +4,7 @@
  * (lone surrogates), fan-in that rewrote a growing list, a task.fail frame that stalled the event
  * loop, task bodies that reached a 500, and a token in an encoded query that reached the log.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
@@ -16,15 +16,10 @@ import { redactUrl } from '../../shared/logger.js';
 import { LIMITS, type Task } from '../../shared/task.js';
 import { RawClient, startInprocHub, waitFor, type InprocHub } from '../support/hub-inproc.js';
 import { tempDir } from '../support/processes.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
-const open: Array<{ close(): Promise<void> }> = [];
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  open.push(x);
-  return x;
-}
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close();
-});
+/** Registers something to close after the test (clients first, then hubs: reverse order). */
+const track = closeAfterEach();
 
 async function hub(listen = true, captureLogs?: string): Promise<InprocHub> {
   return track(await startInprocHub({ listen, ...(captureLogs ? { captureLogs } : {}) }));

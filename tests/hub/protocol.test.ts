@@ -5,23 +5,16 @@
  * generation and lease holder, reject and accept timeout, reconnect reconciliation, replacement,
  * and ping liveness.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { HubConfig } from '../../hub/config.js';
 import type { Task, TaskEvent } from '../../shared/task.js';
 import { PROTOCOL_VERSION } from '../../shared/protocol.js';
+import { closeAfterEach } from '../support/cleanup.js';
 import { helloMessage, RawClient, RESOURCES, startInprocHub, waitFor, type InprocHub } from '../support/hub-inproc.js';
 
-const open: Array<{ close(): Promise<void> }> = [];
 /** Registers something to close after the test (clients first, then hubs: reverse order). */
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  open.push(x);
-  return x;
-}
-
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close();
-});
+const track = closeAfterEach();
 
 async function hubWith(config: Partial<HubConfig> = {}): Promise<InprocHub> {
   return track(await startInprocHub({ listen: true, config }));
