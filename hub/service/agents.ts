@@ -61,11 +61,19 @@ export class AgentService {
    */
   async remove(caller: Principal, id: string, log: Log): Promise<number> {
     Access.authorize(caller, 'agents.write');
+    return this.cutOff(id, 'agent removed by an operator', log);
+  }
+
+  /**
+   * The removal itself, for whoever is allowed to ask (an operator above; the agent itself,
+   * self.ts): the record and its token go, the connection ends, its leases go back to the queue.
+   */
+  async cutOff(id: string, why: string, log: Log): Promise<number> {
     await this.agents.delete(id);
     this.auth.removeAgent(id);
-    this.registry.get(id)?.conn?.close(CLOSE.REMOVED, 'agent removed by an operator');
-    const released = await releaseLeasesOf(this.store, id, 'agent removed by an operator', log);
-    log.info({ agent_id: id, released }, 'agent removed');
+    this.registry.get(id)?.conn?.close(CLOSE.REMOVED, why);
+    const released = await releaseLeasesOf(this.store, id, why, log);
+    log.info({ agent_id: id, released }, why);
     return released;
   }
 
@@ -92,7 +100,8 @@ export class AgentService {
     return record;
   }
 
-  private viewOf(record: AgentRecord): Agent {
+  /** An agent as REST shows it: its record (never the token's hash) and its live view. */
+  viewOf(record: AgentRecord): Agent {
     const live = this.registry.get(record.id);
     const { token_hash: _hidden, ...rest } = record;
     return { ...rest, ...(live ? this.registry.view(live) : { state: 'offline' as const, tasks: [] }) };

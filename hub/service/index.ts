@@ -37,13 +37,14 @@ export interface ServiceDeps {
 
 export function createServices(deps: ServiceDeps): Services {
   const { store, registry, bus, now } = deps;
+  const agents = new AgentService(deps.agents, registry, deps.auth, store, now);
   return {
     access: new Access(deps.auth),
     tasks: new TaskService(store, registry, deps.progress),
     review: new ReviewService(store),
-    agents: new AgentService(deps.agents, registry, deps.auth, store, now),
+    agents,
     health: new HealthService(store, registry, bus, now(), now),
     joining: new JoinService(deps.agents, registry, deps.auth, now),
-    self: new SelfService(deps.agents, registry, deps.auth, store),
+    self: new SelfService(deps.agents, agents, deps.auth, store),
   };
 }

@@ -6,14 +6,12 @@
  */
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Task } from '../../shared/task.js';
-import type { AgentRegistry } from '../agents/registry.js';
-import { releaseLeasesOf } from '../agents/release-leases.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { bearer } from '../auth/tokens.js';
-import { CLOSE } from '../gateway/close-codes.js';
 import { validateSpec } from '../queue/normalize.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { TaskStore } from '../store/task-store.js';
+import type { AgentService } from './agents.js';
 import { withRoutingCapabilities } from './routing.js';
 
 /** What the smoke task runs: proves the host's shell executor, its scratch workspace and its result path. */
@@ -29,7 +27,8 @@ const isSmoke = (t: Task, agentId: string) => t.created_by === `agent:${agentId}
 export class SelfService {
   constructor(
     private readonly agents: AgentStore,
-    private readonly registry: AgentRegistry,
+    /** The operators' agent service: one view of an agent, one way to remove one. */
+    private readonly agentService: AgentService,
     private readonly auth: Authenticator,
     private readonly store: TaskStore,
   ) {}
@@ -50,18 +49,12 @@ export class SelfService {
   async view(id: string) {
     const record = await this.agents.get(id);
     if (!record) throw new SwitchyardError('UNAUTHORIZED', `agent ${id} is not registered any more`);
-    const live = this.registry.get(id);
-    const { token_hash: _hidden, ...rest } = record;
-    return { ...rest, ...(live ? this.registry.view(live) : { state: 'offline' as const, tasks: [] }) };
+    return this.agentService.viewOf(record);
   }
 
   /** Deregister: the token stops working, the connection ends, held tasks go back to the queue. */
   async deregister(id: string, log: Log): Promise<void> {
-    await this.agents.delete(id);
-    this.auth.removeAgent(id);
-    this.registry.get(id)?.conn?.close(CLOSE.REMOVED, 'agent deregistered itself');
-    const released = await releaseLeasesOf(this.store, id, 'agent deregistered itself', log);
-    log.info({ agent_id: id, released }, 'agent deregistered itself');
+    await this.agentService.cutOff(id, 'agent deregistered itself', log);
   }
 
   /** Queues the hub's fixed smoke task, delegated to this agent only. */
