@@ -31,6 +31,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { hashToken } from './auth/tokens.js';
 import type { HubConfig } from './config.js';
 import { agentSocketFeature } from './features/agent-socket.js';
+import { dashboardFeature } from './features/dashboard.js';
 import { executorWatchFeature } from './features/executor-watch.js';
 import { feedFeature } from './features/feed.js';
 import { pingerFeature } from './features/pinger.js';
@@ -67,7 +68,7 @@ export interface Hub {
   bus: HubBus;
   /** The application services every edge calls (REST, the feed; the CLI's `up` in-process). */
   services: Services;
-  /** Every route the hub serves (not the HEAD route fastify adds for each GET): what OpenAPI must list. */
+  /** Every API route the hub serves (not the HEAD route fastify adds for each GET, not the dashboard's files): what OpenAPI must list. */
   routes: ReadonlyArray<{ method: string; url: string }>;
   /** Stops accepting, stops every feature, closes sockets and stores. */
   close(): Promise<void>;
@@ -91,6 +92,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   }) as unknown as FastifyInstance;
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (route) => {
+    if (route.config?.ui === true) return;
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
   // Frames up to twice the protocol limit reach the parser and get a PAYLOAD_TOO_LARGE error
@@ -135,6 +137,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     pinger,
     deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now },
   });
+  await app.register(dashboardFeature, {});
   await app.register(pingerFeature, { pinger });
 
   let closed = false;

@@ -116,6 +116,7 @@ export async function upCommand(argv: string[]): Promise<void> {
     throw err;
   }
   process.stdout.write(`${stamp()}  hub listening on ${hub.url}\n`);
+  process.stdout.write(`${stamp()}  dashboard: ${hub.url}/  (sign in with the admin token in ${hub.adminTokenPath ?? '$SWITCHYARD_ADMIN_TOKEN'})\n`);
 
   const titles = new Map<string, string>();
   hub.bus.on('task.changed', ({ task, event }) => {
@@ -167,7 +168,7 @@ export async function upCommand(argv: string[]): Promise<void> {
   process.once('SIGTERM', () => void stop(0));
 
   if (values['no-demo']) {
-    process.stdout.write(`\nHub: ${hub.url}\nAdmin token: ${hub.adminTokenPath ?? '$SWITCHYARD_ADMIN_TOKEN'}\nCtrl-C to stop.\n`);
+    process.stdout.write(`\nHub: ${hub.url}\nDashboard: ${hub.url}/\nAdmin token: ${hub.adminTokenPath ?? '$SWITCHYARD_ADMIN_TOKEN'}\nCtrl-C to stop.\n`);
     return;
   }
 
@@ -198,6 +199,7 @@ export async function upCommand(argv: string[]): Promise<void> {
   process.stdout.write(
     `\nDemo done: ${completed}/${ids.length} completed.\n` +
       `Hub: ${hub.url}   health: ${hub.url}/v1/health\n` +
+      `Dashboard: ${hub.url}/\n` +
       `Admin token: ${hub.adminTokenPath ?? '$SWITCHYARD_ADMIN_TOKEN'}\n` +
       `Try: node ${CLI} task list    (or npx switchyard task list)\n` +
       (values.exit ? '' : 'The hub keeps running; Ctrl-C to stop.\n'),

@@ -19,6 +19,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** No admin token needed for this route (it needs none, or checks its own: see `authBy`). */
     public?: boolean;
+    /** A dashboard file (hub/features/dashboard.ts): public, and not part of the REST API. */
+    ui?: boolean;
     /** A public route that authenticates the caller itself, with a join token or an agent's own token (for OpenAPI). */
     authBy?: 'join' | 'agent';
     /** What the route does, for the access rule. Every route that is not public names one. */
