@@ -7,6 +7,7 @@
  * the last one is synced, then the store is closed and every file under it fsynced, before the
  * caller writes the manifest: a manifest never describes data that is not on disk.
  */
+import { SwitchyardError } from '../../shared/errors.js';
 import type { KvOp, KvSnapshot } from '../store/kv.js';
 import { openLevelKv } from '../store/level-kv.js';
 import { StoreDigest } from './digest.js';
@@ -17,6 +18,8 @@ export interface CopyOptions {
   chunk?: number;
   /** Keys whose values the digest keeps (`digest.picked`). */
   pick?: readonly string[];
+  /** Stops the copy between chunks (the hub is stopping): it throws BACKUP_FAILED. */
+  signal?: AbortSignal;
 }
 
 export async function copySnapshot(snapshot: KvSnapshot, target: string, options: CopyOptions = {}): Promise<StoreDigest> {
@@ -33,6 +36,7 @@ export async function copySnapshot(snapshot: KvSnapshot, target: string, options
         return { type: 'put', key, value };
       });
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (options.signal?.aborted) throw new SwitchyardError('BACKUP_FAILED', 'the backup was stopped: the hub is shutting down');
     }
     if (pending) await out.write(pending, true);
   } finally {

@@ -33,6 +33,8 @@ export interface TakeBackupOptions {
   keep?: number;
   now?: () => number;
   log?: Logger;
+  /** Abandons the backup (the hub is stopping): BACKUP_FAILED, the partial folder removed. */
+  signal?: AbortSignal;
 }
 
 export interface BackupResult {
@@ -65,7 +67,7 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
     let newestEvent: string | null = null;
     try {
       for (const [i, store] of HUB_STORES.entries()) {
-        const digest = await copySnapshot(snapshots[i]!, join(partial, store.dir), { pick: [K.version] });
+        const digest = await copySnapshot(snapshots[i]!, join(partial, store.dir), { pick: [K.version], ...(options.signal ? { signal: options.signal } : {}) });
         stores[store.name] = digest.result();
         if (store.name === 'tasks') {
           storeFormat = digest.picked.get(K.version) ?? '';
