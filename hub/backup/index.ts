@@ -18,7 +18,7 @@ export { HUB_FILES, HUB_STORES } from './stores.js';
 export { BACKUP_FORMAT, readManifest } from './manifest.js';
 export { verifyBackup } from './verify.js';
 export { backupsDirOf, backupStoppedHub, listBackups, pruneBackups, removePartials, takeBackup, type BackupResult, type SnapshotSources, type TakeBackupOptions } from './take.js';
-export { finishInterruptedRestore, restoreBackup, type RestoreLoss, type RestoreOptions, type RestoreReport } from './restore.js';
+export { describe as describeRestore, finishInterruptedRestore, previewRestore, restoreBackup, type RestoreLoss, type RestoreOptions, type RestorePreview, type RestoreReport } from './restore.js';
 
 /** What the hub's start does to its data folder before opening the stores. */
 export async function prepareDataDir(dataDir: string, log?: Logger): Promise<void> {

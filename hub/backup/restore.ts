@@ -76,16 +76,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const now = options.now ?? Date.now;
   const dataDir = resolve(options.dataDir);
   await finishInterruptedRestore(dataDir, options.log);
-  const from = await pickBackup(dataDir, options.from);
-  const manifest = await readManifest(from);
-  if (Number(manifest.store_format) > Number(STORE_FORMAT_VERSION)) {
-    throw new SwitchyardError(
-      'BACKUP_TOO_NEW',
-      `the backup in ${from} holds a task store in format ${manifest.store_format}; this version reads format ${STORE_FORMAT_VERSION}: restore it with the Switchyard version that wrote it`,
-      { dir: from, format: manifest.store_format, supported: STORE_FORMAT_VERSION },
-    );
-  }
-  const lost = await measureLoss(dataDir, manifest);
+  const { from, manifest, lost } = await previewRestore(options);
 
   const stamp = timeName(now());
   const staging = join(dataDir, `${STAGING_PREFIX}${stamp}`);
@@ -109,6 +100,30 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const report: RestoreReport = { from, manifest, moved_to: moved.length ? damaged : null, moved, lost, lines: [] };
   report.lines = describe(report);
   return report;
+}
+
+export interface RestorePreview {
+  from: string;
+  manifest: BackupManifest;
+  lost: RestoreLoss;
+}
+
+/**
+ * Everything a restore checks before it changes anything (the backup, its format, that no hub
+ * runs on the folder) and what it would lose; changes nothing. The same errors as restoreBackup.
+ */
+export async function previewRestore(options: Pick<RestoreOptions, 'dataDir' | 'from'>): Promise<RestorePreview> {
+  const dataDir = resolve(options.dataDir);
+  const from = await pickBackup(dataDir, options.from);
+  const manifest = await readManifest(from);
+  if (Number(manifest.store_format) > Number(STORE_FORMAT_VERSION)) {
+    throw new SwitchyardError(
+      'BACKUP_TOO_NEW',
+      `the backup in ${from} holds a task store in format ${manifest.store_format}; this version reads format ${STORE_FORMAT_VERSION}: restore it with the Switchyard version that wrote it`,
+      { dir: from, format: manifest.store_format, supported: STORE_FORMAT_VERSION },
+    );
+  }
+  return { from, manifest, lost: await measureLoss(dataDir, manifest) };
 }
 
 async function pickBackup(dataDir: string, from: string | undefined): Promise<string> {
