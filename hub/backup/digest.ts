@@ -12,7 +12,7 @@ export class StoreDigest {
   private keys = 0;
   private readonly byPrefix: Record<string, number> = {};
   /** The last key of each key space, in store order (the newest event id is the last `e!` key). */
-  readonly lastByPrefix = new Map<string, string>();
+  readonly lastByPrefix = new Map<string, [key: string, value: string]>();
   /** The values of the keys asked for (the store format's `m!version`). */
   readonly picked = new Map<string, string>();
 
@@ -32,7 +32,7 @@ export class StoreDigest {
     const bang = key.indexOf('!');
     const prefix = bang < 0 ? '' : key.slice(0, bang);
     this.byPrefix[prefix] = (this.byPrefix[prefix] ?? 0) + 1;
-    this.lastByPrefix.set(prefix, key);
+    this.lastByPrefix.set(prefix, [key, value]);
   }
 
   result(): BackupStoreManifest {

@@ -165,7 +165,11 @@ async function measureLoss(dataDir: string, manifest: BackupManifest): Promise<R
         last = keys[keys.length - 1]!;
       }
       lost.newer_events = events;
-      if (last) lost.until = decodeTime(last.slice(K.eventPrefix.length, K.eventPrefix.length + 10));
+      if (last) {
+        const raw = await kv.get(last);
+        const at = raw === undefined ? undefined : (JSON.parse(raw) as { at?: unknown }).at;
+        lost.until = typeof at === 'number' ? at : decodeTime(last.slice(K.eventPrefix.length, K.eventPrefix.length + 10));
+      }
       let tasks = 0;
       for await (const keys of kv.keys({ gte: K.task(encodeTime(manifest.created_at + 1)), lt: `${K.taskPrefix}\xff` }, 5000)) tasks += keys.length;
       lost.newer_tasks = tasks;

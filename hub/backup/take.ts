@@ -65,13 +65,18 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
     const stores: BackupManifest['stores'] = {};
     let storeFormat = '';
     let newestEvent: string | null = null;
+    let newestEventAt: number | null = null;
     try {
       for (const [i, store] of HUB_STORES.entries()) {
         const digest = await copySnapshot(snapshots[i]!, join(partial, store.dir), { pick: [K.version], ...(options.signal ? { signal: options.signal } : {}) });
         stores[store.name] = digest.result();
         if (store.name === 'tasks') {
           storeFormat = digest.picked.get(K.version) ?? '';
-          newestEvent = digest.lastByPrefix.get('e')?.slice(K.eventPrefix.length) ?? null;
+          const last = digest.lastByPrefix.get('e');
+          if (last) {
+            newestEvent = last[0].slice(K.eventPrefix.length);
+            newestEventAt = eventTime(last[1]) ?? decodeTime(newestEvent.slice(0, 10));
+          }
         }
       }
     } finally {
@@ -96,7 +101,7 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
       events: stores.tasks?.by_prefix.e ?? 0,
       agents: stores.agents?.by_prefix.g ?? 0,
       newest_event_id: newestEvent,
-      newest_event_at: newestEvent ? decodeTime(newestEvent.slice(0, 10)) : null,
+      newest_event_at: newestEventAt,
     });
     // Read back what is on disk, not what was meant to be written.
     const manifest = await readManifest(partial);
@@ -112,6 +117,16 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
   } catch (err) {
     if (partial) await removeTree(partial).catch(() => undefined);
     throw asBackupError(err, root);
+  }
+}
+
+/** An event record's `at` (ms), or null if it does not parse as one. */
+function eventTime(raw: string): number | null {
+  try {
+    const at = (JSON.parse(raw) as { at?: unknown }).at;
+    return typeof at === 'number' && at >= 0 ? at : null;
+  } catch {
+    return null;
   }
 }
 
