@@ -3,10 +3,10 @@
  *
  *   1. Pick the backup (`from`, else the newest verified one in `<data>/backups`) and check its
  *      manifest: BACKUP_NOT_FOUND, BACKUP_INVALID, BACKUP_TOO_NEW change nothing.
- *   2. Open the live stores read-only: STORE_LOCKED while a hub runs on them (nothing changed);
- *      where they open, count what they hold that the backup does not (what the restore loses).
- *   3. Copy the backup into `<data>/.restore-<time>/` and verify the copy (a full disk or a bad
- *      copy: the copy is removed, nothing else changed).
+ *   2. Copy the backup into `<data>/.restore-<time>/` and verify the copy (a damaged backup, a
+ *      full disk: the copy is removed, nothing else changed).
+ *   3. Open the live stores read-only: STORE_LOCKED while a hub runs on them (the copy removed,
+ *      nothing else changed); where they open, count what they hold that the backup does not.
  *   4. Write `<data>/restore.json` (the plan), then move the live stores (and the key files the
  *      backup holds) into `<data>/damaged-<time>/` — moved aside, never deleted — and the staged
  *      copy into their place; then remove the plan. A restore stopped between the moves is
@@ -76,7 +76,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const now = options.now ?? Date.now;
   const dataDir = resolve(options.dataDir);
   await finishInterruptedRestore(dataDir, options.log);
-  const { from, manifest, lost } = await previewRestore(options);
+  // The backup is checked (manifest, format, then a verified copy) before the live stores are
+  // touched at all: a bad backup leaves the data folder exactly as it was, byte for byte.
+  const { from, manifest } = await chooseBackup(dataDir, options.from);
 
   const stamp = timeName(now());
   const staging = join(dataDir, `${STAGING_PREFIX}${stamp}`);
@@ -91,6 +93,17 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     }
     if (err instanceof SwitchyardError) throw err;
     throw new SwitchyardError('BACKUP_FAILED', `copying the backup in failed (nothing was changed): ${(err as Error).message}`, undefined, { cause: err });
+  }
+
+  // Then whether a hub runs on the folder (STORE_LOCKED), and what the live store holds that the
+  // backup lacks. (Opening it read-only lets LevelDB replay its log into its own files; no key
+  // changes, and the store is moved aside whole next.)
+  let lost: RestoreLoss;
+  try {
+    lost = await measureLoss(dataDir, manifest);
+  } catch (err) {
+    await removeTree(staging).catch(() => undefined);
+    throw err;
   }
 
   const damaged = join(dataDir, `damaged-${stamp}`);
@@ -114,7 +127,13 @@ export interface RestorePreview {
  */
 export async function previewRestore(options: Pick<RestoreOptions, 'dataDir' | 'from'>): Promise<RestorePreview> {
   const dataDir = resolve(options.dataDir);
-  const from = await pickBackup(dataDir, options.from);
+  const { from, manifest } = await chooseBackup(dataDir, options.from);
+  return { from, manifest, lost: await measureLoss(dataDir, manifest) };
+}
+
+/** The backup to restore and its manifest, checked as far as reading it goes (format, checksum). */
+async function chooseBackup(dataDir: string, fromOption: string | undefined): Promise<{ from: string; manifest: BackupManifest }> {
+  const from = await pickBackup(dataDir, fromOption);
   const manifest = await readManifest(from);
   if (Number(manifest.store_format) > Number(STORE_FORMAT_VERSION)) {
     throw new SwitchyardError(
@@ -123,7 +142,7 @@ export async function previewRestore(options: Pick<RestoreOptions, 'dataDir' | '
       { dir: from, format: manifest.store_format, supported: STORE_FORMAT_VERSION },
     );
   }
-  return { from, manifest, lost: await measureLoss(dataDir, manifest) };
+  return { from, manifest };
 }
 
 async function pickBackup(dataDir: string, from: string | undefined): Promise<string> {
