@@ -9,6 +9,7 @@ import type { BackupStoreManifest } from '../../shared/rest.js';
 
 export class StoreDigest {
   private readonly hash: Hash = createHash('sha256');
+  private readonly len = Buffer.alloc(8);
   private keys = 0;
   private readonly byPrefix: Record<string, number> = {};
   /** The last key of each key space, in store order (the newest event id is the last `e!` key). */
@@ -20,14 +21,12 @@ export class StoreDigest {
 
   add(key: string, value: string): void {
     if (this.pick.includes(key)) this.picked.set(key, value);
-    const k = Buffer.from(key, 'utf8');
-    const v = Buffer.from(value, 'utf8');
-    const len = Buffer.allocUnsafe(8);
-    len.writeUInt32BE(k.length, 0);
-    len.writeUInt32BE(v.length, 4);
-    this.hash.update(len);
-    this.hash.update(k);
-    this.hash.update(v);
+    // The UTF-8 lengths without encoding twice: hash.update encodes the strings itself.
+    this.len.writeUInt32BE(Buffer.byteLength(key, 'utf8'), 0);
+    this.len.writeUInt32BE(Buffer.byteLength(value, 'utf8'), 4);
+    this.hash.update(this.len);
+    this.hash.update(key, 'utf8');
+    this.hash.update(value, 'utf8');
     this.keys++;
     const bang = key.indexOf('!');
     const prefix = bang < 0 ? '' : key.slice(0, bang);

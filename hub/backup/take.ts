@@ -223,6 +223,8 @@ export async function backupStoppedHub(options: Omit<TakeBackupOptions, 'sources
   const kvs: Kv[] = [];
   try {
     for (const store of HUB_STORES) kvs.push(await openLevelKv(join(options.dataDir, store.dir), { readOnly: true }));
+    // The stores' locks are ours: no hub runs here, so a .partial- folder is a dead one.
+    await removePartials(options.dataDir, options.log);
     const sources: Record<string, () => KvSnapshot> = {};
     HUB_STORES.forEach((store, i) => (sources[store.name] = () => kvs[i]!.snapshot()));
     return await takeBackup({ ...options, sources });
