@@ -133,4 +133,34 @@ describe('online backup', () => {
     await expect(verifyBackup(dir, wrong)).rejects.toMatchObject({ code: 'BACKUP_INVALID' });
     expect(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))).toEqual(manifest);
   });
+
+  it('takes backups on its schedule, and says when the next one is due', async () => {
+    const h = await hubWith(3, { config: { backupEveryMs: 300, backupKeep: 2 } });
+    const done: Array<{ ok: boolean; at: number }> = [];
+    h.hub.bus.on('backup.done', (e) => done.push(e));
+    await waitUntil(() => done.length >= 3, 'three scheduled backups');
+    expect(done.every((d) => d.ok)).toBe(true);
+    expect(await listBackups(h.dir)).toHaveLength(2);
+    const health = (await h.hub.app.inject({ method: 'GET', url: '/v1/health' })).json() as Health;
+    expect(health.backups!.next_at).toBe(health.backups!.last!.at + 300);
+  });
+
+  it('abandons a running backup when the hub stops: no partial folder left, nothing counted', async () => {
+    const h = await hubWith(8000);
+    const answer = h.hub.app.inject({ method: 'POST', url: '/v1/backups', headers: h.auth() }).catch((err: Error) => err);
+    const backups = join(h.dir, 'backups');
+    await waitUntil(async () => (await readdir(backups).catch(() => [] as string[])).some((n) => n.startsWith('.partial-')), 'the backup to start');
+    await h.hub.close();
+    await answer;
+    expect(await readdir(backups)).toEqual([]);
+    expect(await listBackups(h.dir)).toEqual([]);
+  });
 });
+
+async function waitUntil(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
