@@ -14,7 +14,7 @@
  *      copy is verified already, so finishing it is safe, and a hub never starts on a half.
  */
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../../shared/atomic-file.js';
 import { SwitchyardError } from '../../shared/errors.js';
@@ -24,7 +24,7 @@ import { K, STORE_FORMAT_VERSION } from '../store/keys.js';
 import { openLevelKv } from '../store/level-kv.js';
 import { copyTree, isNoSpace, removeTree, syncPath, timeName } from './fs-util.js';
 import { readManifest } from './manifest.js';
-import { HUB_FILES, HUB_STORES } from './stores.js';
+import { HUB_FILES, HUB_STORES, PARTIAL_PREFIX } from './stores.js';
 import { listBackups } from './take.js';
 import { verifyBackup } from './verify.js';
 
@@ -149,6 +149,9 @@ async function pickBackup(dataDir: string, from: string | undefined): Promise<st
   if (from !== undefined) {
     const dir = resolve(from);
     if (!(await exists(dir))) throw new SwitchyardError('BACKUP_NOT_FOUND', `there is no folder ${dir} to restore from`, { dir });
+    if (basename(dir).startsWith(PARTIAL_PREFIX)) {
+      throw new SwitchyardError('BACKUP_INVALID', `${dir} is a backup that never finished (it was not verified): pick a backup without the ${PARTIAL_PREFIX} prefix`, { dir });
+    }
     return dir;
   }
   const newest = (await listBackups(dataDir))[0];

@@ -121,6 +121,9 @@ describe('restore', () => {
     await writeFile(join(empty, 'manifest.json'), '{"format": 1, "name": ');
     await expect(restoreBackup({ dataDir: data, from: empty })).rejects.toMatchObject({ code: 'BACKUP_INVALID', message: expect.stringMatching(/not JSON/) });
     await expect(restoreBackup({ dataDir: data, from: join(empty, 'nope') })).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND' });
+    const partial = join(empty, '.partial-2026-01-01T00-00-00.000Z');
+    await mkdir(partial);
+    await expect(restoreBackup({ dataDir: data, from: partial })).rejects.toMatchObject({ code: 'BACKUP_INVALID', message: expect.stringMatching(/never finished/) });
     await expect(restoreBackup({ dataDir: data })).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND', message: expect.stringMatching(/no verified backup/) });
     expect(await treeOf(data)).toEqual(before);
   });
