@@ -4,7 +4,8 @@
  *   1. Pick the backup (`from`, else the newest verified one in `<data>/backups`) and check its
  *      manifest: BACKUP_NOT_FOUND, BACKUP_INVALID, BACKUP_TOO_NEW change nothing.
  *   2. Copy the backup into `<data>/.restore-<time>/` and verify the copy (a damaged backup, a
- *      full disk: the copy is removed, nothing else changed).
+ *      full disk: the copy is removed, nothing else changed). Without `from`, a backup that does
+ *      not verify is passed over for the next newest (`skipped` in the report).
  *   3. Open the live stores read-only: STORE_LOCKED while a hub runs on them (the copy removed,
  *      nothing else changed); where they open, count what they hold that the backup does not.
  *   4. Write `<data>/restore.json` (the plan), then move the live stores (and the key files the
@@ -63,6 +64,8 @@ export interface RestoreReport {
   /** What was moved there (store folders and files). */
   moved: string[];
   lost: RestoreLoss;
+  /** Newer backups passed over because they did not verify (only without `from`). */
+  skipped: Array<{ dir: string; code: string; message: string }>;
   /** The report for people, one line each. */
   lines: string[];
 }
@@ -77,23 +80,32 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const dataDir = resolve(options.dataDir);
   await finishInterruptedRestore(dataDir, options.log);
   // The backup is checked (manifest, format, then a verified copy) before the live stores are
-  // touched at all: a bad backup leaves the data folder exactly as it was, byte for byte.
-  const { from, manifest } = await chooseBackup(dataDir, options.from);
-
+  // touched at all: a bad backup leaves the data folder exactly as it was, byte for byte. Without
+  // `from`, a newest backup that no longer verifies (bit rot, a copy cut short) is skipped, and
+  // said so, for the next newest.
   const stamp = timeName(now());
   const staging = join(dataDir, `${STAGING_PREFIX}${stamp}`);
-  try {
-    for (const store of HUB_STORES) await copyTree(join(from, store.dir), join(staging, store.dir));
-    for (const name of Object.keys(manifest.files)) await copyFileSynced(join(from, name), join(staging, name), modeOf(name));
-    await verifyBackup(staging, manifest);
-  } catch (err) {
-    await removeTree(staging).catch(() => undefined);
-    if (isNoSpace(err)) {
-      throw new SwitchyardError('BACKUP_FAILED', `no space left on the disk under ${dataDir} to copy the backup in; nothing was changed. Free space and restore again`, { errno: 'ENOSPC' }, { cause: err });
+  const candidates = options.from !== undefined ? [await pickBackup(dataDir, options.from)] : (await listBackups(dataDir)).map((b) => b.dir);
+  if (candidates.length === 0) await pickBackup(dataDir, undefined); // throws BACKUP_NOT_FOUND, saying where it looked
+  const skipped: RestoreReport['skipped'] = [];
+  let chosen: { from: string; manifest: BackupManifest } | null = null;
+  for (const dir of candidates) {
+    try {
+      const manifest = await checkedManifest(dir);
+      await stage(dir, manifest, staging, dataDir);
+      chosen = { from: dir, manifest };
+      break;
+    } catch (err) {
+      const code = err instanceof SwitchyardError ? err.code : '';
+      if (options.from !== undefined || (code !== 'BACKUP_INVALID' && code !== 'BACKUP_TOO_NEW')) throw err;
+      skipped.push({ dir, code, message: (err as Error).message });
+      options.log?.warn({ dir, err }, 'skipped a backup that does not verify; trying the next newest');
     }
-    if (err instanceof SwitchyardError) throw err;
-    throw new SwitchyardError('BACKUP_FAILED', `copying the backup in failed (nothing was changed): ${(err as Error).message}`, undefined, { cause: err });
   }
+  if (!chosen) {
+    throw new SwitchyardError('BACKUP_INVALID', `no backup in ${join(dataDir, 'backups')} verifies: ${skipped.map((s) => `${s.dir}: ${s.message}`).join('; ')}`, { dir: dataDir });
+  }
+  const { from, manifest } = chosen;
 
   // Then whether a hub runs on the folder (STORE_LOCKED), and what the live store holds that the
   // backup lacks. (Opening it read-only lets LevelDB replay its log into its own files; no key
@@ -110,7 +122,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   await writeFileAtomic(join(dataDir, PLAN_FILE), JSON.stringify({ staging, damaged, files: Object.keys(manifest.files) }));
   const moved = await applyPlan(dataDir, { staging, damaged, files: Object.keys(manifest.files) });
   options.log?.info({ from, moved_to: moved.length ? damaged : null }, 'restored a backup');
-  const report: RestoreReport = { from, manifest, moved_to: moved.length ? damaged : null, moved, lost, lines: [] };
+  const report: RestoreReport = { from, manifest, moved_to: moved.length ? damaged : null, moved, lost, skipped, lines: [] };
   report.lines = describe(report);
   return report;
 }
@@ -134,6 +146,30 @@ export async function previewRestore(options: Pick<RestoreOptions, 'dataDir' | '
 /** The backup to restore and its manifest, checked as far as reading it goes (format, checksum). */
 async function chooseBackup(dataDir: string, fromOption: string | undefined): Promise<{ from: string; manifest: BackupManifest }> {
   const from = await pickBackup(dataDir, fromOption);
+  return { from, manifest: await checkedManifest(from) };
+}
+
+/** Copies the backup into `staging` and verifies the copy; on any failure removes it (nothing else changed). */
+async function stage(from: string, manifest: BackupManifest, staging: string, dataDir: string): Promise<void> {
+  try {
+    for (const store of HUB_STORES) await copyTree(join(from, store.dir), join(staging, store.dir));
+    for (const name of Object.keys(manifest.files)) await copyFileSynced(join(from, name), join(staging, name), modeOf(name));
+    await verifyBackup(staging, manifest);
+  } catch (err) {
+    await removeTree(staging).catch(() => undefined);
+    if (isNoSpace(err)) {
+      throw new SwitchyardError('BACKUP_FAILED', `no space left on the disk under ${dataDir} to copy the backup in; nothing was changed. Free space and restore again`, { errno: 'ENOSPC' }, { cause: err });
+    }
+    if (err instanceof SwitchyardError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new SwitchyardError('BACKUP_INVALID', `the backup in ${from} lacks a part its manifest lists (${(err as Error).message})`, { dir: from }, { cause: err });
+    }
+    throw new SwitchyardError('BACKUP_FAILED', `copying the backup in failed (nothing was changed): ${(err as Error).message}`, undefined, { cause: err });
+  }
+}
+
+/** The manifest of `from`, refused when this version cannot restore it (BACKUP_INVALID, BACKUP_TOO_NEW). */
+async function checkedManifest(from: string): Promise<BackupManifest> {
   const manifest = await readManifest(from);
   if (Number(manifest.store_format) > Number(STORE_FORMAT_VERSION)) {
     throw new SwitchyardError(
@@ -142,7 +178,7 @@ async function chooseBackup(dataDir: string, fromOption: string | undefined): Pr
       { dir: from, format: manifest.store_format, supported: STORE_FORMAT_VERSION },
     );
   }
-  return { from, manifest };
+  return manifest;
 }
 
 async function pickBackup(dataDir: string, from: string | undefined): Promise<string> {
@@ -288,6 +324,7 @@ export function describe(report: RestoreReport): string[] {
     `  taken ${iso(m.created_at)}: ${m.tasks} tasks, ${m.events} events, ${m.agents} agents` +
       (m.newest_event_at !== null ? `; newest event ${iso(m.newest_event_at)}` : ''),
   ];
+  for (const s of report.skipped) lines.push(`  SKIPPED a newer backup that does not verify: ${s.dir} (${s.code}: ${s.message})`);
   lines.push(report.moved_to ? `  the replaced data (${report.moved.join(', ')}) was moved to ${report.moved_to}; nothing was deleted` : '  the data folder held no stores to replace');
   const l = report.lost;
   if (!report.moved_to) return lines;

@@ -155,6 +155,27 @@ describe('restore', () => {
     expect(await treeOf(data)).toEqual(before);
   });
 
+  it('without --from, passes over a newest backup that no longer verifies for the next newest, and says so', async () => {
+    const data = await tempData();
+    const h = await openHub(data);
+    await populate(h);
+    const older = (await h.inject('POST', '/v1/backups')).json() as BackupEntry;
+    await h.store.createMany([spec('only in the newer backup')], 'admin');
+    const newer = (await h.inject('POST', '/v1/backups')).json() as BackupEntry;
+    await h.close();
+    // Bit rot in the newer one: its store no longer hashes as its (intact) manifest says.
+    const m = structuredClone(newer.manifest);
+    m.stores.tasks!.sha256 = 'f'.repeat(64);
+    m.checksum = checksumOf(m);
+    await writeFile(join(newer.dir, 'manifest.json'), JSON.stringify(m));
+    await expect(restoreBackup({ dataDir: data, from: newer.dir })).rejects.toMatchObject({ code: 'BACKUP_INVALID' });
+    const report = await restoreBackup({ dataDir: data });
+    expect(report.from).toBe(older.dir);
+    expect(report.skipped).toEqual([{ dir: newer.dir, code: 'BACKUP_INVALID', message: expect.stringMatching(/differs from its manifest/) }]);
+    expect(report.lines.join('\n')).toMatch(/SKIPPED a newer backup that does not verify/);
+    expect(await dumpStore(join(data, 'tasks'))).toEqual(await dumpStore(join(older.dir, 'tasks')));
+  });
+
   it('refuses while a hub runs on the folder (STORE_LOCKED), changing nothing', async () => {
     const data = await tempData();
     const h = await openHub(data);
