@@ -83,6 +83,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   // touched at all: a bad backup leaves the data folder exactly as it was, byte for byte. Without
   // `from`, a newest backup that no longer verifies (bit rot, a copy cut short) is skipped, and
   // said so, for the next newest.
+  // A hub running on the folder is refused before a large backup is copied for nothing, where the
+  // system tells without opening the stores; measureLoss's open below is the check that decides.
+  for (const store of HUB_STORES) {
+    if (await lockHeld(join(dataDir, store.dir))) {
+      throw new SwitchyardError('STORE_LOCKED', `a hub is running on ${dataDir} (its ${store.name} store is locked): stop it first, then restore`, { dir: dataDir });
+    }
+  }
   const stamp = timeName(now());
   const staging = join(dataDir, `${STAGING_PREFIX}${stamp}`);
   const candidates = options.from !== undefined ? [await pickBackup(dataDir, options.from)] : (await listBackups(dataDir)).map((b) => b.dir);
@@ -293,6 +300,27 @@ export async function finishInterruptedRestore(dataDir: string, log?: Logger): P
   }
   for (const name of names.filter((n) => n.startsWith(STAGING_PREFIX))) await removeTree(join(dataDir, name));
   return plan !== null;
+}
+
+/**
+ * Whether a process holds LevelDB's lock (a POSIX lock on `<store>/LOCK`) as Linux lists it in
+ * /proc/locks (`MAJOR:MINOR:INODE`, hex device numbers), without opening the store, which would
+ * rewrite its files. False where it cannot tell (no such file, another system): the open decides.
+ */
+async function lockHeld(location: string): Promise<boolean> {
+  let ino: number;
+  let dev: number;
+  let locks: string;
+  try {
+    ({ ino, dev } = await stat(join(location, 'LOCK')));
+    locks = await readFile('/proc/locks', 'utf8');
+  } catch {
+    return false;
+  }
+  const major = ((dev >> 8) & 0xfff).toString(16).padStart(2, '0');
+  const minor = ((dev & 0xff) | ((dev >> 12) & 0xfff00)).toString(16).padStart(2, '0');
+  const id = `${major}:${minor}:${ino}`;
+  return locks.split('\n').some((line) => line.includes(' POSIX ') && line.split(/\s+/).includes(id));
 }
 
 function modeOf(name: string): number {
