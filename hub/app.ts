@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorBody } from '../shared/errors.js';
 import { ExecutorAlert, FeedMessage } from '../shared/feed.js';
-import { Agent, AgentView, JoinView, QueueStats } from '../shared/rest.js';
+import { Agent, AgentView, BackupManifest, JoinView, QueueStats } from '../shared/rest.js';
 import { Task, TaskEvent, TaskSpec } from '../shared/task.js';
 import { AgentRegistry } from './agents/registry.js';
 import { agentRoutes } from './api/agents.js';
+import { backupRoutes } from './api/backups.js';
 import { installAuth } from './api/auth-hook.js';
 import { eventRoutes } from './api/events.js';
 import { healthRoutes } from './api/health.js';
@@ -30,8 +31,10 @@ import { loadAdminToken } from './auth/admin-token.js';
 import { Authenticator } from './auth/authenticator.js';
 import { hashToken } from './auth/tokens.js';
 import type { HubConfig } from './config.js';
+import { prepareDataDir } from './backup/index.js';
 import { agentSocketFeature } from './features/agent-socket.js';
 import { dashboardFeature } from './features/dashboard.js';
+import { backupsFeature } from './features/backups.js';
 import { executorWatchFeature } from './features/executor-watch.js';
 import { feedFeature } from './features/feed.js';
 import { pingerFeature } from './features/pinger.js';
@@ -75,7 +78,7 @@ export interface Hub {
 }
 
 /** The schemas with an `$id` the routes name: OpenAPI's components. */
-const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, FeedMessage, JoinView];
+const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, FeedMessage, JoinView, BackupManifest];
 
 export async function buildHub(deps: HubDeps): Promise<Hub> {
   const { config, store, agents, log } = deps;
@@ -111,7 +114,16 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const pinger = new Pinger(config.pingMs);
   const auth = new Authenticator(hashToken(deps.adminToken));
   await auth.load(agents);
-  const services = createServices({ store, agents, registry, auth, progress, bus, now });
+  const services = createServices({
+    store,
+    agents,
+    registry,
+    auth,
+    progress,
+    bus,
+    now,
+    backup: { dataDir: config.dataDir, everyMs: config.backupEveryMs, keep: config.backupKeep, log: log.child({ module: 'backup' }) },
+  });
   const disconnectBus = connectBus(bus, store, registry);
 
   // The REST edge. OpenAPI first: it follows every route registered after it.
@@ -125,6 +137,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   joinRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);
+  backupRoutes(app, services);
   openApiRoute(app);
 
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
@@ -132,6 +145,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(executorWatchFeature, { registry, bus, log, now });
   await app.register(progressTailsFeature, { progress, bus });
   await app.register(storeHealthFeature, { health: services.health, bus, log });
+  await app.register(backupsFeature, { backups: services.backups, now });
   await app.register(feedFeature, { feed, bus, registry, services, pinger });
   await app.register(agentSocketFeature, {
     pinger,
@@ -170,6 +184,9 @@ export interface RunningHub extends Hub {
 /** Opens the data folder's stores and listens on config.host:config.port. */
 export async function startHub(config: Readonly<HubConfig>, log: Logger): Promise<RunningHub> {
   await mkdir(config.dataDir, { recursive: true });
+  // A restore stopped halfway is finished, and a backup a kill -9 interrupted is removed
+  // (hub/backup/), before anything opens the stores.
+  await prepareDataDir(config.dataDir, log.child({ module: 'backup' }));
   const admin = await loadAdminToken(config.dataDir, config.adminToken);
   const store = await openTaskStore(join(config.dataDir, 'tasks'), {
     logger: log.child({ module: 'store' }),

@@ -41,6 +41,14 @@ export const HubConfigSchema = Type.Object(
     maxAttempts: Type.Integer({ minimum: 1, maximum: LIMITS.maxAttempts, default: 3 }),
     /** Largest REST body. @defaultValue 4 MiB */
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024 }),
+    /**
+     * Interval of the scheduled online backup into dataDir/backups (docs/operations.md); 0 turns
+     * the schedule off (`switchyard hub backup` and POST /v1/backups still work).
+     * @defaultValue 21600000, 6 hours (SWITCHYARD_BACKUP_EVERY_MS, --backup-every-ms)
+     */
+    backupEveryMs: Type.Integer({ minimum: 0, maximum: 30 * 86_400_000, default: 6 * 3_600_000, env: 'SWITCHYARD_BACKUP_EVERY_MS', flag: '--backup-every-ms' }),
+    /** Verified backups kept, newest first; older ones are removed after each backup. @defaultValue 3 (SWITCHYARD_BACKUP_KEEP) */
+    backupKeep: Type.Integer({ minimum: 1, maximum: 1000, default: 3, env: 'SWITCHYARD_BACKUP_KEEP' }),
     /** pino level. @defaultValue info (SWITCHYARD_LOG_LEVEL) */
     logLevel: LogLevel,
   },

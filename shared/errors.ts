@@ -30,6 +30,11 @@ export const ERROR_CODES = {
   STORE_LOCKED: { status: 503, retryable: false },
   STORE_READ_ONLY: { status: 503, retryable: false },
   STORE_NEEDS_MIGRATION: { status: 503, retryable: false },
+  // Backups (docs/operations.md)
+  BACKUP_FAILED: { status: 503, retryable: true },
+  BACKUP_INVALID: { status: 422, retryable: false },
+  BACKUP_TOO_NEW: { status: 422, retryable: false },
+  BACKUP_NOT_FOUND: { status: 404, retryable: false },
   // Auth and protocol
   UNAUTHORIZED: { status: 401, retryable: false },
   FORBIDDEN: { status: 403, retryable: false },

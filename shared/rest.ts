@@ -193,6 +193,66 @@ export const QueueStats = Type.Object(
 export type QueueStats = Static<typeof QueueStats>;
 
 /** `GET /v1/health` (200 when ok, 503 when degraded). */
+// ------------------------------------------------------------------ backups (docs/operations.md)
+
+/** One store of a backup: how many keys, per key space (the prefix before the first '!'), and a SHA-256 over them. */
+export const BackupStoreManifest = Type.Object({
+  keys: Count,
+  by_prefix: Type.Record(Type.String(), Count),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+});
+export type BackupStoreManifest = Static<typeof BackupStoreManifest>;
+
+/**
+ * What `<data>/backups/<UTC time>/manifest.json` says of the backup beside it. `checksum` is a
+ * SHA-256 over the rest of the manifest (its JSON, keys sorted), so a torn or edited manifest
+ * does not verify.
+ */
+export const BackupManifest = Type.Object(
+  {
+    format: Type.Integer({ minimum: 1, description: 'The backup format; a restore refuses a newer one (BACKUP_TOO_NEW)' }),
+    name: Type.String({ description: 'The folder name: the UTC time of the snapshot' }),
+    created_at: Type.Integer({ minimum: 0, description: 'When the snapshot was taken (ms since epoch)' }),
+    took_ms: Count,
+    store_format: Type.String({ description: "The task store's format version (m!version)" }),
+    stores: Type.Record(Type.String(), BackupStoreManifest),
+    files: Type.Record(Type.String(), Type.Object({ bytes: Count, sha256: Type.String() })),
+    tasks: Count,
+    events: Count,
+    agents: Count,
+    newest_event_id: Nullable(Type.String()),
+    newest_event_at: Nullable(Type.Integer({ minimum: 0 })),
+    checksum: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  },
+  { $id: 'BackupManifest' },
+);
+export type BackupManifest = Static<typeof BackupManifest>;
+
+/** A verified backup in `<data>/backups`. */
+export const BackupEntry = Type.Object({ dir: Type.String(), manifest: Ref(BackupManifest) });
+export type BackupEntry = Static<typeof BackupEntry>;
+export const BackupList = Type.Object({ backups: Type.Array(BackupEntry, { description: 'Newest first' }) });
+export type BackupList = Static<typeof BackupList>;
+
+/** The last backup's outcome, as `/v1/health` and the `backup.done` bus event tell it. */
+export const BackupOutcome = Type.Object({
+  at: Type.Integer({ minimum: 0 }),
+  ok: Type.Boolean(),
+  took_ms: Count,
+  dir: Type.Optional(Type.String()),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+});
+export type BackupOutcome = Static<typeof BackupOutcome>;
+
+export const BackupHealth = Type.Object({
+  last: Nullable(BackupOutcome),
+  /** When the next scheduled backup runs; null when the schedule is off (every 0). */
+  next_at: Nullable(Type.Integer({ minimum: 0 })),
+  running: Type.Boolean(),
+  kept: Count,
+});
+export type BackupHealth = Static<typeof BackupHealth>;
+
 export const Health = Type.Object({
   status: StringEnum(['ok', 'degraded'] as const),
   store: StringEnum(['ok', 'failed'] as const),
@@ -202,6 +262,8 @@ export const Health = Type.Object({
     by_state: Type.Object({ idle: Count, assigned: Count, working: Count, blocked: Count, offline: Count }),
   }),
   queue: Type.Object({ depth: LaneCounts, by_status: StatusCounts, leases: Count }),
+  /** The backups (present when the hub keeps them): the last one's time and result. */
+  backups: Type.Optional(BackupHealth),
 });
 export type Health = Static<typeof Health>;
 

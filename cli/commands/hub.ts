@@ -8,27 +8,39 @@ import { createLogger } from '../../shared/logger.js';
 
 export const HUB_HELP = `Usage: switchyard hub [options]
        switchyard hub check [--data DIR]
+       switchyard hub backup [--data DIR] [--hub URL]     (see switchyard hub backup --help)
+       switchyard hub restore [--from DIR] [--data DIR] [--yes]
 
 Runs the hub: the durable task queue, the REST API, and the WebSocket gateway for sidecars.
 'hub check' opens a stopped hub's store read-only (no sweep, no migration: it changes nothing)
-and checks every index entry against its record.
+and checks every index entry against its record. 'hub backup' takes a verified online backup
+(a running hub takes it while it serves); 'hub restore' puts one back into a stopped hub.
 
 Options:
   --data DIR    Data folder (LevelDB stores, admin.token). Default $SWITCHYARD_DATA or ./.switchyard/hub
   --port P      Port (default $SWITCHYARD_PORT or 7070; 0 picks a free one)
   --host H      Address to bind (default $SWITCHYARD_HOST or 127.0.0.1; use 0.0.0.0 to accept other hosts)
+  --backup-every-ms MS  Scheduled backups into DIR/backups (default $SWITCHYARD_BACKUP_EVERY_MS or 6 h; 0: off)
   -h, --help    Show this help
 
 Environment: SWITCHYARD_ADMIN_TOKEN (else one is generated into DIR/admin.token, mode 0600),
-SWITCHYARD_ACCEPT_TIMEOUT_MS, SWITCHYARD_LEASE_MS, SWITCHYARD_HEARTBEAT_MS, SWITCHYARD_PING_MS, SWITCHYARD_LOG_LEVEL.
+SWITCHYARD_BACKUP_KEEP (backups kept, default 3), SWITCHYARD_ACCEPT_TIMEOUT_MS, SWITCHYARD_LEASE_MS, SWITCHYARD_HEARTBEAT_MS, SWITCHYARD_PING_MS, SWITCHYARD_LOG_LEVEL.
 Logs are JSON lines on stdout.
 `;
 
 export async function hubCommand(argv: string[]): Promise<void> {
   if (argv[0] === 'check') return checkCommand(argv.slice(1));
+  if (argv[0] === 'backup') return (await import('./hub-backup.js')).hubBackupCommand(argv.slice(1));
+  if (argv[0] === 'restore') return (await import('./hub-backup.js')).hubRestoreCommand(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
-    options: { data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      data: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'backup-every-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(HUB_HELP);
@@ -38,6 +50,7 @@ export async function hubCommand(argv: string[]): Promise<void> {
     ...(values.data ? { dataDir: values.data } : {}),
     ...(values.port ? { port: values.port } : {}),
     ...(values.host ? { host: values.host } : {}),
+    ...(values['backup-every-ms'] !== undefined ? { backupEveryMs: values['backup-every-ms'] } : {}),
   });
   const log = createLogger('hub', config.logLevel);
   const hub = await startHub(config, log);

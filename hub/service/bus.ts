@@ -10,6 +10,7 @@
  * commit path that emitted it.
  */
 import type { ExecutorAlert } from '../../shared/feed.js';
+import type { BackupManifest, BackupOutcome } from '../../shared/rest.js';
 import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
 import type { TaskChange, TaskStore } from '../store/task-store.js';
 
@@ -22,6 +23,11 @@ export interface HubEvents {
   'store.health': { healthy: boolean; at: number };
   /** Something an operator should know: today an executor gone from (or back on) the whole fleet. */
   alert: ExecutorAlert;
+  /**
+   * A backup finished (scheduled or on demand): ok with its folder and manifest, or failed with
+   * the error's code and message (what an alerts engine follows; docs/operations.md).
+   */
+  'backup.done': BackupOutcome & { manifest?: BackupManifest };
 }
 
 export type Listener<T> = (event: T) => void;

@@ -8,6 +8,7 @@ import type { AgentStore } from '../store/agent-store.js';
 import type { TaskStore } from '../store/task-store.js';
 import { Access } from './access.js';
 import { AgentService } from './agents.js';
+import { BackupService, type BackupSettings } from './backups.js';
 import type { HubBus } from './bus.js';
 import { HealthService } from './health.js';
 import { JoinService } from './joining.js';
@@ -23,6 +24,7 @@ export interface Services {
   health: HealthService;
   joining: JoinService;
   self: SelfService;
+  backups: BackupService;
 }
 
 export interface ServiceDeps {
@@ -33,18 +35,22 @@ export interface ServiceDeps {
   progress: LiveOutput;
   bus: HubBus;
   now: () => number;
+  /** Where backups go and how often (hub/config.ts); without it, backups go nowhere (`dataDir` ''). */
+  backup?: BackupSettings;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { store, registry, bus, now } = deps;
   const agents = new AgentService(deps.agents, registry, deps.auth, store, now);
+  const backups = new BackupService(deps.backup ?? { dataDir: '', everyMs: 0, keep: 3 }, store, deps.agents, bus, now);
   return {
     access: new Access(deps.auth),
     tasks: new TaskService(store, registry, deps.progress),
     review: new ReviewService(store),
     agents,
-    health: new HealthService(store, registry, bus, now(), now),
+    health: new HealthService(store, registry, bus, now(), now, backups),
     joining: new JoinService(deps.agents, registry, deps.auth, now),
     self: new SelfService(deps.agents, agents, deps.auth, store),
+    backups,
   };
 }

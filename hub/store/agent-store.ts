@@ -3,7 +3,7 @@
  * Each change is one fsync'd write; registration is rare, so it needs no group commit.
  */
 import { SwitchyardError } from '../../shared/errors.js';
-import type { Kv } from './kv.js';
+import type { Kv, KvSnapshot } from './kv.js';
 import { prefixRange } from './kv.js';
 import { openLevelKv } from './level-kv.js';
 
@@ -21,6 +21,8 @@ export interface AgentStore {
   get(id: string): Promise<AgentRecord | undefined>;
   list(): Promise<AgentRecord[]>;
   delete(id: string): Promise<void>;
+  /** The whole agents database (agents, join tokens, what later issues keep here) as it is now, for a backup. */
+  snapshot?(): KvSnapshot;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,10 @@ export class LevelAgentStore implements AgentStore {
       if ((await this.kv.get(key(id))) === undefined) throw new SwitchyardError('AGENT_NOT_FOUND', `no agent ${id}`);
       await this.kv.write([{ type: 'del', key: key(id) }], true);
     });
+  }
+
+  snapshot(): KvSnapshot {
+    return this.kv.snapshot();
   }
 
   close(): Promise<void> {

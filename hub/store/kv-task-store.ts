@@ -33,7 +33,7 @@ import { ulidGenerator, type IdGenerator } from './ids.js';
 import { MemoryIndexes } from './indexes.js';
 import { checkIntegrity } from './integrity.js';
 import { dependantRangeOf, K } from './keys.js';
-import type { Kv } from './kv.js';
+import type { Kv, KvSnapshot } from './kv.js';
 import { prefixRange } from './kv.js';
 import { KvPort } from './kv-port.js';
 import { getTask, leasedBy, listEvents, listTasks } from './queries.js';
@@ -312,6 +312,11 @@ export class KvTaskStore implements TaskStore {
   /** Runs with the serial path held, so the scans see one state of the store. */
   verifyIntegrity(): Promise<IntegrityReport> {
     return this.gc.exclusive(() => checkIntegrity(this.kv, this.indexes));
+  }
+
+  snapshot(): KvSnapshot {
+    if (this.closed) throw new SwitchyardError('STORE_CLOSED', 'the task store is closed');
+    return this.kv.snapshot();
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,17 @@ export interface KvRange {
   limit?: number;
 }
 
+/**
+ * A read-only view of the store as it was when `Kv.snapshot()` was called, however it changes
+ * after: what an online backup reads (hub/backup/). Close it when done: an open snapshot keeps
+ * LevelDB from dropping the old versions it pins.
+ */
+export interface KvSnapshot {
+  /** Yields [key, value] pairs of a range in chunks, as the store was at the snapshot. */
+  entries(range: KvRange, chunk?: number): AsyncGenerator<Array<[string, string]>>;
+  close(): Promise<void>;
+}
+
 export interface Kv {
   get(key: string): Promise<string | undefined>;
   getMany(keys: string[]): Promise<(string | undefined)[]>;
@@ -22,6 +33,8 @@ export interface Kv {
   keys(range: KvRange, chunk?: number): AsyncGenerator<string[]>;
   /** Yields [key, value] pairs of a range in chunks. */
   entries(range: KvRange, chunk?: number): AsyncGenerator<Array<[string, string]>>;
+  /** A consistent view of the whole store at this moment, taken synchronously (see KvSnapshot). */
+  snapshot(): KvSnapshot;
   close(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { SwitchyardError } from '../../shared/errors.js';
-import type { Kv, KvOp, KvRange } from './kv.js';
+import type { Kv, KvOp, KvRange, KvSnapshot } from './kv.js';
 
 export interface LevelKvOptions {
   /**
@@ -118,6 +118,31 @@ class LevelKv implements Kv {
     } finally {
       await it.close();
     }
+  }
+
+  /**
+   * An explicit LevelDB snapshot (classic-level 3: `db.snapshot()`, passed to iterators as
+   * `{ snapshot }`). One snapshot rather than each iterator's implicit one, so several reads of a
+   * backup see the same state of the store.
+   */
+  snapshot(): KvSnapshot {
+    const db = this.db;
+    const snap = db.snapshot();
+    return {
+      async *entries(range: KvRange, chunk = 1000): AsyncGenerator<Array<[string, string]>> {
+        const it = db.iterator({ ...range, snapshot: snap } as object);
+        try {
+          for (;;) {
+            const batch = await it.nextv(chunk);
+            if (batch.length === 0) return;
+            yield batch as Array<[string, string]>;
+          }
+        } finally {
+          await it.close();
+        }
+      },
+      close: () => snap.close(),
+    };
   }
 
   close(): Promise<void> {

@@ -10,7 +10,7 @@
  * before a write changes them (copy on write), so a snapshot costs nothing until a write comes.
  */
 import { SwitchyardError } from '../../shared/errors.js';
-import type { Kv, KvOp, KvRange } from './kv.js';
+import type { Kv, KvOp, KvRange, KvSnapshot } from './kv.js';
 
 interface State {
   keys: string[];
@@ -117,9 +117,30 @@ export class MemoryKv implements Kv {
     for await (const entries of this.scan(range, chunk, true)) yield entries as Array<[string, string]>;
   }
 
-  private async *scan(range: KvRange, chunk: number, withValues: boolean): AsyncGenerator<string[] | Array<[string, string]>> {
+  /** Holds the arrays as they are now (a write copies them first, as for an iterator). */
+  snapshot(): KvSnapshot {
     this.check();
     const state = this.data.state;
+    state.readers++;
+    let open = true;
+    return {
+      entries: (range, chunk = 1000) => {
+        if (!open) throw new SwitchyardError('STORE_CLOSED', 'the snapshot is closed');
+        return this.scanState(state, range, chunk, true) as AsyncGenerator<Array<[string, string]>>;
+      },
+      close: async () => {
+        if (open) state.readers--;
+        open = false;
+      },
+    };
+  }
+
+  private async *scan(range: KvRange, chunk: number, withValues: boolean): AsyncGenerator<string[] | Array<[string, string]>> {
+    this.check();
+    yield* this.scanState(this.data.state, range, chunk, withValues);
+  }
+
+  private async *scanState(state: State, range: KvRange, chunk: number, withValues: boolean): AsyncGenerator<string[] | Array<[string, string]>> {
     state.readers++;
     try {
       const { keys, values } = state;

@@ -11,6 +11,7 @@
  */
 import type { Lane, Task, TaskError, TaskEvent, TaskSpec, TaskStatus } from '../../shared/task.js';
 import type { AgentFilter } from '../queue/matching.js';
+import type { KvSnapshot } from './kv.js';
 
 export type { AgentFilter };
 
@@ -148,5 +149,10 @@ export interface TaskStore {
    * before it is durable. Without it, such decisions follow `onChange`.
    */
   onApplied?(listener: (change: TaskChange) => void): () => void;
+  /**
+   * Present on a store kept in a Kv: its whole contents as they are now, for an online backup
+   * (hub/backup/). Reading it holds nothing of the serial path; each batch is in it whole or not at all.
+   */
+  snapshot?(): KvSnapshot;
   close(): Promise<void>;
 }

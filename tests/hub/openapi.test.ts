@@ -264,6 +264,10 @@ describe('the answers of a real session', () => {
     const spare = (await call('POST', '/v1/join-tokens', {})).body as { join: { id: string } };
     await call('DELETE', `/v1/join-tokens/${spare.join.id}`);
 
+    // Backups: take one (answered once verified), list them.
+    expect((await call('POST', '/v1/backups')).status).toBe(201);
+    expect((await call('GET', '/v1/backups')).body.backups).toHaveLength(1);
+
     // Health, then the store gone: degraded (503), writes refused with STORE_CLOSED (503).
     expect((await call('GET', '/v1/health', undefined, {})).status).toBe(200);
     await h.store.close();
