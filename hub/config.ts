@@ -41,6 +41,17 @@ export const HubConfigSchema = Type.Object(
     maxAttempts: Type.Integer({ minimum: 1, maximum: LIMITS.maxAttempts, default: 3 }),
     /** Largest REST body. @defaultValue 4 MiB */
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024 }),
+    /**
+     * What the hub does at start with a store it finds damaged or short of acknowledged writes
+     * (docs/operations.md): `restore` repairs a copy and uses it if whole, else restores the newest
+     * backup; `repair` uses the repaired copy, reporting what it lacks; `refuse` stops with the
+     * problem and what to run. @defaultValue restore (SWITCHYARD_ON_CORRUPTION, --on-corruption)
+     */
+    onCorruption: Type.Union([Type.Literal('restore'), Type.Literal('repair'), Type.Literal('refuse')], {
+      default: 'restore',
+      env: 'SWITCHYARD_ON_CORRUPTION',
+      flag: '--on-corruption',
+    }),
     /** pino level. @defaultValue info (SWITCHYARD_LOG_LEVEL) */
     logLevel: LogLevel,
   },

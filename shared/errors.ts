@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   STORE_LOCKED: { status: 503, retryable: false },
   STORE_READ_ONLY: { status: 503, retryable: false },
   STORE_NEEDS_MIGRATION: { status: 503, retryable: false },
+  STORE_CORRUPT: { status: 503, retryable: false },
   // Auth and protocol
   UNAUTHORIZED: { status: 401, retryable: false },
   FORBIDDEN: { status: 403, retryable: false },

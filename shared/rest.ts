@@ -193,6 +193,36 @@ export const QueueStats = Type.Object(
 export type QueueStats = Static<typeof QueueStats>;
 
 /** `GET /v1/health` (200 when ok, 503 when degraded). */
+/**
+ * What the hub did at start about a damaged store (hub/recovery/): `repaired` (LevelDB's repair
+ * on a copy), `restored` (the newest backup), `kept` (the store lacked acknowledged writes and was
+ * kept as it is, being the most complete there was). `lost` says what the store now lacks of
+ * what the hub had acknowledged (by the watermark), and the backup's time when one was restored.
+ */
+export const StoreRecovery = Type.Object({
+  at: Ms,
+  action: StringEnum(['repaired', 'restored', 'kept'] as const),
+  /** The first problem found, naming its file. */
+  problem: Type.String(),
+  problems: Type.Array(Type.Object({ store: Type.String(), file: Type.String(), problem: Type.String() })),
+  /** Where the damaged store was moved (never deleted). */
+  moved_aside: Nullable(Type.String()),
+  /** The backup restored from. */
+  backup: Nullable(Type.String()),
+  lost: Nullable(
+    Type.Object({
+      acknowledged_event: Nullable(Type.String()),
+      acknowledged_task: Nullable(Type.String()),
+      acknowledged_at: Nullable(Ms),
+      newest_event: Nullable(Type.String()),
+      newest_task: Nullable(Type.String()),
+      /** Changes after this time (the restored backup's) are not in the store. */
+      backup_at: Type.Optional(Nullable(Ms)),
+    }),
+  ),
+});
+export type StoreRecovery = Static<typeof StoreRecovery>;
+
 export const Health = Type.Object({
   status: StringEnum(['ok', 'degraded'] as const),
   store: StringEnum(['ok', 'failed'] as const),
@@ -202,6 +232,8 @@ export const Health = Type.Object({
     by_state: Type.Object({ idle: Count, assigned: Count, working: Count, blocked: Count, offline: Count }),
   }),
   queue: Type.Object({ depth: LaneCounts, by_status: StatusCounts, leases: Count }),
+  /** What the hub did at this start about a damaged store; null when it found none. */
+  recovery: Type.Optional(Nullable(StoreRecovery)),
 });
 export type Health = Static<typeof Health>;
 

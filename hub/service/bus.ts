@@ -10,6 +10,7 @@
  * commit path that emitted it.
  */
 import type { ExecutorAlert } from '../../shared/feed.js';
+import type { StoreRecovery } from '../../shared/rest.js';
 import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
 import type { TaskChange, TaskStore } from '../store/task-store.js';
 
@@ -22,6 +23,11 @@ export interface HubEvents {
   'store.health': { healthy: boolean; at: number };
   /** Something an operator should know: today an executor gone from (or back on) the whole fleet. */
   alert: ExecutorAlert;
+  /**
+   * The hub found a damaged store at start and repaired, restored or kept it (hub/recovery/):
+   * emitted once, after the features subscribed and before the hub listens. For alerts.
+   */
+  'store.recovered': StoreRecovery;
 }
 
 export type Listener<T> = (event: T) => void;

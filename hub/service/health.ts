@@ -5,7 +5,7 @@
  * a timer and every health report calls it too, so a flip is seen within a second, or at once by
  * whoever asks.
  */
-import type { Health } from '../../shared/rest.js';
+import type { Health, StoreRecovery } from '../../shared/rest.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { HubBus } from './bus.js';
@@ -20,6 +20,8 @@ export class HealthService {
     /** When the hub started (ms since epoch), for `uptime_s`. */
     private readonly startedAt: number,
     private readonly now: () => number,
+    /** What the hub did at start about a damaged store (hub/recovery/), reported until it restarts. */
+    private readonly recovery: StoreRecovery | null = null,
   ) {
     this.healthy = store.healthy();
   }
@@ -47,6 +49,7 @@ export class HealthService {
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       agents: { connected: agents.filter((a) => a.conn).length, by_state: byState },
       queue: { depth: stats.queued, by_status: stats.byStatus, leases: stats.leases },
+      recovery: this.recovery,
     };
   }
 }

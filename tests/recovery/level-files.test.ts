@@ -78,7 +78,8 @@ describe('checkLevelFiles', () => {
     const bit = await damaged(withTable, 'table-bit', async (d) => {
       const f = await fileOf(d, /\.ldb$/);
       const buf = await readFile(f);
-      buf[Math.floor(buf.length * 0.3)] ^= 0x01;
+      const at = Math.floor(buf.length * 0.3);
+      buf[at] = buf[at]! ^ 0x01;
       await writeFile(f, buf);
     });
     expect((await checkLevelFiles(bit)).problems).toEqual([{ file: await fileOf(bit, /\.ldb$/), problem: expect.stringContaining('checksum') }]);
