@@ -106,8 +106,9 @@ export function checkLogRecords(buf: Uint8Array): { problem: string | null; torn
     if (end > buf.length) return { problem: null, tornAt: pos, records };
     const crc = maskCrc(crc32c(buf, pos + HEADER, end, crc32c(buf, pos + 6, pos + 7)));
     if (crc !== stored) {
-      // The last record of the file, half-written by a crash, is a torn tail; any other is damage.
-      if (end >= buf.length || allZero(buf, end)) return { problem: null, tornAt: pos, records };
+      // The last record of the file, half-written by a crash (its tail never reached the disk,
+      // so it reads as zeros), is a torn tail; any other is damage.
+      if ((end >= buf.length || allZero(buf, end)) && endsInZeros(buf, pos + HEADER, end)) return { problem: null, tornAt: pos, records };
       return { problem: `the record at offset ${pos} fails its checksum`, tornAt: null, records };
     }
     if (type < 1 || type > 4) return { problem: `the record at offset ${pos} has an unknown type ${type}`, tornAt: null, records };
@@ -118,6 +119,17 @@ export function checkLogRecords(buf: Uint8Array): { problem: string | null; torn
     pos = end;
   }
   return { problem: null, tornAt: inFragment ? buf.length : null, records };
+}
+
+/** The last bytes of a record are zeros (at least 32 of them, or all of a shorter one): never written. */
+function endsInZeros(buf: Uint8Array, start: number, end: number): boolean {
+  const from = Math.max(start, end - 32);
+  return allZeroRange(buf, from, end);
+}
+
+function allZeroRange(buf: Uint8Array, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 function allZero(buf: Uint8Array, from: number): boolean {

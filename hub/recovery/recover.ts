@@ -64,6 +64,8 @@ export interface Problem {
   problem: string;
   /** Damaged files, or a store that opens whole but lacks acknowledged writes. */
   kind: 'damaged' | 'lost-writes';
+  /** The store folder is gone (or holds no LevelDB file): nothing to repair. */
+  missing?: true;
 }
 
 export interface Inspection {
@@ -100,7 +102,7 @@ export async function inspectStores(dataDir: string, readBackup: (dataDir: strin
   for (const name of STORE_NAMES) {
     const dir = storeDir(dataDir, name);
     if (!present.get(name)) {
-      out.problems.push({ store: name, file: dir, problem: `is missing or holds no LevelDB files, but ${why}`, kind: 'damaged' });
+      out.problems.push({ store: name, file: dir, problem: `is missing or holds no LevelDB files, but ${why}`, kind: 'damaged', missing: true });
       continue;
     }
     const check = await checkStoreFolder(dir, name);
@@ -154,7 +156,7 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
 
   // Repair each damaged store on a copy; a store that only lost writes has nothing to repair.
   const damaged = [...new Set(found.problems.filter((p) => p.kind === 'damaged').map((p) => p.store))];
-  const missing = new Set(found.problems.filter((p) => p.problem.startsWith('is missing')).map((p) => p.store));
+  const missing = new Set(found.problems.filter((p) => p.missing).map((p) => p.store));
   const repaired = new Map<StoreName, Awaited<ReturnType<typeof repairCopy>>>();
   let repairFailed: string | null = null;
   for (const store of damaged) {
@@ -171,7 +173,7 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
   }
   const newestAfter = repaired.get('tasks')?.newest ?? found.newest ?? none;
   const shortOf = repairFailed === null ? lostWrites(newestAfter, found.watermark, found.backup) : null;
-  const lost = (n: Newest) =>
+  const lost = (n: Newest): StoreRecovery['lost'] =>
     found.watermark && lostWrites(n, found.watermark, null)
       ? { acknowledged_event: found.watermark.newest_event, acknowledged_task: found.watermark.newest_task, acknowledged_at: found.watermark.at, newest_event: n.newest_event, newest_task: n.newest_task }
       : null;
@@ -224,14 +226,9 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
   const stillDamaged = again.problems.filter((p) => p.kind === 'damaged');
   if (stillDamaged.length > 0) throw refusal(dataDir, stillDamaged, `the restored backup (${outcome.from}) fails its check too`);
   const restored = again.newest ?? none;
-  const recovery: StoreRecovery = {
-    ...base,
-    action: 'restored',
-    moved_aside: aside,
-    backup: outcome.from,
-    lost: lost(restored) ?? (outcome.backup_at !== null ? { acknowledged_event: null, acknowledged_task: null, acknowledged_at: null, newest_event: restored.newest_event, newest_task: restored.newest_task } : null),
-  };
-  if (recovery.lost && outcome.backup_at !== null) recovery.lost.backup_at = outcome.backup_at;
+  const gap = lost(restored);
+  if (gap) gap.backup_at = outcome.backup_at;
+  const recovery: StoreRecovery = { ...base, action: 'restored', moved_aside: aside, backup: outcome.from, lost: gap };
   log.error({ recovery }, `restored the newest backup (${outcome.from}); the damaged store is in ${aside}`);
   return { fresh: false, recovery, newest: restored };
 }
