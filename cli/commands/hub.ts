@@ -89,7 +89,7 @@ async function checkCommand(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  for (const note of found.notes) process.stdout.write(`note: ${note}\n`);
+  for (const note of found.notes) process.stderr.write(`note: ${note}\n`);
   if (found.problems.length > 0) {
     for (const p of found.problems) process.stdout.write(`${p.kind === 'damaged' ? 'DAMAGED' : 'LOST WRITES'}: ${p.file} ${p.problem}\n`);
     process.stdout.write(

@@ -25,11 +25,11 @@ export interface OpenedStores {
 
 export async function openHubStores(options: RecoverOptions & { taskOptions: Partial<TaskStoreOptions> }): Promise<OpenedStores> {
   const { dataDir, log } = options;
-  const { fresh, recovery, newest } = await recoverStores(options);
-  const store = await openTaskStore(storeDir(dataDir, 'tasks'), { ...options.taskOptions, mustExist: !fresh });
+  const { create, recovery, newest } = await recoverStores(options);
+  const store = await openTaskStore(storeDir(dataDir, 'tasks'), { ...options.taskOptions, mustExist: !create.includes('tasks') });
   let agents: AgentStore;
   try {
-    agents = await openAgentStore(storeDir(dataDir, 'agents'), { mustExist: !fresh });
+    agents = await openAgentStore(storeDir(dataDir, 'agents'), { mustExist: !create.includes('agents') });
     const marker = await readMarker(dataDir);
     if (marker === null || marker === 'garbled') await writeMarker(dataDir, (options.now ?? Date.now)());
   } catch (err) {

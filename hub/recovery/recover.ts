@@ -71,6 +71,8 @@ export interface Problem {
 export interface Inspection {
   /** A new data folder: nothing to check, the stores are to be created. */
   fresh: boolean;
+  /** Stores to create: all of a new folder, or the agent store missing from a folder from before the marker. */
+  create: StoreName[];
   problems: Problem[];
   notes: string[];
   /** The task store's newest ids, when it could be read. */
@@ -81,6 +83,8 @@ export interface Inspection {
 
 export interface RecoverResult {
   fresh: boolean;
+  /** Stores to create (open with createIfMissing); every other is opened only if it exists. */
+  create: StoreName[];
   /** Null when nothing was wrong. */
   recovery: StoreRecovery | null;
   /** The task store's newest ids as it will open (for the watermark keeper). */
@@ -92,17 +96,24 @@ export async function inspectStores(dataDir: string, readBackup: (dataDir: strin
   const marker = await readMarker(dataDir);
   const present = new Map<StoreName, boolean>();
   for (const name of STORE_NAMES) present.set(name, await hasLevelData(storeDir(dataDir, name)));
-  const out: Inspection = { fresh: false, problems: [], notes: [], newest: null, watermark: null, backup: null };
+  const out: Inspection = { fresh: false, create: [], problems: [], notes: [], newest: null, watermark: null, backup: null };
   if (marker === null && ![...present.values()].some(Boolean)) {
     out.fresh = true;
+    out.create = [...STORE_NAMES];
     return out;
   }
   const why = marker === null ? 'the other store of this data folder holds data' : `${join(dataDir, 'store.json')} says a hub created this folder's stores`;
   if (marker === 'garbled') out.notes.push(`${join(dataDir, 'store.json')} cannot be read; it is written again once the stores open`);
   for (const name of STORE_NAMES) {
     const dir = storeDir(dataDir, name);
-    if (!present.get(name)) {
+    // Without the marker (a folder from before it) only the task store's absence is damage: the
+    // agent store is created again, as every hub before the marker did.
+    if (!present.get(name) && (marker !== null || name === 'tasks')) {
       out.problems.push({ store: name, file: dir, problem: `is missing or holds no LevelDB files, but ${why}`, kind: 'damaged', missing: true });
+      continue;
+    }
+    if (!present.get(name)) {
+      out.create.push(name);
       continue;
     }
     const check = await checkStoreFolder(dir, name);
@@ -143,8 +154,8 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
   const found = await inspectStores(dataDir, options.backup);
   for (const note of found.notes) log.warn({ data: dataDir }, note);
   const none = { newest_event: null, newest_task: null };
-  if (found.fresh) return { fresh: true, recovery: null, newest: none };
-  if (found.problems.length === 0) return { fresh: false, recovery: null, newest: found.newest ?? none };
+  if (found.fresh) return { fresh: true, create: found.create, recovery: null, newest: none };
+  if (found.problems.length === 0) return { fresh: false, create: found.create, recovery: null, newest: found.newest ?? none };
 
   for (const p of found.problems) log.error({ store: p.store, file: p.file, kind: p.kind, policy }, `store damaged: ${p.file} ${p.problem}`);
   const at = now();
@@ -189,7 +200,7 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
     const action = repaired.size > 0 ? 'repaired' : 'kept';
     const recovery: StoreRecovery = { ...base, action, moved_aside: repaired.size > 0 ? aside : null, backup: null, lost: lost(newestAfter) };
     log.error({ recovery }, action === 'repaired' ? `repaired the damaged store (the damaged files are in ${aside})` : 'kept the store as it is; it lacks acknowledged writes (reported in /v1/health)');
-    return { fresh: false, recovery, newest: newestAfter };
+    return { fresh: false, create: [], recovery, newest: newestAfter };
   };
 
   if (policy === 'repair') {
@@ -230,7 +241,7 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
   if (gap) gap.backup_at = outcome.backup_at;
   const recovery: StoreRecovery = { ...base, action: 'restored', moved_aside: aside, backup: outcome.from, lost: gap };
   log.error({ recovery }, `restored the newest backup (${outcome.from}); the damaged store is in ${aside}`);
-  return { fresh: false, recovery, newest: restored };
+  return { fresh: false, create: [], recovery, newest: restored };
 }
 
 function refusal(dataDir: string, problems: Array<{ file: string; problem: string }>, what: string): SwitchyardError {
