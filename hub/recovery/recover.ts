@@ -92,7 +92,11 @@ export interface RecoverResult {
 }
 
 /** Checks every store of the data folder; changes nothing. (`switchyard hub check` prints it.) */
-export async function inspectStores(dataDir: string, readBackup: (dataDir: string) => Promise<BackupInfo | null> = newestBackup): Promise<Inspection> {
+export async function inspectStores(
+  dataDir: string,
+  options: { backup?: (dataDir: string) => Promise<BackupInfo | null>; full?: boolean } = {},
+): Promise<Inspection> {
+  const readBackup = options.backup ?? newestBackup;
   const marker = await readMarker(dataDir);
   const present = new Map<StoreName, boolean>();
   for (const name of STORE_NAMES) present.set(name, await hasLevelData(storeDir(dataDir, name)));
@@ -116,7 +120,7 @@ export async function inspectStores(dataDir: string, readBackup: (dataDir: strin
       out.create.push(name);
       continue;
     }
-    const check = await checkStoreFolder(dir, name);
+    const check = await checkStoreFolder(dir, name, options.full ?? false);
     out.notes.push(...check.notes);
     for (const p of check.problems) out.problems.push({ store: name, ...p, kind: 'damaged' });
     if (name === 'tasks') out.newest = check.newest;
@@ -151,7 +155,7 @@ export function lostWrites(newest: Newest, watermark: Watermark | null, backup: 
 export async function recoverStores(options: RecoverOptions): Promise<RecoverResult> {
   const { dataDir, policy, log } = options;
   const now = options.now ?? Date.now;
-  const found = await inspectStores(dataDir, options.backup);
+  const found = await inspectStores(dataDir, options.backup ? { backup: options.backup } : {});
   for (const note of found.notes) log.warn({ data: dataDir }, note);
   const none = { newest_event: null, newest_task: null };
   if (found.fresh) return { fresh: true, create: found.create, recovery: null, newest: none };
@@ -233,7 +237,7 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
     await rm(aside, { recursive: true, force: true }).catch(() => undefined);
     throw refusal(dataDir, found.problems, `${repairFailed ?? shortOf}; and restoring the newest backup failed: ${(err as Error).message}`);
   }
-  const again = await inspectStores(dataDir, async () => null);
+  const again = await inspectStores(dataDir, { backup: async () => null, full: true });
   const stillDamaged = again.problems.filter((p) => p.kind === 'damaged');
   if (stillDamaged.length > 0) throw refusal(dataDir, stillDamaged, `the restored backup (${outcome.from}) fails its check too`);
   const restored = again.newest ?? none;

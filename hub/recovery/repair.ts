@@ -28,7 +28,7 @@ export async function repairCopy(dataDir: string, store: StoreName, stamp: strin
   } catch (err) {
     return { dir, problems: [{ file: dir, problem: (err as Error).message }], notes: [], newest: null };
   }
-  const check = await checkStoreFolder(dir, store);
+  const check = await checkStoreFolder(dir, store, true);
   log.warn({ store, copy: dir, problems: check.problems }, check.problems.length === 0 ? 'LevelDB repaired a copy of the damaged store' : 'the repaired copy of the damaged store is not sound');
   return { dir, ...check };
 }
