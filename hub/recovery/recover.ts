@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SwitchyardError } from '../../shared/errors.js';
 import type { StoreRecovery } from '../../shared/rest.js';
+import { assertNotLocked } from '../store/level-kv.js';
 import { newestBackup, type BackupInfo } from './backups.js';
 import { checkStoreFolder, storeDir, type Newest } from './check.js';
 import { hasLevelData, readMarker, STORE_NAMES, type StoreName } from './marker.js';
@@ -120,6 +121,9 @@ export async function inspectStores(
       out.create.push(name);
       continue;
     }
+    // A running hub's files are in flux (a table being written fails its footer check), and what
+    // follows may move a store aside: first make sure no process has it open.
+    await assertNotLocked(dir);
     const check = await checkStoreFolder(dir, name, options.full ?? false);
     out.notes.push(...check.notes);
     for (const p of check.problems) out.problems.push({ store: name, ...p, kind: 'damaged' });

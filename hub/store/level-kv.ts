@@ -46,18 +46,36 @@ export async function openLevelKv(location: string, options: LevelKvOptions = {}
   try {
     await db.open();
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === 'LEVEL_LOCKED' || /lock/i.test(cause?.message ?? '')) {
-      throw new SwitchyardError(
-        'STORE_LOCKED',
-        `the store at ${location} is in use by another process; stop it first or choose another --data folder`,
-        undefined,
-        { cause: err },
-      );
-    }
+    if (isLocked(err)) throw lockedError(location, err);
     throw new SwitchyardError('STORE_FAILED', `cannot open the store at ${location}: ${(err as Error).message}`, undefined, { cause: err });
   }
   return new LevelKv(db);
+}
+
+function isLocked(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code === 'LEVEL_LOCKED' || /lock/i.test(cause?.message ?? '');
+}
+
+function lockedError(location: string, err: unknown): SwitchyardError {
+  return new SwitchyardError('STORE_LOCKED', `the store at ${location} is in use by another process; stop it first or choose another --data folder`, undefined, { cause: err });
+}
+
+/**
+ * Throws STORE_LOCKED if another process has the store in `location` open; reads and changes no
+ * data file. LevelDB takes its lock first when it opens, and with `errorIfExists` it then stops at
+ * CURRENT (or with `createIfMissing` off, at its absence) before it replays or writes anything.
+ * (It does rotate its own LOG file.) hub/recovery/ calls it before it repairs or moves a store.
+ */
+export async function assertNotLocked(location: string): Promise<void> {
+  const db = new Level<string, string>(location, { createIfMissing: false, errorIfExists: true } as object);
+  try {
+    await db.open();
+  } catch (err) {
+    if (isLocked(err)) throw lockedError(location, err);
+    return;
+  }
+  await db.close();
 }
 
 /**

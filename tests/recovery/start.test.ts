@@ -6,8 +6,9 @@
  */
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunningHub } from '../../hub/app.js';
+import { EventBus } from '../../hub/service/bus.js';
 import { SwitchyardError } from '../../shared/errors.js';
 import { makeTempDir, removeDir } from '../support/queue-store.js';
 import { addTasks, allTaskIds, fileOf, garble, health, populate, restoreFromBackups, startOn, takeBackup, truncateTo } from './fixture.js';
@@ -48,14 +49,36 @@ describe('a new data folder', () => {
   });
 });
 
+describe('a data folder a running hub has open', () => {
+  it('is never repaired or moved by a second hub, even where a file looks damaged (a table being written): STORE_LOCKED', async () => {
+    const { hub } = track(await startOn(dataDir));
+    await addTasks(hub, 10);
+    const { writeFile } = await import('node:fs/promises');
+    // What a compaction's half-written table looks like to the file check.
+    await writeFile(join(tasksDir, '000999.ldb'), Buffer.alloc(100, 7));
+    // (LevelDB rotates its own LOG file even when it finds the lock taken.)
+    const dataFiles = async () => (await readdir(tasksDir)).filter((f) => !f.startsWith('LOG')).sort();
+    const before = await dataFiles();
+    const err = await startOn(dataDir).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SwitchyardError);
+    expect((err as SwitchyardError).code).toBe('STORE_LOCKED');
+    expect(await dataFiles()).toEqual(before);
+    expect((await readdir(dataDir)).filter((f) => /^(damaged|repair)-/.test(f))).toEqual([]);
+    expect((await allTaskIds(hub)).size).toBe(10);
+  });
+});
+
 describe('a deleted tasks/CURRENT (the adversarial finding: it started as an empty store)', () => {
   it('is found and repaired on a copy: all 1,000 tasks are back, the damaged store is moved aside, health says so', async () => {
     const ids = await populate(dataDir, 1000, true);
     const table = await fileOf(tasksDir, /\.ldb$/);
     await unlink(join(tasksDir, 'CURRENT'));
+    // startHub emits store.recovered before it returns the hub (for the features, which subscribe
+    // as the hub is built): watch the bus's emit to see it.
+    const emit = vi.spyOn(EventBus.prototype, 'emit');
     const { hub, logs } = track(await startOn(dataDir));
-    const recovered: unknown[] = [];
-    hub.bus.on('store.recovered', (r) => recovered.push(r));
+    const recovered = emit.mock.calls.filter(([type]) => type === 'store.recovered').map(([, event]) => event);
+    emit.mockRestore();
     expect(await allTaskIds(hub)).toEqual(new Set(ids));
     const h = await health(hub);
     expect(h.recovery).toMatchObject({ action: 'repaired', problem: expect.stringContaining(join(tasksDir, 'CURRENT')), lost: null });
@@ -64,8 +87,7 @@ describe('a deleted tasks/CURRENT (the adversarial finding: it started as an emp
     expect(await readdir(join(aside, 'tasks'))).toContain(table.split('/').at(-1));
     expect(logs.join('')).toContain(`store damaged: ${join(tasksDir, 'CURRENT')} is missing`);
     expect((await hub.store.verifyIntegrity()).ok).toBe(true);
-    // (The bus event was emitted before a listener could subscribe here; app.ts emits it once, before listening.)
-    expect(recovered).toEqual([]);
+    expect(recovered).toEqual([h.recovery]);
   });
 
   it('is refused with --on-corruption refuse, naming the file and the commands, and nothing is changed', async () => {
