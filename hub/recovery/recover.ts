@@ -17,7 +17,7 @@
  * Nothing is deleted: a replaced store is moved to `<data>/damaged-<time>/`. What was done is
  * returned (the hub logs it, reports it in /v1/health and emits `store.recovered`).
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SwitchyardError } from '../../shared/errors.js';
@@ -229,16 +229,19 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
   // The damaged stores go aside first, so nothing opens them with LevelDB again (it would delete
   // a log it replays); the restore puts the backup's stores in their place.
   const aside = join(dataDir, `damaged-${stamp}`);
-  await mkdir(aside, { recursive: true });
-  for (const store of damaged) if (!missing.has(store)) await rename(storeDir(dataDir, store), join(aside, store));
+  const moved = damaged.filter((store) => !missing.has(store));
+  for (const store of moved) {
+    await mkdir(aside, { recursive: true });
+    await rename(storeDir(dataDir, store), join(aside, store));
+  }
   await rm(join(dataDir, `repair-${stamp}`), { recursive: true, force: true });
   let outcome: RestoreOutcome;
   try {
     outcome = await options.restore(dataDir);
   } catch (err) {
-    // Put the damaged stores back as they were: the operator decides.
-    for (const store of damaged) if (!missing.has(store)) await rename(join(aside, store), storeDir(dataDir, store)).catch(() => undefined);
-    await rm(aside, { recursive: true, force: true }).catch(() => undefined);
+    // Put the damaged stores back as they were: the operator decides. (rmdir: only if emptied.)
+    for (const store of moved) await rename(join(aside, store), storeDir(dataDir, store)).catch(() => undefined);
+    if (moved.length > 0) await rmdir(aside).catch(() => undefined);
     throw refusal(dataDir, found.problems, `${repairFailed ?? shortOf}; and restoring the newest backup failed: ${(err as Error).message}`);
   }
   const again = await inspectStores(dataDir, { backup: async () => null, full: true });
@@ -247,8 +250,9 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
   const restored = again.newest ?? none;
   const gap = lost(restored);
   if (gap) gap.backup_at = outcome.backup_at;
-  const recovery: StoreRecovery = { ...base, action: 'restored', moved_aside: aside, backup: outcome.from, lost: gap };
-  log.error({ recovery }, `restored the newest backup (${outcome.from}); the damaged store is in ${aside}`);
+  // A store that only lost writes was left in place for the restore, which moves it aside itself.
+  const recovery: StoreRecovery = { ...base, action: 'restored', moved_aside: moved.length > 0 ? aside : (outcome.moved_to ?? null), backup: outcome.from, lost: gap };
+  log.error({ recovery }, `restored the newest backup (${outcome.from}); the replaced store is in ${recovery.moved_aside ?? '(none was there)'}`);
   return { fresh: false, create: [], recovery, newest: restored };
 }
 

@@ -227,6 +227,21 @@ describe('damaged table files and MANIFEST', () => {
     });
   }
 
+  it('a restore that fails puts the damaged store back as it was, and the hub does not start', async () => {
+    await populate(dataDir, 300, true);
+    const table = await fileOf(tasksDir, /\.ldb$/);
+    await truncateTo(table, 0.6);
+    const before = (await readdir(tasksDir)).sort();
+    const failing = async () => {
+      throw new Error('no verified backup in /nowhere');
+    };
+    const err = await refusal(startOn(dataDir, { restore: failing }));
+    expect(err.message).toContain('restoring the newest backup failed: no verified backup in /nowhere');
+    expect(err.message).toContain(table);
+    expect((await readdir(tasksDir)).sort()).toEqual(before);
+    expect((await readdir(dataDir)).filter((f) => f.startsWith('damaged-'))).toEqual([]);
+  });
+
   it('a garbled MANIFEST is named and repaired (the tables are whole): nothing lost', async () => {
     const ids = await populate(dataDir, 1000, true);
     const manifest = await fileOf(tasksDir, /^MANIFEST-/);
