@@ -5,6 +5,7 @@
 import { cp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc32c } from '../../hub/recovery/crc32c.js';
 import { checkLevelFiles } from '../../hub/recovery/level-files.js';
 import { openLevelKv } from '../../hub/store/level-kv.js';
 import { makeTempDir, removeDir } from '../support/queue-store.js';
@@ -95,5 +96,16 @@ describe('checkLevelFiles', () => {
     const r = await checkLevelFiles(torn);
     expect(r.problems).toEqual([]);
     expect(r.notes).toEqual([expect.stringContaining('torn record')]);
+  });
+});
+
+describe('crc32c', () => {
+  it('gives the standard check value and agrees with itself at every length and offset', () => {
+    // The CRC-32C check value (RFC 3720, and LevelDB's crc32c_test: "123456789").
+    expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
+    // 32 zero bytes: LevelDB's crc32c_test.
+    expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa);
+    const data = Uint8Array.from({ length: 100 }, (_, i) => (i * 37 + 11) & 0xff);
+    for (let cut = 0; cut <= 100; cut += 7) expect(crc32c(data, cut, 100, crc32c(data, 0, cut))).toBe(crc32c(data));
   });
 });
