@@ -11,7 +11,8 @@ import type { RunningHub } from '../../hub/app.js';
 import { EventBus } from '../../hub/service/bus.js';
 import { SwitchyardError } from '../../shared/errors.js';
 import { makeTempDir, removeDir } from '../support/queue-store.js';
-import { addTasks, allTaskIds, fileOf, garble, health, populate, restoreFromBackups, startOn, takeBackup, truncateTo } from './fixture.js';
+import { loadHubConfig } from '../../hub/config.js';
+import { ADMIN, addTasks, allTaskIds, fileOf, garble, health, populate, restoreFromBackups, startOn, takeBackup, truncateTo } from './fixture.js';
 
 let dataDir: string;
 let tasksDir: string;
@@ -46,6 +47,30 @@ describe('a new data folder', () => {
     const again = track(await startOn(dataDir));
     expect((await health(again.hub)).recovery).toBeNull();
     expect((await allTaskIds(again.hub)).size).toBe(10);
+  });
+});
+
+describe('the agent store', () => {
+  it('is checked too: its deleted CURRENT is repaired, and the registered agent is still there', async () => {
+    const { hub } = await startOn(dataDir);
+    const res = await hub.app.inject({ method: 'POST', url: '/v1/agents', headers: { authorization: `Bearer ${ADMIN}` }, payload: { id: 'builder-1' } });
+    expect(res.statusCode).toBe(201);
+    await hub.close();
+    await (await startOn(dataDir)).hub.close();
+    await unlink(join(dataDir, 'agents', 'CURRENT'));
+    const again = track(await startOn(dataDir));
+    const list = await again.hub.app.inject({ method: 'GET', url: '/v1/agents', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(list.body).toContain('builder-1');
+    expect((await health(again.hub)).recovery).toMatchObject({ action: 'repaired', problems: [{ store: 'agents', file: join(dataDir, 'agents', 'CURRENT') }] });
+  });
+});
+
+describe('the policy setting', () => {
+  it('takes restore, repair or refuse, from the flag or SWITCHYARD_ON_CORRUPTION, default restore; anything else is refused', () => {
+    expect(loadHubConfig({}, {}).onCorruption).toBe('restore');
+    expect(loadHubConfig({}, { SWITCHYARD_ON_CORRUPTION: 'refuse' }).onCorruption).toBe('refuse');
+    expect(loadHubConfig({ onCorruption: 'repair' }, { SWITCHYARD_ON_CORRUPTION: 'refuse' }).onCorruption).toBe('repair');
+    expect(() => loadHubConfig({ onCorruption: 'ignore' }, {})).toThrow(/onCorruption|on-corruption/);
   });
 });
 
