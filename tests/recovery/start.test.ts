@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunningHub } from '../../hub/app.js';
 import { EventBus } from '../../hub/service/bus.js';
+import { K } from '../../hub/store/keys.js';
+import { openLevelKv } from '../../hub/store/level-kv.js';
 import { SwitchyardError } from '../../shared/errors.js';
 import { makeTempDir, removeDir } from '../support/queue-store.js';
 import { loadHubConfig } from '../../hub/config.js';
@@ -265,6 +267,19 @@ describe('damaged table files and MANIFEST', () => {
     expect(err.message).toContain(table);
     expect((await readdir(tasksDir)).sort()).toEqual(before);
     expect((await readdir(dataDir)).filter((f) => f.startsWith('damaged-'))).toEqual([]);
+  });
+
+  it('a bad format marker is named; repair cannot mend it, so the backup is restored', async () => {
+    const ids = await populate(dataDir, 100, true);
+    await takeBackup(dataDir);
+    const kv = await openLevelKv(tasksDir);
+    await kv.write([{ type: 'put', key: K.version, value: '\u0000garbage' }], true);
+    await kv.close();
+    const err = await refusal(startOn(dataDir, { policy: 'repair' }));
+    expect(err.message).toContain(`${tasksDir} has a bad format marker`);
+    const { hub } = track(await startOn(dataDir, { restore: restoreFromBackups() }));
+    expect(await allTaskIds(hub)).toEqual(new Set(ids));
+    expect((await health(hub)).recovery).toMatchObject({ action: 'restored', problem: expect.stringMatching(/has a bad format marker "\\u0000garbage" \(expected 3\)$/) });
   });
 
   it('a garbled MANIFEST is named and repaired (the tables are whole): nothing lost', async () => {
