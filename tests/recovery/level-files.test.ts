@@ -73,7 +73,10 @@ describe('checkLevelFiles', () => {
       const f = await fileOf(d, /\.ldb$/);
       await truncate(f, Math.floor((await stat(f)).size * 0.6));
     });
-    expect((await checkLevelFiles(cut)).problems).toEqual([{ file: await fileOf(cut, /\.ldb$/), problem: expect.stringContaining('footer') }]);
+    expect((await checkLevelFiles(cut)).problems).toEqual([{ file: await fileOf(cut, /\.ldb$/), problem: expect.stringMatching(/is \d+ bytes, but the MANIFEST says \d+ \(truncated\?\)/) }]);
+    // Without the MANIFEST to say its size, the footer tells.
+    await unlink(join(cut, 'CURRENT'));
+    expect((await checkLevelFiles(cut)).problems).toContainEqual({ file: await fileOf(cut, /\.ldb$/), problem: expect.stringContaining('does not end in a table footer') });
     const garbled = await damaged(withTable, 'table-garbled', async (d) => garble(await fileOf(d, /\.ldb$/), 0.4, 64));
     expect((await checkLevelFiles(garbled)).problems).toEqual([{ file: await fileOf(garbled, /\.ldb$/), problem: expect.stringMatching(/data block at offset \d+ fails its checksum/) }]);
     const bit = await damaged(withTable, 'table-bit', async (d) => {
@@ -84,6 +87,19 @@ describe('checkLevelFiles', () => {
       await writeFile(f, buf);
     });
     expect((await checkLevelFiles(bit)).problems).toEqual([{ file: await fileOf(bit, /\.ldb$/), problem: expect.stringContaining('checksum') }]);
+  });
+
+  it('names a table the MANIFEST lists that is gone, and passes over files LevelDB is done with', async () => {
+    const gone = await damaged(withTable, 'table-gone', async (d) => unlink(await fileOf(d, /\.ldb$/)));
+    expect((await checkLevelFiles(gone)).problems).toEqual([{ file: expect.stringMatching(/\d{6}\.ldb$/), problem: expect.stringContaining('is missing: the MANIFEST lists it') }]);
+    // A compaction's half-written output, not yet in the MANIFEST; an old, replayed log.
+    const leftovers = await damaged(withTable, 'leftovers', async (d) => {
+      await writeFile(join(d, '000900.ldb'), Buffer.alloc(100, 7));
+      await writeFile(join(d, '000001.log'), Buffer.alloc(100, 7));
+    });
+    const r = await checkLevelFiles(leftovers);
+    expect(r.problems).toEqual([]);
+    expect(r.notes).toEqual([expect.stringContaining('000900.ldb is not in the MANIFEST')]);
   });
 
   it('names a log garbled in the middle, and notes a torn tail without calling it damage', async () => {
