@@ -1,8 +1,8 @@
 /**
  * Checks a LevelDB folder's files by their own format, without opening the store: CURRENT names a
- * MANIFEST that exists; the MANIFEST and the write-ahead logs (`*.log`) hold records whose
- * checksums match; each table file (`*.ldb`, `*.sst`) ends in a valid footer and every block its
- * index names matches its checksum.
+ * MANIFEST that exists; the MANIFEST and the live write-ahead logs (`*.log`) hold records whose
+ * checksums match; each table file (`*.ldb`, `*.sst`) the MANIFEST lists exists with the size it
+ * lists, ends in a valid footer, and every block its index names matches its checksum.
  *
  * Why not let LevelDB find it: classic-level opens with paranoid_checks and verify_checksums off
  * (and exposes neither), so LevelDB drops a garbled log record with only a line in its own LOG,
