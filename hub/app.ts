@@ -174,7 +174,6 @@ export interface RunningHub extends Hub {
  */
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: { restore?: RestoreFn } = {}): Promise<RunningHub> {
   await mkdir(config.dataDir, { recursive: true });
-  const admin = await loadAdminToken(config.dataDir, config.adminToken);
   const { store, agents, recovery, watermark } = await openHubStores({
     dataDir: config.dataDir,
     policy: config.onCorruption,
@@ -187,6 +186,12 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
         timeouts: { start_ms: config.acceptTimeoutMs, lease_ms: config.leaseMs, overall_ms: 3_600_000 },
       },
     },
+  });
+  // After the stores: a restore may have put the backup's admin.token back.
+  const admin = await loadAdminToken(config.dataDir, config.adminToken).catch(async (err: unknown) => {
+    await store.close();
+    await agents.close();
+    throw err;
   });
   const hub = await buildHub({ config, store, agents, adminToken: admin.token, log, recovery });
   if (recovery) hub.bus.emit('store.recovered', recovery);
