@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLevelFiles } from '../hub/recovery/level-files.js';
-import { inspectStores } from '../hub/recovery/recover.js';
+import { inspectStores } from '../hub/recovery/inspect.js';
 import { openAgentStore } from '../hub/store/agent-store.js';
 import { openTaskStore } from '../hub/store/level-task-store.js';
 

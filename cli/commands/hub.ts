@@ -81,7 +81,7 @@ async function checkCommand(argv: string[]): Promise<void> {
   }
   const config = loadHubConfig(values.data ? { dataDir: values.data } : {});
   const { openTaskStore } = await import('../../hub/store/level-task-store.js');
-  const { inspectStores } = await import('../../hub/recovery/recover.js');
+  const { inspectStores } = await import('../../hub/recovery/inspect.js');
   process.stderr.write(`checking ${config.dataDir} (its files, then a full scan)...\n`);
   // The files are checked before LevelDB opens a store (it would replay and delete a damaged log).
   const found = await inspectStores(config.dataDir);

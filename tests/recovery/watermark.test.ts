@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { inspectStores, lostWrites } from '../../hub/recovery/recover.js';
+import { inspectStores, lostWrites } from '../../hub/recovery/inspect.js';
 import { readWatermark, WatermarkKeeper, writeWatermark } from '../../hub/recovery/watermark.js';
 import { openLevelKv } from '../../hub/store/level-kv.js';
 import { openTaskStore } from '../../hub/store/level-task-store.js';
