@@ -202,12 +202,12 @@ export type QueueStats = Static<typeof QueueStats>;
 export const StoreRecovery = Type.Object({
   at: Ms,
   action: StringEnum(['repaired', 'restored', 'kept'] as const),
-  /** The first problem found, naming its file. */
+  /** The first problem found, naming its file. Paths are relative to the data folder (this is public). */
   problem: Type.String(),
   problems: Type.Array(Type.Object({ store: Type.String(), file: Type.String(), problem: Type.String() })),
-  /** Where the damaged store was moved (never deleted). */
+  /** Where the damaged store was moved (never deleted), in the data folder. */
   moved_aside: Nullable(Type.String()),
-  /** The backup restored from. */
+  /** The backup restored from, in the data folder. */
   backup: Nullable(Type.String()),
   lost: Nullable(
     Type.Object({

@@ -13,7 +13,7 @@
  * returned (the hub logs it, reports it in /v1/health and emits `store.recovered`).
  */
 import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { SwitchyardError } from '../../shared/errors.js';
 import type { StoreRecovery } from '../../shared/rest.js';
@@ -78,8 +78,10 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
   const at = now();
   const stamp = stampOf(at);
   const first = found.problems[0]!;
-  const problem = `${first.file} ${first.problem}`;
-  const base = { at, problem, problems: found.problems.map(({ store, file, problem }) => ({ store, file, problem })) };
+  // /v1/health is public: the report names files inside the data folder, not where it is.
+  const inData = (text: string) => text.split(`${dataDir}${sep}`).join('');
+  const problem = inData(`${first.file} ${first.problem}`);
+  const base = { at, problem, problems: found.problems.map(({ store, file, problem }) => ({ store, file: inData(file), problem: inData(problem) })) };
   if (policy === 'refuse') throw refusal(dataDir, found.problems, 'the hub is set to refuse to start on a damaged store (--on-corruption refuse)');
 
   // Repair each damaged store on a copy; a store that only lost writes has nothing to repair.
@@ -115,8 +117,8 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
     }
     await rm(join(dataDir, `repair-${stamp}`), { recursive: true, force: true });
     const action = repaired.size > 0 ? 'repaired' : 'kept';
-    const recovery: StoreRecovery = { ...base, action, moved_aside: repaired.size > 0 ? aside : null, backup: null, lost: lost(newestAfter) };
-    log.error({ recovery }, action === 'repaired' ? `repaired the damaged store (the damaged files are in ${aside})` : 'kept the store as it is; it lacks acknowledged writes (reported in /v1/health)');
+    const recovery: StoreRecovery = { ...base, action, moved_aside: repaired.size > 0 ? inData(aside) : null, backup: null, lost: lost(newestAfter) };
+    log.error({ recovery, data: dataDir }, action === 'repaired' ? `repaired the damaged store (the damaged files are in ${aside})` : 'kept the store as it is; it lacks acknowledged writes (reported in /v1/health)');
     return { fresh: false, create: [], recovery, newest: newestAfter };
   };
 
@@ -160,8 +162,9 @@ export async function recoverStores(options: RecoverOptions): Promise<RecoverRes
   const gap = lost(restored);
   if (gap) gap.backup_at = outcome.backup_at;
   // A store that only lost writes was left in place for the restore, which moves it aside itself.
-  const recovery: StoreRecovery = { ...base, action: 'restored', moved_aside: moved.length > 0 ? aside : (outcome.moved_to ?? null), backup: outcome.from, lost: gap };
-  log.error({ recovery }, `restored the newest backup (${outcome.from}); the replaced store is in ${recovery.moved_aside ?? '(none was there)'}`);
+  const movedTo = moved.length > 0 ? aside : (outcome.moved_to ?? null);
+  const recovery: StoreRecovery = { ...base, action: 'restored', moved_aside: movedTo && inData(movedTo), backup: inData(outcome.from), lost: gap };
+  log.error({ recovery, data: dataDir }, `restored the newest backup (${outcome.from}); the replaced store is in ${movedTo ?? '(none was there)'}`);
   return { fresh: false, create: [], recovery, newest: restored };
 }
 

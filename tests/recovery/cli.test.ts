@@ -71,7 +71,7 @@ describe('a stopped hub whose tasks/CURRENT was deleted (it once started as an e
     expect(await queued(again.url)).toBe(1000);
     const health = (await api<{ recovery: { action: string; moved_aside: string } }>(again.url, 'GET', '/v1/health')).body;
     expect(health.recovery.action).toBe('repaired');
-    expect(await readFile(join(health.recovery.moved_aside, 'tasks', table.split('/').at(-1)!))).toBeTruthy();
+    expect(await readFile(join(dataDir, health.recovery.moved_aside, 'tasks', table.split('/').at(-1)!))).toBeTruthy();
     await stop(again, 'SIGTERM');
     const after = await check();
     expect(after.code, show(after)).toBe(0);
