@@ -22,7 +22,13 @@ export async function repairCopy(dataDir: string, store: StoreName, stamp: strin
   const dir = join(dataDir, `repair-${stamp}`, store);
   await rm(dir, { recursive: true, force: true });
   // The LOCK file is copied too; LevelDB locks with fcntl, not by the file's presence.
-  await cp(storeDir(dataDir, store), dir, { recursive: true });
+  try {
+    await cp(storeDir(dataDir, store), dir, { recursive: true });
+  } catch (err) {
+    // A full disk, most likely: the half copy goes (it is a copy), the original is untouched.
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    return { dir, problems: [{ file: dir, problem: `could not be made, so nothing was repaired: ${(err as Error).message}` }], notes: [], newest: null };
+  }
   try {
     await repairLevelStore(dir);
   } catch (err) {
