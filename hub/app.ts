@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorBody } from '../shared/errors.js';
 import { ExecutorAlert, FeedMessage } from '../shared/feed.js';
-import { Agent, AgentView, BackupManifest, JoinView, QueueStats } from '../shared/rest.js';
+import { Agent, AgentView, BackupManifest, JoinView, QueueStats, type StoreRecovery } from '../shared/rest.js';
 import { Task, TaskEvent, TaskSpec } from '../shared/task.js';
 import { AgentRegistry } from './agents/registry.js';
 import { agentRoutes } from './api/agents.js';
@@ -31,7 +31,7 @@ import { loadAdminToken } from './auth/admin-token.js';
 import { Authenticator } from './auth/authenticator.js';
 import { hashToken } from './auth/tokens.js';
 import type { HubConfig } from './config.js';
-import { prepareDataDir } from './backup/index.js';
+import { prepareDataDir, restoreBackup } from './backup/index.js';
 import { agentSocketFeature } from './features/agent-socket.js';
 import { dashboardFeature } from './features/dashboard.js';
 import { backupsFeature } from './features/backups.js';
@@ -48,8 +48,9 @@ import { ProgressTails } from './gateway/progress-tail.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { connectBus, EventBus, type HubBus, type HubEvents } from './service/bus.js';
 import { createServices, type Services } from './service/index.js';
-import { openAgentStore, type AgentStore } from './store/agent-store.js';
-import { openTaskStore } from './store/level-task-store.js';
+import { openHubStores } from './recovery/open.js';
+import type { RestoreFn } from './recovery/recover.js';
+import type { AgentStore } from './store/agent-store.js';
 import type { TaskStore } from './store/task-store.js';
 
 export interface HubDeps {
@@ -59,6 +60,8 @@ export interface HubDeps {
   adminToken: string;
   log: Logger;
   now?: () => number;
+  /** What startHub did about a damaged store (hub/recovery/), for /v1/health. */
+  recovery?: StoreRecovery | null;
 }
 
 export interface Hub {
@@ -122,6 +125,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     progress,
     bus,
     now,
+    recovery: deps.recovery ?? null,
     backup: { dataDir: config.dataDir, everyMs: config.backupEveryMs, keep: config.backupKeep, log: log.child({ module: 'backup' }) },
   });
   const disconnectBus = connectBus(bus, store, registry);
@@ -181,29 +185,50 @@ export interface RunningHub extends Hub {
   adminTokenPath: string | null;
 }
 
-/** Opens the data folder's stores and listens on config.host:config.port. */
-export async function startHub(config: Readonly<HubConfig>, log: Logger): Promise<RunningHub> {
+/**
+ * Opens the data folder's stores and listens on config.host:config.port. A damaged store is
+ * repaired, restored (with `options.restore`) or refused first, by `config.onCorruption`
+ * (hub/recovery/).
+ */
+/** The `restore` policy's automatic restore: the newest verified backup (hub/backup/restore.ts). */
+function restoreNewestBackup(log: Logger): RestoreFn {
+  return async (dataDir) => {
+    const report = await restoreBackup({ dataDir, log });
+    return { from: report.from, backup_at: report.manifest.created_at, moved_to: report.moved_to };
+  };
+}
+
+export async function startHub(config: Readonly<HubConfig>, log: Logger, options: { restore?: RestoreFn } = {}): Promise<RunningHub> {
   await mkdir(config.dataDir, { recursive: true });
   // A restore stopped halfway is finished, and a backup a kill -9 interrupted is removed
   // (hub/backup/), before anything opens the stores.
   await prepareDataDir(config.dataDir, log.child({ module: 'backup' }));
-  const admin = await loadAdminToken(config.dataDir, config.adminToken);
-  const store = await openTaskStore(join(config.dataDir, 'tasks'), {
-    logger: log.child({ module: 'store' }),
-    taskDefaults: {
-      maxAttempts: config.maxAttempts,
-      timeouts: { start_ms: config.acceptTimeoutMs, lease_ms: config.leaseMs, overall_ms: 3_600_000 },
+  const { store, agents, recovery, watermark } = await openHubStores({
+    dataDir: config.dataDir,
+    policy: config.onCorruption,
+    log: log.child({ module: 'recovery' }),
+    restore: options.restore ?? restoreNewestBackup(log.child({ module: 'backup' })),
+    taskOptions: {
+      logger: log.child({ module: 'store' }),
+      taskDefaults: {
+        maxAttempts: config.maxAttempts,
+        timeouts: { start_ms: config.acceptTimeoutMs, lease_ms: config.leaseMs, overall_ms: 3_600_000 },
+      },
     },
   });
-  let agents: AgentStore;
-  try {
-    agents = await openAgentStore(join(config.dataDir, 'agents'));
-  } catch (err) {
+  // After the stores: a restore may have put the backup's admin.token back.
+  const admin = await loadAdminToken(config.dataDir, config.adminToken).catch(async (err: unknown) => {
     await store.close();
+    await agents.close();
     throw err;
-  }
-  const hub = await buildHub({ config, store, agents, adminToken: admin.token, log });
+  });
+  const hub = await buildHub({ config, store, agents, adminToken: admin.token, log, recovery });
+  if (recovery) hub.bus.emit('store.recovered', recovery);
   const address = await hub.app.listen({ host: config.host, port: config.port });
   const port = new URL(address).port;
-  return { ...hub, url: `http://${config.host}:${port}`, adminToken: admin.token, adminTokenPath: admin.path };
+  const close = async () => {
+    await hub.close();
+    await watermark.close();
+  };
+  return { ...hub, close, url: `http://${config.host}:${port}`, adminToken: admin.token, adminTokenPath: admin.path };
 }

@@ -49,6 +49,17 @@ export const HubConfigSchema = Type.Object(
     backupEveryMs: Type.Integer({ minimum: 0, maximum: 30 * 86_400_000, default: 6 * 3_600_000, env: 'SWITCHYARD_BACKUP_EVERY_MS', flag: '--backup-every-ms' }),
     /** Verified backups kept, newest first; older ones are removed after each backup. @defaultValue 3 (SWITCHYARD_BACKUP_KEEP) */
     backupKeep: Type.Integer({ minimum: 1, maximum: 1000, default: 3, env: 'SWITCHYARD_BACKUP_KEEP' }),
+    /**
+     * What the hub does at start with a store it finds damaged or short of acknowledged writes
+     * (docs/operations.md): `restore` repairs a copy and uses it if whole, else restores the newest
+     * backup; `repair` uses the repaired copy, reporting what it lacks; `refuse` stops with the
+     * problem and what to run. @defaultValue restore (SWITCHYARD_ON_CORRUPTION, --on-corruption)
+     */
+    onCorruption: Type.Union([Type.Literal('restore'), Type.Literal('repair'), Type.Literal('refuse')], {
+      default: 'restore',
+      env: 'SWITCHYARD_ON_CORRUPTION',
+      flag: '--on-corruption',
+    }),
     /** pino level. @defaultValue info (SWITCHYARD_LOG_LEVEL) */
     logLevel: LogLevel,
   },

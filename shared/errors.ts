@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   BACKUP_INVALID: { status: 422, retryable: false },
   BACKUP_TOO_NEW: { status: 422, retryable: false },
   BACKUP_NOT_FOUND: { status: 404, retryable: false },
+  STORE_CORRUPT: { status: 503, retryable: false },
   // Auth and protocol
   UNAUTHORIZED: { status: 401, retryable: false },
   FORBIDDEN: { status: 403, retryable: false },

@@ -252,6 +252,35 @@ export const BackupHealth = Type.Object({
   kept: Count,
 });
 export type BackupHealth = Static<typeof BackupHealth>;
+/**
+ * What the hub did at start about a damaged store (hub/recovery/): `repaired` (LevelDB's repair
+ * on a copy), `restored` (the newest backup), `kept` (the store lacked acknowledged writes and was
+ * kept as it is, being the most complete there was). `lost` says what the store now lacks of
+ * what the hub had acknowledged (by the watermark), and the backup's time when one was restored.
+ */
+export const StoreRecovery = Type.Object({
+  at: Ms,
+  action: StringEnum(['repaired', 'restored', 'kept'] as const),
+  /** The first problem found, naming its file. Paths are relative to the data folder (this is public). */
+  problem: Type.String(),
+  problems: Type.Array(Type.Object({ store: Type.String(), file: Type.String(), problem: Type.String() })),
+  /** Where the damaged store was moved (never deleted), in the data folder. */
+  moved_aside: Nullable(Type.String()),
+  /** The backup restored from, in the data folder. */
+  backup: Nullable(Type.String()),
+  lost: Nullable(
+    Type.Object({
+      acknowledged_event: Nullable(Type.String()),
+      acknowledged_task: Nullable(Type.String()),
+      acknowledged_at: Nullable(Ms),
+      newest_event: Nullable(Type.String()),
+      newest_task: Nullable(Type.String()),
+      /** Changes after this time (the restored backup's) are not in the store. */
+      backup_at: Type.Optional(Nullable(Ms)),
+    }),
+  ),
+});
+export type StoreRecovery = Static<typeof StoreRecovery>;
 
 export const Health = Type.Object({
   status: StringEnum(['ok', 'degraded'] as const),
@@ -264,6 +293,8 @@ export const Health = Type.Object({
   queue: Type.Object({ depth: LaneCounts, by_status: StatusCounts, leases: Count }),
   /** The backups (present when the hub keeps them): the last one's time and result. */
   backups: Type.Optional(BackupHealth),
+  /** What the hub did at this start about a damaged store; null when it found none. */
+  recovery: Type.Optional(Nullable(StoreRecovery)),
 });
 export type Health = Static<typeof Health>;
 

@@ -12,19 +12,29 @@ export const HUB_HELP = `Usage: switchyard hub [options]
        switchyard hub restore [--from DIR] [--data DIR] [--yes]
 
 Runs the hub: the durable task queue, the REST API, and the WebSocket gateway for sidecars.
-'hub check' opens a stopped hub's store read-only (no sweep, no migration: it changes nothing)
-and checks every index entry against its record. 'hub backup' takes a verified online backup
-(a running hub takes it while it serves); 'hub restore' puts one back into a stopped hub.
+'hub check' checks a stopped hub's data folder and changes nothing in it: each store's files by
+their checksums (CURRENT, MANIFEST, logs, tables), then the store opened read-only (no sweep, no
+migration) with every index entry checked against its record, and the task store against the
+watermark (the newest change the hub acknowledged) and the newest backup. It exits 1 on any
+problem: DAMAGED (a file, named) or LOST WRITES (the store is behind what was acknowledged).
+'hub backup' takes a verified online backup (a running hub takes it while it serves);
+'hub restore' puts one back into a stopped hub.
 
 Options:
   --data DIR    Data folder (LevelDB stores, admin.token). Default $SWITCHYARD_DATA or ./.switchyard/hub
   --port P      Port (default $SWITCHYARD_PORT or 7070; 0 picks a free one)
   --host H      Address to bind (default $SWITCHYARD_HOST or 127.0.0.1; use 0.0.0.0 to accept other hosts)
   --backup-every-ms MS  Scheduled backups into DIR/backups (default $SWITCHYARD_BACKUP_EVERY_MS or 6 h; 0: off)
+  --on-corruption restore|repair|refuse
+                What to do at start with a damaged store, or one short of acknowledged writes
+                (default $SWITCHYARD_ON_CORRUPTION or restore): restore = repair a copy, use it if
+                whole, else restore the newest backup; repair = use the repaired copy, reporting
+                what it lacks; refuse = exit with the problem. See docs/operations.md.
   -h, --help    Show this help
 
 Environment: SWITCHYARD_ADMIN_TOKEN (else one is generated into DIR/admin.token, mode 0600),
-SWITCHYARD_BACKUP_KEEP (backups kept, default 3), SWITCHYARD_ACCEPT_TIMEOUT_MS, SWITCHYARD_LEASE_MS, SWITCHYARD_HEARTBEAT_MS, SWITCHYARD_PING_MS, SWITCHYARD_LOG_LEVEL.
+SWITCHYARD_BACKUP_KEEP (backups kept, default 3), SWITCHYARD_ACCEPT_TIMEOUT_MS, SWITCHYARD_LEASE_MS,
+SWITCHYARD_HEARTBEAT_MS, SWITCHYARD_PING_MS, SWITCHYARD_LOG_LEVEL, SWITCHYARD_ON_CORRUPTION.
 Logs are JSON lines on stdout.
 `;
 
@@ -39,6 +49,7 @@ export async function hubCommand(argv: string[]): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       'backup-every-ms': { type: 'string' },
+      'on-corruption': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -51,6 +62,7 @@ export async function hubCommand(argv: string[]): Promise<void> {
     ...(values.port ? { port: values.port } : {}),
     ...(values.host ? { host: values.host } : {}),
     ...(values['backup-every-ms'] !== undefined ? { backupEveryMs: values['backup-every-ms'] } : {}),
+    ...(values['on-corruption'] ? { onCorruption: values['on-corruption'] } : {}),
   });
   const log = createLogger('hub', config.logLevel);
   const hub = await startHub(config, log);
@@ -78,7 +90,25 @@ async function checkCommand(argv: string[]): Promise<void> {
   }
   const config = loadHubConfig(values.data ? { dataDir: values.data } : {});
   const { openTaskStore } = await import('../../hub/store/level-task-store.js');
-  process.stderr.write(`checking ${config.dataDir}/tasks (a full scan)...\n`);
+  const { inspectStores } = await import('../../hub/recovery/inspect.js');
+  process.stderr.write(`checking ${config.dataDir} (its files, then a full scan)...\n`);
+  // The files are checked before LevelDB opens a store (it would replay and delete a damaged log).
+  const found = await inspectStores(config.dataDir);
+  if (found.fresh) {
+    process.stdout.write(`NO STORE: ${config.dataDir} holds no hub store\n`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const note of found.notes) process.stderr.write(`note: ${note}\n`);
+  if (found.problems.length > 0) {
+    for (const p of found.problems) process.stdout.write(`${p.kind === 'damaged' ? 'DAMAGED' : 'LOST WRITES'}: ${p.file} ${p.problem}\n`);
+    process.stdout.write(
+      `The hub would ${config.onCorruption === 'refuse' ? 'refuse to start' : `try to recover at start (--on-corruption ${config.onCorruption})`}; ` +
+        `\`switchyard hub restore\` restores the newest backup. See docs/operations.md, "Corruption and recovery at start".\n`,
+    );
+    process.exitCode = 1;
+    return;
+  }
   // Read-only: the check sees the store as the hub left it (no sweep of expired leases, no
   // migration) and changes nothing in it.
   let store;

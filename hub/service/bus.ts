@@ -11,6 +11,7 @@
  */
 import type { ExecutorAlert } from '../../shared/feed.js';
 import type { BackupManifest, BackupOutcome } from '../../shared/rest.js';
+import type { StoreRecovery } from '../../shared/rest.js';
 import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
 import type { TaskChange, TaskStore } from '../store/task-store.js';
 
@@ -28,6 +29,11 @@ export interface HubEvents {
    * the error's code and message (what an alerts engine follows; docs/operations.md).
    */
   'backup.done': BackupOutcome & { manifest?: BackupManifest };
+  /**
+   * The hub found a damaged store at start and repaired, restored or kept it (hub/recovery/):
+   * emitted once, after the features subscribed and before the hub listens. For alerts.
+   */
+  'store.recovered': StoreRecovery;
 }
 
 export type Listener<T> = (event: T) => void;

@@ -5,7 +5,7 @@
  * a timer and every health report calls it too, so a flip is seen within a second, or at once by
  * whoever asks.
  */
-import type { BackupHealth, Health } from '../../shared/rest.js';
+import type { BackupHealth, Health, StoreRecovery } from '../../shared/rest.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { HubBus } from './bus.js';
@@ -20,6 +20,8 @@ export class HealthService {
     /** When the hub started (ms since epoch), for `uptime_s`. */
     private readonly startedAt: number,
     private readonly now: () => number,
+    /** What the hub did at start about a damaged store (hub/recovery/), reported until it restarts. */
+    private readonly recovery: StoreRecovery | null = null,
     /** The backups' state for the report (optional: a hub without a data folder has none). */
     private readonly backups?: { health(): BackupHealth },
   ) {
@@ -49,6 +51,7 @@ export class HealthService {
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       agents: { connected: agents.filter((a) => a.conn).length, by_state: byState },
       queue: { depth: stats.queued, by_status: stats.byStatus, leases: stats.leases },
+      recovery: this.recovery,
       ...(this.backups ? { backups: this.backups.health() } : {}),
     };
   }

@@ -2,6 +2,7 @@
  * The application services, built once per hub and handed to every edge (REST, the feed, the
  * CLI's in-process `up`; later MCP, ChatOps, the dashboard), which call them and never the store.
  */
+import type { StoreRecovery } from '../../shared/rest.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { AgentStore } from '../store/agent-store.js';
@@ -37,6 +38,8 @@ export interface ServiceDeps {
   now: () => number;
   /** Where backups go and how often (hub/config.ts); without it, backups go nowhere (`dataDir` ''). */
   backup?: BackupSettings;
+  /** What the hub did at start about a damaged store; for /v1/health. */
+  recovery?: StoreRecovery | null;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -48,7 +51,7 @@ export function createServices(deps: ServiceDeps): Services {
     tasks: new TaskService(store, registry, deps.progress),
     review: new ReviewService(store),
     agents,
-    health: new HealthService(store, registry, bus, now(), now, backups),
+    health: new HealthService(store, registry, bus, now(), now, deps.recovery ?? null, backups),
     joining: new JoinService(deps.agents, registry, deps.auth, now),
     self: new SelfService(deps.agents, agents, deps.auth, store),
     backups,

@@ -30,8 +30,9 @@ export interface AgentStore {
 export const agentKey = (id: string) => `g!${id}`;
 const key = agentKey;
 
-export async function openAgentStore(location: string): Promise<AgentStore> {
-  return new LevelAgentStore(await openLevelKv(location));
+/** Opens (creating it unless `mustExist`) the agent store in `location`. */
+export async function openAgentStore(location: string, options: { mustExist?: boolean } = {}): Promise<AgentStore> {
+  return new LevelAgentStore(await openLevelKv(location, options));
 }
 
 export class LevelAgentStore implements AgentStore {

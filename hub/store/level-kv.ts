@@ -14,39 +14,82 @@ export interface LevelKvOptions {
    * changes. @defaultValue false
    */
   readOnly?: boolean;
+  /**
+   * Open only a store that exists (`createIfMissing: false`): the hub, once its data folder is
+   * known to hold stores (hub/recovery/), so that a store that lost its CURRENT file fails to
+   * open instead of being created again, empty, over the old files. @defaultValue false
+   */
+  mustExist?: boolean;
 }
 
 export async function openLevelKv(location: string, options: LevelKvOptions = {}): Promise<Kv> {
   // LevelDB makes the folder (and its LOCK file) before it finds no store there, even with
   // createIfMissing off: look first.
-  if (options.readOnly && !(await isFile(join(location, 'CURRENT')))) {
+  const mustExist = options.readOnly === true || options.mustExist === true;
+  if (mustExist && !(await isFile(join(location, 'CURRENT')))) {
     throw new SwitchyardError('STORE_FAILED', `there is no store at ${location}`);
   }
   // A 64 MiB write buffer (LevelDB's default is 4 MiB): the hub writes small records fast, and a
   // small memtable means constant level-0 compactions, which took half a core in bench:dispatch
   // (50% -> 16% of a thread, ~30% less CPU per cycle). The cost: up to 64 MiB more memory and
   // replaying up to that much log when the store opens.
+  // No paranoid checks: classic-level (3.x) passes no `paranoidChecks` or `verifyChecksums` to
+  // LevelDB (binding.cc reads neither), so LevelDB skips a garbled log record and reads a table
+  // block unchecked. hub/recovery/level-files.ts checks the files' checksums before the hub
+  // opens a store, instead.
   const db = new Level<string, string>(location, {
     keyEncoding: 'utf8',
     valueEncoding: 'utf8',
     writeBufferSize: 64 * 1024 * 1024,
-    createIfMissing: !options.readOnly,
+    createIfMissing: !mustExist,
   } as object);
   try {
     await db.open();
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === 'LEVEL_LOCKED' || /lock/i.test(cause?.message ?? '')) {
-      throw new SwitchyardError(
-        'STORE_LOCKED',
-        `the store at ${location} is in use by another process; stop it first or choose another --data folder`,
-        undefined,
-        { cause: err },
-      );
-    }
+    if (isLocked(err)) throw lockedError(location, err);
     throw new SwitchyardError('STORE_FAILED', `cannot open the store at ${location}: ${(err as Error).message}`, undefined, { cause: err });
   }
   return new LevelKv(db);
+}
+
+function isLocked(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code === 'LEVEL_LOCKED' || /lock/i.test(cause?.message ?? '');
+}
+
+function lockedError(location: string, err: unknown): SwitchyardError {
+  return new SwitchyardError('STORE_LOCKED', `the store at ${location} is in use by another process; stop it first or choose another --data folder`, undefined, { cause: err });
+}
+
+/**
+ * Throws STORE_LOCKED if another process has the store in `location` open; reads and changes no
+ * data file. LevelDB takes its lock first when it opens, and with `errorIfExists` it then stops at
+ * CURRENT (or with `createIfMissing` off, at its absence) before it replays or writes anything.
+ * (It does rotate its own LOG file.) hub/recovery/ calls it before it repairs or moves a store.
+ */
+export async function assertNotLocked(location: string): Promise<void> {
+  const db = new Level<string, string>(location, { createIfMissing: false, errorIfExists: true } as object);
+  try {
+    await db.open();
+  } catch (err) {
+    if (isLocked(err)) throw lockedError(location, err);
+    return;
+  }
+  await db.close();
+}
+
+/**
+ * LevelDB's repair of a closed store in `location`, in place: it rebuilds the MANIFEST from the
+ * table and log files it can read, and moves what it cannot into `lost/`. Some records may be
+ * lost; hub/recovery/repair.ts runs it only on a copy.
+ */
+export async function repairLevelStore(location: string): Promise<void> {
+  try {
+    // `level` resolves to classic-level in Node, whose static repair its types do not carry.
+    await (Level as unknown as { repair(location: string): Promise<void> }).repair(location);
+  } catch (err) {
+    throw new SwitchyardError('STORE_CORRUPT', `LevelDB could not repair the copy at ${location}: ${(err as Error).message}`, undefined, { cause: err });
+  }
 }
 
 async function isFile(path: string): Promise<boolean> {

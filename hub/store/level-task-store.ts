@@ -6,9 +6,11 @@ import { openLevelKv } from './level-kv.js';
 
 /**
  * Opens (creating it if need be) the task store in `location`. Read-only (`options.readOnly`)
- * opens only a folder that exists, and writes nothing to the store.
+ * opens only a folder that exists, and writes nothing to the store; `mustExist` opens only a
+ * folder that exists (the hub, once hub/recovery/ knows the data folder holds stores).
  */
-export async function openTaskStore(location: string, options: Partial<TaskStoreOptions> = {}): Promise<KvTaskStore> {
-  const kv = await openLevelKv(location, { readOnly: options.readOnly ?? false });
-  return openKvTaskStore(kv, options);
+export async function openTaskStore(location: string, options: Partial<TaskStoreOptions> & { mustExist?: boolean } = {}): Promise<KvTaskStore> {
+  const { mustExist = false, ...storeOptions } = options;
+  const kv = await openLevelKv(location, { readOnly: storeOptions.readOnly ?? false, mustExist });
+  return openKvTaskStore(kv, storeOptions);
 }
