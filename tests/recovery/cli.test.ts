@@ -94,7 +94,7 @@ describe('a stopped hub whose .log was truncated (it once started cleanly, 25 ac
 
     const refused = await start();
     expect(refused.code, show(refused)).toBe(1);
-    expect(refused.stderr).toContain('no backup available');
+    expect(refused.stderr).toContain('no verified backup');
     expect(refused.stderr).toContain('switchyard hub check');
 
     const kept = await hub({ SWITCHYARD_ON_CORRUPTION: 'repair' });

@@ -153,12 +153,12 @@ describe('a deleted tasks/CURRENT (the adversarial finding: it started as an emp
 });
 
 describe('a truncated or garbled write-ahead log (the adversarial finding: acknowledged tasks lost, check ok)', () => {
-  it('truncated: the store is behind the watermark; without a backup the default refuses, saying no backup is available', async () => {
+  it('truncated: the store is behind the watermark; without a backup the default refuses, saying there is no verified backup', async () => {
     await populate(dataDir, 1000, false);
     await truncateTo(await fileOf(tasksDir, /\.log$/), 0.9);
     const err = await refusal(startOn(dataDir));
     expect(err.message).toMatch(/the store lost acknowledged writes: its newest event is \S+ .* but the hub acknowledged up to event \S+/);
-    expect(err.message).toContain('no backup available');
+    expect(err.message).toContain('no verified backup');
   });
 
   it('truncated, with a backup holding more than survived: the backup is restored, every task of it back', async () => {
@@ -300,5 +300,31 @@ describe('damaged table files and MANIFEST', () => {
     const { hub } = track(await startOn(dataDir));
     expect(await allTaskIds(hub)).toEqual(new Set(ids));
     expect((await health(hub)).recovery).toMatchObject({ action: 'repaired', problem: expect.stringContaining(`names ${manifest.split('/').at(-1)}, which is missing`) });
+  });
+});
+
+describe('the default policy with a real backup (hub/backup, not a test double)', () => {
+  it('a garbled table file: the hub restores its own newest verified online backup, every task from before it back, tokens working', async () => {
+    await populate(dataDir, 500, true);
+    const { hub: h1 } = await startOn(dataDir);
+    const agent = await h1.app.inject({ method: 'POST', url: '/v1/agents', headers: { authorization: `Bearer ${ADMIN}` }, payload: { id: 'builder-1' } });
+    expect(agent.statusCode).toBe(201);
+    const before = await allTaskIds(h1);
+    // An online backup, taken by the running hub through its REST route.
+    const backup = await h1.app.inject({ method: 'POST', url: '/v1/backups', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(backup.statusCode).toBe(201);
+    await addTasks(h1, 20, 'after the backup');
+    await h1.close();
+    const table = await fileOf(tasksDir, /\.ldb$/);
+    await garble(table, 0.4, 64);
+    // No restore function passed: startHub's own (restoreBackup on the newest verified backup).
+    const { hub } = track(await startOn(dataDir));
+    const ids = await allTaskIds(hub);
+    for (const id of before) expect(ids.has(id), id).toBe(true);
+    const h = await health(hub);
+    expect(h.recovery).toMatchObject({ action: 'restored', backup: expect.stringMatching(/^backups\//), problem: expect.stringContaining(relative(dataDir, table)) });
+    expect((await hub.store.verifyIntegrity()).ok).toBe(true);
+    const agents = await hub.app.inject({ method: 'GET', url: '/v1/agents', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(agents.body).toContain('builder-1');
   });
 });
