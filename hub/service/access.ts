@@ -19,6 +19,7 @@ export const ACTIONS = {
   'agents.write': ['admin'],
   'events.read': ['admin'],
   'feed.read': ['admin'],
+  'health.ack': ['admin'],
 } as const satisfies Record<string, ReadonlyArray<Principal['kind']>>;
 
 export type Action = keyof typeof ACTIONS;
