@@ -264,6 +264,12 @@ describe('the answers of a real session', () => {
     const spare = (await call('POST', '/v1/join-tokens', {})).body as { join: { id: string } };
     await call('DELETE', `/v1/join-tokens/${spare.join.id}`);
 
+    // Degraded mode held for an operator: health says why, writes refused (503), the ack ends it.
+    h.hub.services.health.degrade({ reason: 'restore_lost_data', message: 'test hold', needsAck: true });
+    expect((await call('GET', '/v1/health', undefined, {})).body.degraded.needs_ack).toBe(true);
+    expect((await call('POST', '/v1/tasks', { title: 'held' })).body.code).toBe('STORE_DEGRADED');
+    expect((await call('POST', '/v1/health/ack')).body.acknowledged).toBe(true);
+
     // Health, then the store gone: degraded (503), writes refused with STORE_CLOSED (503).
     expect((await call('GET', '/v1/health', undefined, {})).status).toBe(200);
     await h.store.close();
