@@ -56,7 +56,7 @@ describe('the hub in degraded mode', () => {
       registered.push(`during-full-${i}`);
     }
     expect(agent!.statusCode).toBe(503);
-    expect(agent.json()).toMatchObject({ code: 'STORE_DEGRADED', retryable: true, details: { reason: 'disk_full' } });
+    expect(agent!.json()).toMatchObject({ code: 'STORE_DEGRADED', retryable: true, details: { reason: 'disk_full' } });
     expect(frames.at(-1)).toMatchObject({ healthy: false, reason: 'disk_full' });
 
     await fs.free();
