@@ -386,6 +386,9 @@ export class GroupCommit {
         // Both this batch and the group prepared behind it depended on it: none of it is acknowledged.
         for (const d of g.done) d.fail(failure);
         for (const d of behind.done) d.fail(failure);
+        // Memory back to what is on disk now, so what is read meanwhile (health's queue counts) is
+        // true; reads still work on a full disk. The probe resyncs again before work resumes.
+        this.opts.resync?.().catch(() => undefined);
       },
     );
   }

@@ -50,6 +50,9 @@ describe('the task store on a full disk', () => {
     expect((await store.get(kept.id))?.status).toBe('queued');
     expect((await store.get(queued.id))?.status).toBe('queued');
     expect((await store.list({})).items.map((t) => t.title).sort()).toEqual(['kept', 'to lease']);
+    // The counts follow the disk too: the failed lease is not counted.
+    await waitFor('the counts resynced from disk', async () => (await store.stats()).queued.normal === 2);
+    expect((await store.stats()).byStatus).toMatchObject({ assigned: 0 });
 
     // Still full: the probe keeps failing and the store stays degraded.
     await new Promise((r) => setTimeout(r, 300));
