@@ -356,7 +356,17 @@ export class GroupCommit {
 
   /** Starts writing the current group, unless a write is already in flight. */
   private flush(): void {
-    if (this.inflight || this.failure) return;
+    if (this.inflight) return;
+    if (this.failure) {
+      // Degraded (an operator's hold that came while this group was being prepared): it is not
+      // written, so its callers are refused, and memory goes back to what is on disk.
+      const g = this.group;
+      if (g.done.length === 0) return;
+      this.group = this.newGroup();
+      for (const d of g.done) d.fail(this.failure);
+      this.opts.resync?.().catch(() => undefined);
+      return;
+    }
     const g = this.group;
     if (g.ops.length === 0 && g.done.length === 0) return;
     this.group = this.newGroup();

@@ -89,6 +89,28 @@ describe('degraded mode on the serial path', () => {
     expect(heard.map((s) => s?.reason ?? null)).toEqual(['restore_lost_data', null]);
   });
 
+  it('a hold that comes while a group waits behind a batch being written: the batch lands, the group is refused, nobody hangs', async () => {
+    let resyncs = 0;
+    const { kv, gc } = setup(async () => void resyncs++);
+    let land!: () => void;
+    const slow = new Promise<void>((r) => (land = r));
+    const write = kv.write.bind(kv);
+    kv.write = async (ops, sync) => {
+      await slow;
+      return write(ops, sync);
+    };
+    const first = gc.submit(async (tx) => tx.put('t!first', '1'));
+    await new Promise((r) => setImmediate(r));
+    const behind = gc.submit(async (tx) => tx.put('t!behind', '2'));
+    await new Promise((r) => setImmediate(r));
+    gc.hold('restore_lost_data', 'restored a backup');
+    land();
+    await expect(first).resolves.toBeUndefined();
+    await expect(behind).rejects.toMatchObject({ code: 'STORE_DEGRADED', details: { needs_ack: true } });
+    expect([await kv.get('t!first'), await kv.get('t!behind')]).toEqual(['1', undefined]);
+    expect(resyncs).toBe(1);
+  });
+
   it('stops probing when closed', async () => {
     const { kv, gc } = setup();
     kv.failing = true;
