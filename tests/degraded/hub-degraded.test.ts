@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Health, HealthAck } from '../../shared/rest.js';
 import { closeAfterEach } from '../support/cleanup.js';
-import { startInprocHub } from '../support/hub-inproc.js';
+import { RawClient, startInprocHub } from '../support/hub-inproc.js';
 import { waitFor } from '../support/processes.js';
 import { tmpfsAfterEach } from '../support/tmpfs.js';
 
@@ -68,6 +68,26 @@ describe('the hub in degraded mode', () => {
     // The agent store recovers on its next write.
     await h.addAgent('after-full');
     expect((await h.agents.list()).map((a) => a.id).sort()).toEqual([...registered, 'after-full'].sort());
+  });
+
+  it('offers the work that waited to an idle agent once writes resume, without a heartbeat to prompt it', async () => {
+    const fs = await mount(24 * 1024);
+    const h = track(await startInprocHub({ listen: true, parentDir: fs.dir, storeOptions: { probeMinMs: 50 } }));
+    const token = await h.addAgent('w1');
+    const waiting = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'waited' } });
+    expect(waiting.statusCode).toBe(201);
+    await fs.fill(0);
+    for (let i = 0; i < 50 && h.store.healthy(); i++) {
+      await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: `filler ${i}`, description: 'z'.repeat(60_000) } });
+    }
+    expect(h.store.healthy()).toBe(false);
+    // It connects while degraded: the hub cannot lease it anything (no retry loop either).
+    const client = track(await RawClient.connect(h.wsUrl, 'w1', token));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(client.received.some((m) => m.type === 'task.assign')).toBe(false);
+    await fs.free();
+    const assign = await client.nextOf('task.assign', 10_000);
+    expect((assign.task as { title: string }).title).toBe('waited');
   });
 
   it("holds writes until an operator acknowledges (POST /v1/health/ack, admin only)", async () => {
