@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   // Store
   STORE_CLOSED: { status: 503, retryable: true },
   STORE_FAILED: { status: 503, retryable: true },
+  STORE_DEGRADED: { status: 503, retryable: true },
   STORE_LOCKED: { status: 503, retryable: false },
   STORE_READ_ONLY: { status: 503, retryable: false },
   STORE_NEEDS_MIGRATION: { status: 503, retryable: false },

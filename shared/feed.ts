@@ -39,7 +39,13 @@ export const FeedMessages = {
     data: Type.Array(Type.Object({ stream: Type.String(), data: Type.String() })),
   }),
   /** The task store stopped taking writes (a failed write: the hub needs a restart), or is back. */
-  'store.health': Type.Object({ type: Type.Literal('store.health'), healthy: Type.Boolean(), at: Type.Integer() }),
+  'store.health': Type.Object({
+    type: Type.Literal('store.health'),
+    healthy: Type.Boolean(),
+    at: Type.Integer(),
+    /** While degraded: why (disk_full, write_failed, or an operator hold's reason). */
+    reason: Type.Optional(Type.String()),
+  }),
 } as const;
 
 const M = FeedMessages;

@@ -295,8 +295,24 @@ export const Health = Type.Object({
   backups: Type.Optional(BackupHealth),
   /** What the hub did at this start about a damaged store; null when it found none. */
   recovery: Type.Optional(Nullable(StoreRecovery)),
+  /** Why the store takes no writes (degraded mode, docs/operations.md), or null. */
+  degraded: Nullable(
+    Type.Object({
+      reason: Type.String({ description: 'disk_full, write_failed, or what an operator hold names (e.g. restore_lost_data)' }),
+      code: Type.Literal('STORE_DEGRADED'),
+      message: Type.String(),
+      since: Type.Integer({ minimum: 0 }),
+      needs_ack: Type.Boolean({ description: 'Only POST /v1/health/ack ends it' }),
+    }),
+  ),
+  /** The hub's own log: lines it could not write (a full or broken log device) are dropped and counted. */
+  log: Type.Object({ dropped: Count }),
 });
 export type Health = Static<typeof Health>;
+
+/** `POST /v1/health/ack`'s answer: the health after the acknowledgement. */
+export const HealthAck = Type.Object({ acknowledged: Type.Boolean({ description: 'False when nothing waited for an acknowledgement' }), health: Health });
+export type HealthAck = Static<typeof HealthAck>;
 
 // ------------------------------------------------------------------ joining (docs/onboarding.md)
 

@@ -353,6 +353,8 @@ export class Sidecar {
     }
     if (what.kind === 'result') {
       if (err?.retryable) {
+        // Kept in state.json (the outbox) until the hub acknowledges it (STORE_DEGRADED: its disk is full).
+        this.log.debug({ task_id: what.taskId, code: err.code }, 'the hub cannot take our result yet: keeping it, sending it again');
         this.retryLater(held, () => held.result!, 'result');
         return;
       }

@@ -41,6 +41,9 @@ export function installErrorHandling(app: FastifyInstance): void {
       req.log.error({ err }, 'request failed');
       wire = toWireError(err);
     }
+    // A refusal that says when to come back (STORE_DEGRADED) says it in HTTP's words too.
+    const retryAfterMs = (wire.details as { retry_after_ms?: unknown } | undefined)?.retry_after_ms;
+    if (typeof retryAfterMs === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
     void reply.status(ERROR_CODES[wire.code].status).send(wire);
   });
   app.setNotFoundHandler((req, reply) => {

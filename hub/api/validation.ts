@@ -126,6 +126,6 @@ export function withErrors<R extends Record<number, TSchema>>(ok: R, error: TSch
   return {
     ...ok,
     '4xx': answer('Refused: the code says why (docs/errors.md); retryable says whether the same request can succeed later', error),
-    '5xx': answer('The hub failed, or cannot take work now (STORE_CLOSED, STORE_FAILED)', error),
+    '5xx': answer('The hub failed, or cannot take work now (STORE_CLOSED, STORE_DEGRADED)', error),
   };
 }

@@ -53,7 +53,7 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
       if (feed.size > 0) feed.publish({ type: 'agent.changed', agent: registry.view(agent) });
     }),
     bus.on('alert', (alert) => feed.publish({ type: 'alert', alert })),
-    bus.on('store.health', ({ healthy, at }) => feed.publish({ type: 'store.health', healthy, at })),
+    bus.on('store.health', ({ healthy, at, reason }) => feed.publish({ type: 'store.health', healthy, at, ...(reason ? { reason } : {}) })),
   ];
   onStop(app, () => {
     for (const off of offs) off();

@@ -16,9 +16,15 @@ export const schedulerFeature = feature<{ scheduler: Scheduler; store: TaskStore
     if (!offApplied) scheduler.handleApplied(change);
     scheduler.handleChange(change);
   });
+  // While the store was degraded every lease was refused (logged once per attempt, no retry loop):
+  // once it takes writes again, fill every agent's free slots from what waited.
+  const offHealth = bus.on('store.health', ({ healthy }) => {
+    if (healthy) scheduler.fillAll();
+  });
   onStop(app, () => {
     scheduler.stop();
     offApplied?.();
     offChanged();
+    offHealth();
   });
 });

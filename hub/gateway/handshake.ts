@@ -82,7 +82,15 @@ async function applyReconciliation(s: Session, live: LiveAgent, inFlight: Sideca
           const renewed = await store.renew(d.task_id, d.generation, live.id);
           s.conn.send({ type: 'task.resume', task_id: d.task_id, generation: d.generation, task: renewed as unknown as Record<string, unknown> });
         } catch (err) {
-          s.conn.send({ type: 'task.drop', task_id: d.task_id, generation: d.generation, reason: toWireError(err).message });
+          const wire = toWireError(err);
+          // The store takes no writes for now (degraded mode): the lease on disk still holds, so the
+          // sidecar keeps the task (and a result it holds) and renews or reports it later.
+          const current = wire.retryable ? await store.get(d.task_id).catch(() => undefined) : undefined;
+          if (current && current.generation === d.generation && current.lease?.agent_id === live.id) {
+            s.conn.send({ type: 'task.resume', task_id: d.task_id, generation: d.generation, task: current as unknown as Record<string, unknown> });
+          } else {
+            s.conn.send({ type: 'task.drop', task_id: d.task_id, generation: d.generation, reason: wire.message });
+          }
         }
         break;
       case 'drop':

@@ -176,6 +176,11 @@ export class Scheduler {
     if (leased) this.send(best, leased);
   }
 
+  /** Fills every agent's free slots (after the store took no writes for a while). */
+  fillAll(): void {
+    for (const agent of this.registry.values()) void this.fill(agent);
+  }
+
   /** Fills an agent's free slots from the queue. */
   async fill(agent: LiveAgent): Promise<void> {
     while (!this.stopped && this.registry.freeSlots(agent) > 0) {

@@ -21,6 +21,7 @@ export const ACTIONS = {
   'feed.read': ['admin'],
   'backups.read': ['admin'],
   'backups.write': ['admin'],
+  'health.ack': ['admin'],
 } as const satisfies Record<string, ReadonlyArray<Principal['kind']>>;
 
 export type Action = keyof typeof ACTIONS;

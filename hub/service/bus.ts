@@ -21,7 +21,7 @@ export interface HubEvents {
   /** An agent connected, disconnected, advertised, or its leases or state changed (the registry's). */
   'agent.changed': LiveAgent;
   /** The task store stopped taking writes (a failed write; the hub needs a restart), or took them again. */
-  'store.health': { healthy: boolean; at: number };
+  'store.health': { healthy: boolean; at: number; reason?: string };
   /** Something an operator should know: today an executor gone from (or back on) the whole fleet. */
   alert: ExecutorAlert;
   /**

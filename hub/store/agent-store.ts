@@ -1,9 +1,14 @@
 /**
  * Registered agents and their token hashes: a small durable table beside the task store.
  * Each change is one fsync'd write; registration is rare, so it needs no group commit.
+ *
+ * A write that fails (a full disk) is refused with STORE_DEGRADED, as the task store's are, and
+ * the next write first recovers the database (`Kv.recover`: room, then a reopen), since a LevelDB
+ * handle whose write failed may lose later writes. Reads go on meanwhile.
  */
 import { SwitchyardError } from '../../shared/errors.js';
-import type { Kv, KvSnapshot } from './kv.js';
+import { reasonOf } from './group-commit.js';
+import type { Kv, KvOp, KvSnapshot } from './kv.js';
 import { prefixRange } from './kv.js';
 import { openLevelKv } from './level-kv.js';
 
@@ -38,6 +43,8 @@ export async function openAgentStore(location: string, options: { mustExist?: bo
 export class LevelAgentStore implements AgentStore {
   /** Serialises check-then-write so two registrations of one id cannot both succeed. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Set by a failed write: the database must be recovered before the next one. */
+  private broken = false;
 
   /** `kv` and `serial` are shared with join-store.ts, whose join tokens live in this database. */
   constructor(readonly kv: Kv) {}
@@ -48,12 +55,30 @@ export class LevelAgentStore implements AgentStore {
     return next;
   }
 
+  /** One fsync'd write (called inside `serial`); STORE_DEGRADED when the disk does not take it. */
+  async write(ops: KvOp[]): Promise<void> {
+    try {
+      if (this.broken) await this.kv.recover?.();
+      this.broken = false;
+      await this.kv.write(ops, true);
+    } catch (err) {
+      this.broken = true;
+      const reason = reasonOf(err);
+      throw new SwitchyardError(
+        'STORE_DEGRADED',
+        `the agent store takes no writes for now (${reason}: ${(err as Error).message}); nothing was written, send it again later`,
+        { reason, since: Date.now(), needs_ack: false, retry_after_ms: 1000 },
+        { cause: err },
+      );
+    }
+  }
+
   create(record: AgentRecord): Promise<AgentRecord> {
     return this.serial(async () => {
       if ((await this.kv.get(key(record.id))) !== undefined) {
         throw new SwitchyardError('AGENT_EXISTS', `agent ${record.id} is already registered; remove it first to issue a new token`);
       }
-      await this.kv.write([{ type: 'put', key: key(record.id), value: JSON.stringify(record) }], true);
+      await this.write([{ type: 'put', key: key(record.id), value: JSON.stringify(record) }]);
       return record;
     });
   }
@@ -74,7 +99,7 @@ export class LevelAgentStore implements AgentStore {
   delete(id: string): Promise<void> {
     return this.serial(async () => {
       if ((await this.kv.get(key(id))) === undefined) throw new SwitchyardError('AGENT_NOT_FOUND', `no agent ${id}`);
-      await this.kv.write([{ type: 'del', key: key(id) }], true);
+      await this.write([{ type: 'del', key: key(id) }]);
     });
   }
 

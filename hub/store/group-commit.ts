@@ -9,10 +9,20 @@
  * disk is never idle while work waits.
  *
  * Reads see, in order: the operation's own writes, writes of earlier operations not yet on disk,
- * then the store itself. If a batch write fails, the store stops taking work (STORE_FAILED): its
- * memory is then ahead of its disk, and only reopening it from disk is safe.
+ * then the store itself.
+ *
+ * A failed batch write puts the path in DEGRADED mode (docs/operations.md, "Degraded mode and a
+ * full disk"): every caller of that batch and of the group prepared behind it is refused, since
+ * none of it is on disk; the read-your-writes overlay is dropped; new work is refused at once
+ * with STORE_DEGRADED (503, retryable). A probe then retries on a backoff (1 s doubling to 30 s):
+ * `Kv.recover()` (LevelDB: check that space returned, then reopen, since a LevelDB handle whose
+ * log append failed may lose later writes at the next open: measured on a full tmpfs), one small
+ * synced write of `h!probe`, then `resync` (the store rebuilds its in-memory state from disk),
+ * and only then is work taken again. A degraded state an operator set (`hold()`) has no probe:
+ * it ends with `release()`.
  */
 import { SwitchyardError } from '../../shared/errors.js';
+import { K } from './keys.js';
 import { prefixRange, type Kv, type KvOp } from './kv.js';
 
 const DELETED = Symbol('deleted');
@@ -61,9 +71,34 @@ export interface OperationHooks {
   end(tx: Tx): void;
 }
 
+/** Why the store takes no writes now; see docs/operations.md. */
+export interface DegradedState {
+  /** `disk_full` (ENOSPC), `write_failed` (any other write error), or what an operator's hold names. */
+  reason: string;
+  /** What happened, for the operator (the underlying error's message). */
+  message: string;
+  /** When it began (ms since epoch). */
+  since: number;
+  /** True when only an operator's acknowledgement ends it (no probe). */
+  needsAck: boolean;
+}
+
 export interface GroupCommitOptions {
   /** Start writing a group once it holds this many key operations. @defaultValue 4000 */
   maxGroupOps: number;
+  /** First probe delay after a failed write; doubles up to `probeMaxMs`. @defaultValue 1000 */
+  probeMinMs?: number;
+  /** @defaultValue 30000 */
+  probeMaxMs?: number;
+  /** Clock for `DegradedState.since`. @defaultValue Date.now */
+  now?: () => number;
+  /**
+   * After a probe write succeeded, before work is taken again: the store drops and rebuilds what
+   * it keeps in memory (indexes, record cache), which may hold changes of the failed batch.
+   */
+  resync?: () => Promise<void>;
+  /** Told when the path enters (state) or leaves (null) degraded mode. */
+  onHealth?: (state: DegradedState | null) => void;
   /** @defaultValue none */
   hooks?: OperationHooks;
   /**
@@ -94,7 +129,12 @@ export class GroupCommit {
   private readonly dirtyRanges = new Map<string, Map<string, { slot: Slot; epoch: number }>>();
   private readonly readable: (key: string) => boolean;
   private readonly rangeOf: (key: string) => string | null;
+  /** Set while degraded: what every new operation is refused with. */
   private failure: SwitchyardError | null = null;
+  private degradedState: DegradedState | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probeDelay = 0;
+  private probing: Promise<void> | null = null;
   private closed = false;
 
   constructor(
@@ -111,8 +151,95 @@ export class GroupCommit {
     return { epoch: ++this.epoch, ops: [], keys: new Map(), done: [] };
   }
 
+  /** The error new work is refused with while degraded, else null. */
   get failed(): SwitchyardError | null {
     return this.failure;
+  }
+
+  /** Why the path takes no writes, or null when it does. */
+  get degraded(): DegradedState | null {
+    return this.degradedState;
+  }
+
+  /**
+   * Refuses writes until `release()`, for a state only an operator can end (a restore that lost
+   * data): no probe. A hold over a write failure replaces it (the ack then also ends the failure,
+   * after a probe write proves the disk takes writes).
+   */
+  hold(reason: string, message: string): void {
+    this.enter({ reason, message, since: this.now(), needsAck: true });
+  }
+
+  /** Ends an operator's hold: work is taken again once a probe write succeeds. */
+  async release(): Promise<void> {
+    if (!this.degradedState?.needsAck) return;
+    this.degradedState = { ...this.degradedState, needsAck: false };
+    this.stopProbe();
+    await this.probe();
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private enter(state: DegradedState): void {
+    const first = this.degradedState === null;
+    this.degradedState = state;
+    this.failure = new SwitchyardError(
+      'STORE_DEGRADED',
+      state.needsAck
+        ? `the store takes no writes until an operator acknowledges: ${state.message} (POST /v1/health/ack)`
+        : `the store takes no writes for now (${state.reason}: ${state.message}); it retries by itself, and takes writes again once the disk does`,
+      { reason: state.reason, since: state.since, needs_ack: state.needsAck, retry_after_ms: this.opts.probeMinMs ?? 1000 },
+    );
+    // Everything not on disk is gone: later reads must not see it.
+    this.dirty.clear();
+    this.dirtyRanges.clear();
+    if (first) this.probeDelay = this.opts.probeMinMs ?? 1000;
+    if (!state.needsAck) this.scheduleProbe();
+    else this.stopProbe();
+    this.opts.onHealth?.(state);
+  }
+
+  private scheduleProbe(): void {
+    if (this.probeTimer || this.closed) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null;
+      void this.probe();
+    }, this.probeDelay);
+    this.probeTimer.unref();
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  /** One try at leaving degraded mode; on failure the next is scheduled, with a longer delay. */
+  private probe(): Promise<void> {
+    this.probing ??= this.tryProbe().finally(() => (this.probing = null));
+    return this.probing;
+  }
+
+  private async tryProbe(): Promise<void> {
+    if (!this.degradedState || this.degradedState.needsAck || this.closed) return;
+    try {
+      await this.kv.recover?.();
+      await this.kv.write([{ type: 'put', key: K.probe, value: String(this.now()) }], true);
+      await this.opts.resync?.();
+    } catch (err) {
+      if (!this.degradedState || this.degradedState.needsAck || this.closed) return;
+      this.probeDelay = Math.min(this.probeDelay * 2, this.opts.probeMaxMs ?? 30_000);
+      const reason = reasonOf(err);
+      if (reason !== this.degradedState.reason) this.enter({ ...this.degradedState, reason, message: (err as Error).message });
+      else this.scheduleProbe();
+      return;
+    }
+    if (!this.degradedState || this.degradedState.needsAck) return;
+    this.degradedState = null;
+    this.failure = null;
+    this.opts.onHealth?.(null);
+    if (!this.draining && this.paused === 0 && this.head < this.queue.length) void this.drain();
   }
 
   /** Reads a key as the serial path sees it (including writes not yet on disk). */
@@ -138,6 +265,7 @@ export class GroupCommit {
 
   /** Runs `run` on the serial path; resolves once its writes are durable. */
   submit<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new SwitchyardError('STORE_CLOSED', 'the store is closed'));
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new SwitchyardError('STORE_CLOSED', 'the store is closed'));
     return new Promise<T>((resolve, reject) => {
@@ -228,7 +356,17 @@ export class GroupCommit {
 
   /** Starts writing the current group, unless a write is already in flight. */
   private flush(): void {
-    if (this.inflight || this.failure) return;
+    if (this.inflight) return;
+    if (this.failure) {
+      // Degraded (an operator's hold that came while this group was being prepared): it is not
+      // written, so its callers are refused, and memory goes back to what is on disk.
+      const g = this.group;
+      if (g.done.length === 0) return;
+      this.group = this.newGroup();
+      for (const d of g.done) d.fail(this.failure);
+      this.opts.resync?.().catch(() => undefined);
+      return;
+    }
     const g = this.group;
     if (g.ops.length === 0 && g.done.length === 0) return;
     this.group = this.newGroup();
@@ -251,17 +389,16 @@ export class GroupCommit {
       },
       (err: unknown) => {
         this.inflight = null;
-        const failure = new SwitchyardError(
-          'STORE_FAILED',
-          `writing to the store failed (${(err as Error).message}); restart the hub to reopen it from disk`,
-          undefined,
-          { cause: err },
-        );
-        this.failure = failure;
+        const behind = this.group;
+        this.group = this.newGroup();
+        this.enter({ reason: reasonOf(err), message: (err as Error).message, since: this.now(), needsAck: this.degradedState?.needsAck ?? false });
+        const failure = this.failure!;
         // Both this batch and the group prepared behind it depended on it: none of it is acknowledged.
         for (const d of g.done) d.fail(failure);
-        for (const d of this.group.done) d.fail(failure);
-        this.group = this.newGroup();
+        for (const d of behind.done) d.fail(failure);
+        // Memory back to what is on disk now, so what is read meanwhile (health's queue counts) is
+        // true; reads still work on a full disk. The probe resyncs again before work resumes.
+        this.opts.resync?.().catch(() => undefined);
       },
     );
   }
@@ -302,7 +439,16 @@ export class GroupCommit {
   async close(): Promise<void> {
     await this.idle();
     this.closed = true;
+    this.stopProbe();
+    await this.probing;
   }
+}
+
+/** `disk_full` for ENOSPC (LevelDB says it in its message), else `write_failed`. */
+export function reasonOf(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const text = `${e?.code ?? ''} ${e?.message ?? ''} ${e?.cause?.code ?? ''} ${e?.cause?.message ?? ''}`;
+  return /ENOSPC|No space left on device/i.test(text) ? 'disk_full' : 'write_failed';
 }
 
 /**

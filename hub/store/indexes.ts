@@ -32,15 +32,29 @@ function pushInOrder(heap: MinHeap<TimeEntry>, entry: TimeEntry): void {
 }
 
 export class MemoryIndexes {
-  readonly ready: ReadyIndex;
+  // Replaced only by reload(); everyone reads them through this object, never keeps one.
+  ready: ReadyIndex;
   /** Lease expiries; an entry whose task was renewed or released since is skipped when popped. */
-  readonly leases = new MinHeap<TimeEntry>(earlier);
+  leases = new MinHeap<TimeEntry>(earlier);
   /** Due times (backoff, run_at); stale entries are skipped the same way. */
-  readonly due = new MinHeap<TimeEntry>(earlier);
+  due = new MinHeap<TimeEntry>(earlier);
   readonly counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
 
-  constructor(starvationMs: number) {
+  constructor(private readonly starvationMs: number) {
     this.ready = new ReadyIndex(starvationMs);
+  }
+
+  /**
+   * Drops everything and rebuilds it from disk: after a failed batch (degraded mode), whose
+   * changes were applied here before the write failed.
+   */
+  async reload(kv: Kv): Promise<void> {
+    const fresh = new MemoryIndexes(this.starvationMs);
+    await fresh.load(kv);
+    this.ready = fresh.ready;
+    this.leases = fresh.leases;
+    this.due = fresh.due;
+    Object.assign(this.counts, fresh.counts);
   }
 
   /** Rebuilds everything from the index keys (and, for leased tasks, their records). */

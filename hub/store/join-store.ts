@@ -104,7 +104,7 @@ class LevelJoinStore implements JoinStore {
     return this.agents.serial(async () => {
       // 64 bits of a hash of 256 random bits: a clash means a bug, not bad luck.
       if ((await this.read(record.id)) !== undefined) throw new SwitchyardError('INTERNAL', 'join token id clash; try again');
-      await this.agents.kv.write([{ type: 'put', key: key(record.id), value: JSON.stringify(record) }], true);
+      await this.agents.write([{ type: 'put', key: key(record.id), value: JSON.stringify(record) }]);
       return record;
     });
   }
@@ -125,7 +125,7 @@ class LevelJoinStore implements JoinStore {
       if (!j) throw new SwitchyardError('NOT_FOUND', `no join token ${id} (see switchyard agent invites)`);
       if (j.revoked_at !== null) return j;
       const revoked = { ...j, revoked_at: now };
-      await this.agents.kv.write([{ type: 'put', key: key(id), value: JSON.stringify(revoked) }], true);
+      await this.agents.write([{ type: 'put', key: key(id), value: JSON.stringify(revoked) }]);
       return revoked;
     });
   }
@@ -185,12 +185,11 @@ class LevelJoinStore implements JoinStore {
         }
         const agent: AgentRecord = { ...existing, token_hash: r.agentTokenHash };
         const join: JoinRecord = { ...j, reissued: j.reissued + 1 };
-        await this.agents.kv.write(
+        await this.agents.write(
           [
             { type: 'put', key: agentKey(r.name), value: JSON.stringify(agent) },
             { type: 'put', key: key(j.id), value: JSON.stringify(join) },
           ],
-          true,
         );
         return { join, agent, repeat: true, previousTokenHash: existing.token_hash };
       }
@@ -202,12 +201,11 @@ class LevelJoinStore implements JoinStore {
       }
       const agent: AgentRecord = { id: r.name, token_hash: r.agentTokenHash, created_at: r.now, created_by: `join:${j.id}`, description: r.description || j.description };
       const join: JoinRecord = { ...j, used_at: r.now, agent_id: r.name, exchange_key_hash: hashToken(r.exchangeKey) };
-      await this.agents.kv.write(
+      await this.agents.write(
         [
           { type: 'put', key: agentKey(r.name), value: JSON.stringify(agent) },
           { type: 'put', key: key(j.id), value: JSON.stringify(join) },
         ],
-        true,
       );
       return { join, agent, repeat: false, previousTokenHash: null };
     });

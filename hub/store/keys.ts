@@ -12,6 +12,7 @@
  *   e!<eventId>                              the append-only audit log (JSON events); a record lists
  *                                            its own event ids (`event_ids`), the per-task view
  *   m!version                                store format version
+ *   h!probe                                  the last degraded-mode probe write (a time; read by nothing)
  *
  *   p!<parentId>!<taskId>                    dependants index: a task that depends on parentId (one key
  *                                            per edge, derived from the dependant's depends_on)
@@ -54,6 +55,8 @@ export const K = {
   event: (eventId: string) => `e!${eventId}`,
   eventPrefix: 'e!',
   version: 'm!version',
+  /** The degraded-mode probe's write (group-commit.ts): a time, read by nothing. */
+  probe: 'h!probe',
 } as const;
 
 /** The prefixes of the index keys `indexKeysOf` derives (what the integrity check compares). */

@@ -25,6 +25,11 @@ export class KvPort implements QueueTx {
     private readonly eventIds: IdGenerator,
   ) {}
 
+  /** Drops every cached record (degraded mode: some may hold changes that never reached disk). */
+  forget(): void {
+    this.cache.clear();
+  }
+
   /** Points the port at the transaction of the operation now on the serial path. */
   bind(tx: Tx): void {
     this.tx = tx;

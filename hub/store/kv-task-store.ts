@@ -28,7 +28,7 @@ import { DEFAULT_TASK_DEFAULTS, type TaskDefaults } from '../queue/normalize.js'
 import * as operator from '../queue/operator.js';
 import { ChangeWriter, Listeners } from './apply.js';
 import { openFormat } from './format.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type DegradedState } from './group-commit.js';
 import { ulidGenerator, type IdGenerator } from './ids.js';
 import { MemoryIndexes } from './indexes.js';
 import { checkIntegrity } from './integrity.js';
@@ -73,6 +73,13 @@ export interface TaskStoreOptions {
   readOnly: boolean;
   /** Where sweeper and listener failures are logged. @defaultValue a silent logger */
   logger: Logger;
+  /** Degraded mode: the first probe delay after a failed write (doubles to 30 s). @defaultValue 1000 */
+  probeMinMs: number;
+  /**
+   * After degraded mode ends, leases are not taken back as expired for this long, so sidecars
+   * that could not renew or report meanwhile can. @defaultValue 30000
+   */
+  recoveryGraceMs: number;
 }
 
 export const DEFAULT_STORE_OPTIONS: Readonly<TaskStoreOptions> = Object.freeze({
@@ -85,6 +92,8 @@ export const DEFAULT_STORE_OPTIONS: Readonly<TaskStoreOptions> = Object.freeze({
   autoSweep: true,
   readOnly: false,
   logger: pino({ level: 'silent' }),
+  probeMinMs: 1000,
+  recoveryGraceMs: 30_000,
 });
 
 const SUPPORTS: Readonly<StoreSupports> = Object.freeze({ onApplied: true });
@@ -116,6 +125,7 @@ export class KvTaskStore implements TaskStore {
   private readonly taskIds: IdGenerator;
   private readonly eventIds: IdGenerator;
   private closed = false;
+  private readonly healthListeners = new Set<(state: DegradedState | null) => void>();
 
   constructor(
     private readonly kv: Kv,
@@ -142,6 +152,10 @@ export class KvTaskStore implements TaskStore {
       // The dependants of a task are read as a range (p!<parent>!) inside operations.
       rangeBack: dependantRangeOf,
       hooks: this.writer,
+      now: opts.now,
+      probeMinMs: opts.probeMinMs,
+      resync: () => this.resync(),
+      onHealth: (state) => this.healthChanged(state),
     });
     this.sweeper = new Sweeper(this.gc, this.ws, this.indexes, {
       auto: opts.autoSweep && !opts.readOnly,
@@ -167,6 +181,47 @@ export class KvTaskStore implements TaskStore {
 
   healthy(): boolean {
     return !this.closed && this.gc.failed === null;
+  }
+
+  degraded(): DegradedState | null {
+    return this.gc.degraded;
+  }
+
+  holdWrites(reason: string, message: string): void {
+    this.gc.hold(reason, message);
+  }
+
+  acknowledge(): Promise<void> {
+    return this.gc.release();
+  }
+
+  onHealth(listener: (state: DegradedState | null) => void): () => void {
+    this.healthListeners.add(listener);
+    return () => this.healthListeners.delete(listener);
+  }
+
+  /**
+   * Memory back in step with disk before degraded mode ends: a failed batch's changes were
+   * applied to the indexes and the record cache before its write failed.
+   */
+  private async resync(): Promise<void> {
+    this.port.forget();
+    await this.indexes.reload(this.kv);
+  }
+
+  private healthChanged(state: DegradedState | null): void {
+    if (state) this.opts.logger.error({ reason: state.reason, err_message: state.message, needs_ack: state.needsAck }, 'the task store takes no writes: degraded mode');
+    else {
+      this.opts.logger.info('the task store takes writes again');
+      this.sweeper.resume(this.opts.recoveryGraceMs);
+    }
+    for (const listener of this.healthListeners) {
+      try {
+        listener(state);
+      } catch (err) {
+        this.opts.logger.error({ err }, 'a task store health listener threw');
+      }
+    }
   }
 
   onChange(listener: (change: TaskChange) => void): () => void {

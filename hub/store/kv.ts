@@ -36,6 +36,12 @@ export interface Kv {
   /** A consistent view of the whole store at this moment, taken synchronously (see KvSnapshot). */
   snapshot(): KvSnapshot;
   close(): Promise<void>;
+  /**
+   * After a failed write, makes the store fit to write again, or throws: LevelDB checks that the
+   * disk has room, then reopens itself (a LevelDB handle whose log append failed may lose later
+   * writes when next opened). Reads wait while it reopens. @defaultValue none needed
+   */
+  recover?(): Promise<void>;
 }
 
 /** The range of keys that start with `prefix`. */

@@ -1,7 +1,7 @@
 /**
  * LevelDB behind the Kv interface. This is the only module that imports `level`.
  */
-import { stat } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { SwitchyardError } from '../../shared/errors.js';
@@ -49,7 +49,7 @@ export async function openLevelKv(location: string, options: LevelKvOptions = {}
     if (isLocked(err)) throw lockedError(location, err);
     throw new SwitchyardError('STORE_FAILED', `cannot open the store at ${location}: ${(err as Error).message}`, undefined, { cause: err });
   }
-  return new LevelKv(db);
+  return new LevelKv(db, location);
 }
 
 function isLocked(err: unknown): boolean {
@@ -91,6 +91,11 @@ export async function repairLevelStore(location: string): Promise<void> {
     throw new SwitchyardError('STORE_CORRUPT', `LevelDB could not repair the copy at ${location}: ${(err as Error).message}`, undefined, { cause: err });
   }
 }
+/**
+ * Room a recovery asks for before it reopens: LevelDB's reopen writes the log it replays into a
+ * new table, and a reopen that fails for space leaves the store closed (reads fail too).
+ */
+const RECOVERY_ROOM = 1024 * 1024;
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -101,7 +106,36 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 class LevelKv implements Kv {
-  constructor(private readonly db: Level<string, string>) {}
+  /** While recover() reopens the database: reads wait for it. */
+  private reopening: Promise<void> | null = null;
+
+  constructor(
+    private readonly db: Level<string, string>,
+    private readonly location: string,
+  ) {}
+
+  async recover(): Promise<void> {
+    // Room first, without touching the database: a full disk stays a failed probe, not a closed store.
+    const probe = join(this.location, 'SWITCHYARD-SPACE-PROBE');
+    const file = await open(probe, 'w');
+    try {
+      await file.write(Buffer.alloc(RECOVERY_ROOM));
+      await file.sync();
+    } finally {
+      await file.close();
+      await unlink(probe).catch(() => undefined);
+    }
+    const reopen = (async () => {
+      if (this.db.status === 'open') await this.db.close();
+      await this.db.open();
+    })();
+    // Readers wait for the reopen either way; a failed one leaves them a closed store's error.
+    this.reopening = reopen.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => (this.reopening = null));
+    await reopen;
+  }
 
   /**
    * Synchronous LevelDB read wrapped in a promise: the serial path otherwise waits a thread-pool
@@ -110,6 +144,7 @@ class LevelKv implements Kv {
    * read; the hub's working set is its recent tasks, which stay cached.
    */
   get(key: string): Promise<string | undefined> {
+    if (this.reopening) return this.reopening.then(() => this.get(key));
     try {
       return Promise.resolve(this.db.getSync(key));
     } catch (err) {
@@ -117,7 +152,8 @@ class LevelKv implements Kv {
     }
   }
 
-  getMany(keys: string[]): Promise<(string | undefined)[]> {
+  async getMany(keys: string[]): Promise<(string | undefined)[]> {
+    if (this.reopening) await this.reopening;
     return this.db.getMany(keys);
   }
 
@@ -138,6 +174,7 @@ class LevelKv implements Kv {
   }
 
   async *keys(range: KvRange, chunk = 1000): AsyncGenerator<string[]> {
+    if (this.reopening) await this.reopening;
     const it = this.db.keys(range);
     try {
       for (;;) {
@@ -151,6 +188,7 @@ class LevelKv implements Kv {
   }
 
   async *entries(range: KvRange, chunk = 1000): AsyncGenerator<Array<[string, string]>> {
+    if (this.reopening) await this.reopening;
     const it = this.db.iterator(range);
     try {
       for (;;) {

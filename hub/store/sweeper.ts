@@ -29,6 +29,8 @@ export class Sweeper {
   private timerAt = Infinity;
   private sweeping = false;
   private stopped = false;
+  /** No sweep before this time: leases whose holders could not renew while the store was degraded get a grace. */
+  private notBefore = 0;
   /** Bound once: arm() runs after every operation. */
   readonly arm = (): void => this.armTimer();
 
@@ -86,7 +88,7 @@ export class Sweeper {
   private armTimer(): void {
     // A failed store stays failed until reopened: re-arming would only spin on the same refusal.
     if (!this.opts.auto || this.stopped || !this.opts.usable()) return;
-    const next = this.indexes.nextTime();
+    const next = Math.max(this.indexes.nextTime(), this.notBefore);
     if (next === Infinity || (this.timer && next >= this.timerAt)) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = next;
@@ -97,6 +99,19 @@ export class Sweeper {
       this.sweep().catch((err: unknown) => this.opts.log.error({ err }, 'sweeping expired leases and due tasks failed'));
     }, delay);
     this.timer.unref();
+  }
+
+  /**
+   * After degraded mode ended: the timer is armed again, but no earlier than `graceMs` from now.
+   * While the store took no writes, sidecars could not renew their leases nor report results; the
+   * grace lets them do so before their leases are taken back as expired.
+   */
+  resume(graceMs: number): void {
+    this.notBefore = this.opts.now() + graceMs;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+    this.armTimer();
   }
 
   stop(): void {

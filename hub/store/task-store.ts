@@ -12,8 +12,9 @@
 import type { Lane, Task, TaskError, TaskEvent, TaskSpec, TaskStatus } from '../../shared/task.js';
 import type { AgentFilter } from '../queue/matching.js';
 import type { KvSnapshot } from './kv.js';
+import type { DegradedState } from './group-commit.js';
 
-export type { AgentFilter };
+export type { AgentFilter, DegradedState };
 
 export interface CreateResult {
   task: Task;
@@ -138,8 +139,19 @@ export interface TaskStore {
   stats(): Promise<QueueStats>;
   /** Checks every index entry against its record (slow: a full scan, for tests and `check`). */
   verifyIntegrity(): Promise<IntegrityReport>;
-  /** False once a batch write failed (the store then refuses all work until reopened) or after close. */
+  /** False while degraded (a batch write failed, or an operator's hold) and after close. */
   healthy(): boolean;
+  /** Why the store takes no writes now (degraded mode), or null. */
+  degraded(): DegradedState | null;
+  /**
+   * Enters degraded mode until `acknowledge()`: for a state only an operator can end (a restore that
+   * lost data). Writes are refused with STORE_DEGRADED meanwhile; reads go on.
+   */
+  holdWrites(reason: string, message: string): void;
+  /** Ends a hold (the operator's acknowledgement); writes resume once a probe write succeeds. */
+  acknowledge(): Promise<void>;
+  /** Told when the store enters (the state) or leaves (null) degraded mode. */
+  onHealth(listener: (state: DegradedState | null) => void): () => void;
   /** Called after each durable change, in commit order. */
   onChange(listener: (change: TaskChange) => void): () => void;
   /**

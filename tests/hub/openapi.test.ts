@@ -267,6 +267,11 @@ describe('the answers of a real session', () => {
     // Backups: take one (answered once verified), list them.
     expect((await call('POST', '/v1/backups')).status).toBe(201);
     expect((await call('GET', '/v1/backups')).body.backups).toHaveLength(1);
+    // Degraded mode held for an operator: health says why, writes refused (503), the ack ends it.
+    h.hub.services.health.degrade({ reason: 'restore_lost_data', message: 'test hold', needsAck: true });
+    expect((await call('GET', '/v1/health', undefined, {})).body.degraded.needs_ack).toBe(true);
+    expect((await call('POST', '/v1/tasks', { title: 'held' })).body.code).toBe('STORE_DEGRADED');
+    expect((await call('POST', '/v1/health/ack')).body.acknowledged).toBe(true);
 
     // Health, then the store gone: degraded (503), writes refused with STORE_CLOSED (503).
     expect((await call('GET', '/v1/health', undefined, {})).status).toBe(200);

@@ -100,7 +100,7 @@ describe('scheduler slot accounting', () => {
 });
 
 describe('group commit after a failed write', () => {
-  test('an operation being prepared when the batch fails is answered with STORE_FAILED', async () => {
+  test('an operation being prepared when the batch fails is answered with STORE_DEGRADED', async () => {
     const kv = {
       get: async () => undefined,
       write: () => new Promise<void>((_, reject) => setTimeout(() => reject(new Error('EIO')), 20)),
@@ -114,7 +114,7 @@ describe('group commit after a failed write', () => {
     });
     const p3 = gc.submit(async (tx) => tx.put('t!c', '3'));
     const settle = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: string }) => e.code);
-    expect(await Promise.all([settle(p1), settle(p2), settle(p3)])).toEqual(['STORE_FAILED', 'STORE_FAILED', 'STORE_FAILED']);
+    expect(await Promise.all([settle(p1), settle(p2), settle(p3)])).toEqual(['STORE_DEGRADED', 'STORE_DEGRADED', 'STORE_DEGRADED']);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The serial, group-committed write path: operations see each other's writes in order, are
- * batched together, fail alone when they throw, and fail together (STORE_FAILED, store unhealthy)
+ * batched together, fail alone when they throw, and fail together (STORE_DEGRADED, store degraded)
  * when their batch cannot be written. LevelDB only: it is about durable writes and a disk that
  * fails, so it runs on real LevelDB; the failing write is a real LevelDB write that a thin wrapper
  * refuses to pass on.
@@ -106,14 +106,14 @@ describe('GroupCommit', () => {
     expect([await kv.get('a'), await kv.get('b'), await kv.get('c')]).toEqual(['1', undefined, '3']);
   });
 
-  it('a failed batch write fails every operation in it, and everything after, with STORE_FAILED', async () => {
+  it('a failed batch write fails every operation in it, and everything after, with STORE_DEGRADED (degraded mode)', async () => {
     const gc = new GroupCommit(kv);
     await gc.submit(async (tx) => tx.put('before', 'x'));
     kv.failNext = true;
     const lost = await Promise.allSettled([gc.submit(async (tx) => tx.put('lost1', 'x')), gc.submit(async (tx) => tx.put('lost2', 'x'))]);
-    for (const r of lost) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'STORE_FAILED' } });
-    await expect(gc.submit(async (tx) => tx.put('after', 'x'))).rejects.toMatchObject({ code: 'STORE_FAILED' });
-    expect(gc.failed?.code).toBe('STORE_FAILED');
+    for (const r of lost) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'STORE_DEGRADED' } });
+    await expect(gc.submit(async (tx) => tx.put('after', 'x'))).rejects.toMatchObject({ code: 'STORE_DEGRADED' });
+    expect(gc.failed?.code).toBe('STORE_DEGRADED');
     expect([await kv.get('before'), await kv.get('lost1'), await kv.get('after')]).toEqual(['x', undefined, undefined]);
   });
 
@@ -131,9 +131,9 @@ describe('the task store over a failing disk', () => {
     expect(store.healthy()).toBe(true);
     const kept = (await store.create(spec('kept'), 'c')).task;
     kv.failNext = true;
-    await expectCode(store.create(spec('lost'), 'c'), 'STORE_FAILED');
+    await expectCode(store.create(spec('lost'), 'c'), 'STORE_DEGRADED');
     expect(store.healthy()).toBe(false);
-    await expectCode(store.cancel(kept.id, 'op'), 'STORE_FAILED');
+    await expectCode(store.cancel(kept.id, 'op'), 'STORE_DEGRADED');
     await store.close();
     expect(store.healthy()).toBe(false);
 
@@ -148,13 +148,13 @@ describe('the task store over a failing disk', () => {
     }
   });
 
-  it('unwraps a lost-write error as a SwitchyardError that says to restart', async () => {
+  it('answers a lost write with a retryable SwitchyardError that names the cause', async () => {
     const store = await openKvTaskStore(kv, { autoSweep: false });
     kv.failNext = true;
-    const err = await expectCode(store.create(spec('lost'), 'c'), 'STORE_FAILED');
+    const err = await expectCode(store.create(spec('lost'), 'c'), 'STORE_DEGRADED');
     expect(err).toBeInstanceOf(SwitchyardError);
     expect(err.message).toContain('disk full');
-    // Retryable: after the operator restarts the hub, the same request can succeed; senders keep it.
+    // Retryable: once the disk takes writes again (by itself), the same request can succeed; senders keep it.
     expect(err.retryable).toBe(true);
     await store.close();
   });

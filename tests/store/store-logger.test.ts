@@ -56,7 +56,7 @@ describe('the task store logger', () => {
     ]);
   });
 
-  it('logs a sweep its timer started that failed, once: a failed store does not re-arm the timer', async () => {
+  it('logs a sweep its timer started that failed, once: a degraded store does not re-arm the timer', async () => {
     const { logger, lines } = capture();
     const kv = new FailingKv();
     store = await openMemoryTaskStore({ logger }, kv as MemoryKv & Kv);
@@ -66,9 +66,10 @@ describe('the task store logger', () => {
     kv.failNext = true; // the sweep that requeues the first expired offer cannot write
     await waitFor(() => lines.some((l) => l.msg === 'sweeping expired leases and due tasks failed'), 'the sweep failure logged');
     const failure = lines.find((l) => l.msg === 'sweeping expired leases and due tasks failed')!;
-    expect(failure).toMatchObject({ level: 50, err: { code: 'STORE_FAILED' } });
+    expect(failure).toMatchObject({ level: 50, err: { code: 'STORE_DEGRADED' } });
     expect(store.healthy()).toBe(false);
     await new Promise((r) => setTimeout(r, 200));
-    expect(lines.filter((l) => l.level === 50)).toHaveLength(1);
+    // Once each: the failed sweep, and the store entering degraded mode.
+    expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual(['the task store takes no writes: degraded mode', 'sweeping expired leases and due tasks failed']);
   });
 });

@@ -30,6 +30,8 @@ export interface InprocHubOptions {
   storeOptions?: Partial<TaskStoreOptions>;
   /** What the hub sees of the store (e.g. one without a capability); `store` stays the store itself. */
   storeView?: (store: KvTaskStore) => TaskStore;
+  /** Where the hub's temp data folder is made (a small tmpfs, for a full disk). @defaultValue the OS temp folder */
+  parentDir?: string;
 }
 
 export interface InprocHub {
@@ -54,7 +56,7 @@ export interface InprocHub {
 }
 
 export async function startInprocHub(options: InprocHubOptions = {}): Promise<InprocHub> {
-  const dir = await mkdtemp(join(tmpdir(), 'sy-hub-'));
+  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), 'sy-hub-'));
   const config = loadHubConfig({ dataDir: dir, port: 0, adminToken: ADMIN_TOKEN, logLevel: 'silent', ...options.config }, {});
   const chunks: string[] = [];
   const log = options.captureLogs
