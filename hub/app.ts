@@ -223,7 +223,19 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     throw err;
   });
   const hub = await buildHub({ config, store, agents, adminToken: admin.token, log, recovery });
-  if (recovery) hub.bus.emit('store.recovered', recovery);
+  if (recovery) {
+    hub.bus.emit('store.recovered', recovery);
+    // Acknowledged work is gone (the store lost writes, or a backup older than them came back):
+    // writes wait for an operator to look (POST /v1/health/ack); reads, the feed and the
+    // dashboard go on. A repair that lost nothing needs no one.
+    if (recovery.lost) {
+      hub.services.health.degrade({
+        reason: 'restore_lost_data',
+        message: `the store was ${recovery.action} at start and lacks changes the hub had acknowledged: ${recovery.problem}. Check GET /v1/health (recovery), then acknowledge with POST /v1/health/ack`,
+        needsAck: true,
+      });
+    }
+  }
   const address = await hub.app.listen({ host: config.host, port: config.port });
   const port = new URL(address).port;
   const close = async () => {

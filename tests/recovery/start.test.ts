@@ -328,3 +328,26 @@ describe('the default policy with a real backup (hub/backup, not a test double)'
     expect(agents.body).toContain('builder-1');
   });
 });
+
+describe('a recovery that lost acknowledged writes holds writes for an operator (degraded mode)', () => {
+  it('health says degraded, needs_ack; writes get STORE_DEGRADED; reads work; the ack ends it', async () => {
+    const ids = await populate(dataDir, 1000, false);
+    await truncateTo(await fileOf(tasksDir, /\.log$/), 0.9);
+    const { hub } = track(await startOn(dataDir, { policy: 'repair' }));
+    const h = await health(hub);
+    expect(h.recovery).toMatchObject({ lost: expect.any(Object) });
+    expect(h.status).toBe('degraded');
+    expect(h.degraded).toMatchObject({ reason: 'restore_lost_data', needs_ack: true });
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    const refused = await hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: auth, payload: { title: 'while held' } });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json().code).toBe('STORE_DEGRADED');
+    const read = await hub.app.inject({ method: 'GET', url: `/v1/tasks/${ids[0]}`, headers: auth });
+    expect(read.statusCode).toBe(200);
+    const ack = await hub.app.inject({ method: 'POST', url: '/v1/health/ack', headers: auth });
+    expect(ack.statusCode).toBe(200);
+    const created = await hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: auth, payload: { title: 'after the ack' } });
+    expect(created.statusCode).toBe(201);
+    expect((await health(hub)).degraded).toBeNull();
+  });
+});
