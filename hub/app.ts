@@ -12,17 +12,20 @@ import websocket from '@fastify/websocket';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Alert } from '../shared/alerts.js';
 import { ErrorBody } from '../shared/errors.js';
 import { ExecutorAlert, FeedMessage } from '../shared/feed.js';
 import { Agent, AgentView, JoinView, QueueStats } from '../shared/rest.js';
 import { Task, TaskEvent, TaskSpec } from '../shared/task.js';
 import { AgentRegistry } from './agents/registry.js';
 import { agentRoutes } from './api/agents.js';
+import { alertRoutes } from './api/alerts.js';
 import { installAuth } from './api/auth-hook.js';
 import { eventRoutes } from './api/events.js';
 import { healthRoutes } from './api/health.js';
 import { installErrorHandling, installUnicodeCheck } from './api/http.js';
 import { joinRoutes } from './api/join.js';
+import { metricsRoutes } from './api/metrics.js';
 import { installOpenApi, openApiRoute } from './api/openapi.js';
 import { taskRoutes } from './api/tasks.js';
 import { installValidation } from './api/validation.js';
@@ -30,10 +33,13 @@ import { loadAdminToken } from './auth/admin-token.js';
 import { Authenticator } from './auth/authenticator.js';
 import { hashToken } from './auth/tokens.js';
 import type { HubConfig } from './config.js';
+import { alertSettingsOf } from './alerts/settings.js';
 import { agentSocketFeature } from './features/agent-socket.js';
+import { alertsFeature } from './features/alerts.js';
 import { dashboardFeature } from './features/dashboard.js';
 import { executorWatchFeature } from './features/executor-watch.js';
 import { feedFeature } from './features/feed.js';
+import { metricsFeature } from './features/metrics.js';
 import { pingerFeature } from './features/pinger.js';
 import { progressTailsFeature } from './features/progress-tails.js';
 import { schedulerFeature } from './features/scheduler.js';
@@ -75,7 +81,7 @@ export interface Hub {
 }
 
 /** The schemas with an `$id` the routes name: OpenAPI's components. */
-const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, FeedMessage, JoinView];
+const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, Alert, FeedMessage, JoinView];
 
 export async function buildHub(deps: HubDeps): Promise<Hub> {
   const { config, store, agents, log } = deps;
@@ -111,7 +117,18 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const pinger = new Pinger(config.pingMs);
   const auth = new Authenticator(hashToken(deps.adminToken));
   await auth.load(agents);
-  const services = createServices({ store, agents, registry, auth, progress, bus, now });
+  const services = createServices({
+    store,
+    agents,
+    registry,
+    auth,
+    progress,
+    bus,
+    now,
+    alertSettings: alertSettingsOf(config),
+    feedSockets: () => feed.size,
+    perAgentMax: config.metricsPerAgentMax,
+  });
   const disconnectBus = connectBus(bus, store, registry);
 
   // The REST edge. OpenAPI first: it follows every route registered after it.
@@ -125,6 +142,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   joinRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);
+  metricsRoutes(app, services);
+  alertRoutes(app, services);
   openApiRoute(app);
 
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
@@ -132,6 +151,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(executorWatchFeature, { registry, bus, log, now });
   await app.register(progressTailsFeature, { progress, bus });
   await app.register(storeHealthFeature, { health: services.health, bus, log });
+  await app.register(metricsFeature, { metrics: services.metrics, bus, store, now });
+  await app.register(alertsFeature, { alerts: services.alerts, bus, log: log.child({ module: 'alerts' }), checkMs: config.alertCheckMs });
   await app.register(feedFeature, { feed, bus, registry, services, pinger });
   await app.register(agentSocketFeature, {
     pinger,

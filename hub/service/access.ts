@@ -19,6 +19,9 @@ export const ACTIONS = {
   'agents.write': ['admin'],
   'events.read': ['admin'],
   'feed.read': ['admin'],
+  'alerts.read': ['admin'],
+  'alerts.write': ['admin'],
+  'metrics.read': ['admin'],
 } as const satisfies Record<string, ReadonlyArray<Principal['kind']>>;
 
 export type Action = keyof typeof ACTIONS;

@@ -9,6 +9,7 @@
  * skipped: one feature's bug must not keep the others from an event, nor reach the store's
  * commit path that emitted it.
  */
+import type { Alert } from '../../shared/alerts.js';
 import type { ExecutorAlert } from '../../shared/feed.js';
 import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
 import type { TaskChange, TaskStore } from '../store/task-store.js';
@@ -22,6 +23,8 @@ export interface HubEvents {
   'store.health': { healthy: boolean; at: number };
   /** Something an operator should know: today an executor gone from (or back on) the whole fleet. */
   alert: ExecutorAlert;
+  /** An alert of the rules engine fired, repeated (critical, unacknowledged), was acknowledged or cleared (hub/alerts/). */
+  'alert.changed': Alert;
 }
 
 export type Listener<T> = (event: T) => void;

@@ -45,6 +45,7 @@ import type {
   LeaseRequest,
   ListQuery,
   Page,
+  QueuedHead,
   QueueStats,
   ReleaseOptions,
   StoreSupports,
@@ -116,6 +117,7 @@ export class KvTaskStore implements TaskStore {
   private readonly taskIds: IdGenerator;
   private readonly eventIds: IdGenerator;
   private closed = false;
+  private readonly batchListeners = new Set<(ops: number, ms: number) => void>();
 
   constructor(
     private readonly kv: Kv,
@@ -142,6 +144,9 @@ export class KvTaskStore implements TaskStore {
       // The dependants of a task are read as a range (p!<parent>!) inside operations.
       rangeBack: dependantRangeOf,
       hooks: this.writer,
+      onBatch: (ops, ms) => {
+        for (const listener of this.batchListeners) listener(ops, ms);
+      },
     });
     this.sweeper = new Sweeper(this.gc, this.ws, this.indexes, {
       auto: opts.autoSweep && !opts.readOnly,
@@ -175,6 +180,15 @@ export class KvTaskStore implements TaskStore {
 
   onApplied(listener: (change: TaskChange) => void): () => void {
     return this.writer.applied.add(listener);
+  }
+
+  onBatch(listener: (ops: number, ms: number) => void): () => void {
+    this.batchListeners.add(listener);
+    return () => void this.batchListeners.delete(listener);
+  }
+
+  queuedHeads(limit: number): QueuedHead[] {
+    return this.indexes.ready.heads(limit);
   }
 
   /**
