@@ -149,8 +149,8 @@ export class HubMetrics {
     if (ok) this.lastBackup.set(at / 1000);
   }
 
-  /** A push send ended (the push feature's hook): 'sent', 'failed', 'pruned', 'retried'. */
-  push(outcome: string): void {
+  /** A push send ended (the push feature's hook); a fixed set of outcomes keeps the label bounded. */
+  push(outcome: 'sent' | 'failed' | 'pruned' | 'retried'): void {
     this.pushSends.inc({ outcome });
   }
 

@@ -25,7 +25,11 @@ async function alerts(state = 'all'): Promise<Alert[]> {
   return (res.json() as { alerts: Alert[] }).alerts;
 }
 
-const find = (rule: string, state: Alert['state']) => async () => (await alerts()).find((a) => a.rule === rule && a.state === state);
+/** Waits for an alert of `rule` in `state`. */
+async function until(rule: string, state: Alert['state']): Promise<Alert> {
+  const found = await waitFor(async () => (await alerts()).find((a) => a.rule === rule && a.state === state), `${rule} to be ${state}`);
+  return found!;
+}
 
 async function connect(id: string, over: Record<string, unknown> = {}): Promise<RawClient> {
   const c = await RawClient.connect(h.wsUrl, id, await h.addAgent(id), over);
@@ -38,14 +42,14 @@ describe('on a real hub', () => {
     h = await startInprocHub({ listen: true, config: FAST, captureLogs: 'info' });
     const feed = await RawClient.open(`${h.wsUrl}/v1/feed?token=${ADMIN_TOKEN}`);
     clients.push(feed);
-    const fired = await waitFor(find('no_agent_online', 'active'), 'no_agent_online to fire');
+    const fired = await until('no_agent_online', 'active');
     expect(fired).toMatchObject({ severity: 'critical', count: 1, url: '/#/agents' });
     const frame = await feed.next((m) => m.type === 'alert.changed' && (m.alert as Alert).rule === 'no_agent_online', 5000, 'the alert.changed frame');
     expect((frame.alert as Alert).id).toBe(fired.id);
     await waitFor(() => h.logs().includes('"level":50') && h.logs().includes('No agent online'), 'the alert logged as an error');
 
     await connect('w1');
-    const cleared = await waitFor(find('no_agent_online', 'cleared'), 'no_agent_online to clear');
+    const cleared = await until('no_agent_online', 'cleared');
     expect(cleared.id).toBe(fired.id);
     expect(await alerts('active')).toEqual([]);
   });
@@ -56,7 +60,7 @@ describe('on a real hub', () => {
     const res = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'train', executor: 'shell', command: 'true', capabilities: ['gpu'] } });
     expect(res.statusCode).toBe(201);
     const task = res.json() as { id: string };
-    const alert = await waitFor(find('task_unplaceable', 'active'), 'task_unplaceable to fire');
+    const alert = await until('task_unplaceable', 'active');
     expect(alert.subject).toEqual({ task_id: task.id });
     expect(alert.url).toBe(`/#/tasks/${task.id}`);
     expect(alert.message).toContain('w1: no capability gpu');
@@ -65,7 +69,7 @@ describe('on a real hub', () => {
     expect((shown.json() as { waiting: string }).waiting).toContain('w1: no capability gpu');
     // Cancelled, it is no longer queued: the alert clears.
     await h.hub.app.inject({ method: 'POST', url: `/v1/tasks/${task.id}/cancel`, headers: h.auth(), payload: {} });
-    await waitFor(find('task_unplaceable', 'cleared'), 'task_unplaceable to clear');
+    await until('task_unplaceable', 'cleared');
   });
 
   it('a task that dead-letters raises dead_letter_growth; `switchyard alerts ack` acknowledges it', async () => {
@@ -79,7 +83,7 @@ describe('on a real hub', () => {
     await w.next((m) => m.type === 'ack' && m.id === 'a-1');
     w.send({ type: 'task.fail', id: 'f-1', task_id: task.id, generation, error: { code: 'EXEC_EXIT', message: 'exit 1', retryable: false } });
     await waitFor(async () => (await h.store.get(task.id))?.status === 'dead_letter', 'the task to dead-letter');
-    const alert = await waitFor(find('dead_letter_growth', 'active'), 'dead_letter_growth to fire');
+    const alert = await until('dead_letter_growth', 'active');
     expect(alert.message).toMatch(/^1 task\(s\) dead-lettered/);
 
     const listed = await runCli(['alerts', '--hub', h.url, '--token', ADMIN_TOKEN]);
