@@ -28,7 +28,7 @@ export class SnapshotSource {
   private readonly gone = new Map<string, ExecutorAlert>();
   private backup: BackupState | null = null;
   /** Registered agents (from the agent store; refreshed by the service). */
-  private registered: readonly string[] = [];
+  private registered: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly deps: SnapshotDeps,
@@ -48,7 +48,11 @@ export class SnapshotSource {
   }
 
   setRegistered(ids: readonly string[]): void {
-    this.registered = ids;
+    this.registered = new Set(ids);
+  }
+
+  isRegistered(id: string): boolean {
+    return this.registered.has(id);
   }
 
   async take(now: number): Promise<AlertSnapshot> {
@@ -60,7 +64,8 @@ export class SnapshotSource {
     for (const a of registry.values()) {
       live.add(a.id);
       if (a.conn) online++;
-      else offline.push({ id: a.id, since: a.lastSeenAt ?? startedAt });
+      // The registry keeps removed agents (offline); only registered ones are missed.
+      else if (this.registered.has(a.id)) offline.push({ id: a.id, since: a.lastSeenAt ?? startedAt });
     }
     // Registered agents this hub has not seen since it started: offline at least since then.
     for (const id of this.registered) if (!live.has(id)) offline.push({ id, since: startedAt });

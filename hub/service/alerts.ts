@@ -68,6 +68,11 @@ export class AlertService {
     this.source.setRegistered((await this.deps.agents.list()).map((r) => r.id));
   }
 
+  /** Whether the last refresh saw this agent registered. */
+  isRegistered(id: string): boolean {
+    return this.source.isRegistered(id);
+  }
+
   /** The executor watch's alerts, folded in as rule executor_gone at the next check. */
   executorAlert(alert: ExecutorAlert): void {
     this.source.executorAlert(alert);

@@ -42,16 +42,36 @@ describe('on a real hub', () => {
     h = await startInprocHub({ listen: true, config: FAST, captureLogs: 'info' });
     const feed = await RawClient.open(`${h.wsUrl}/v1/feed?token=${ADMIN_TOKEN}`);
     clients.push(feed);
+    await feed.nextOf('hello');
     const fired = await until('no_agent_online', 'active');
     expect(fired).toMatchObject({ severity: 'critical', count: 1, url: '/#/agents' });
-    const frame = await feed.next((m) => m.type === 'alert.changed' && (m.alert as Alert).rule === 'no_agent_online', 5000, 'the alert.changed frame');
-    expect((frame.alert as Alert).id).toBe(fired.id);
     await waitFor(() => h.logs().includes('"level":50') && h.logs().includes('No agent online'), 'the alert logged as an error');
 
     await connect('w1');
     const cleared = await until('no_agent_online', 'cleared');
     expect(cleared.id).toBe(fired.id);
+    // The feed (open before the sidecar came) carries the change.
+    const frame = await feed.next((m) => m.type === 'alert.changed' && (m.alert as Alert).state === 'cleared', 5000, 'the alert.changed frame');
+    expect(frame.alert).toEqual(cleared);
     expect(await alerts('active')).toEqual([]);
+  });
+
+  it('agent_offline fires for a registered agent that went away, and clears when it is back', async () => {
+    h = await startInprocHub({ listen: true, config: { ...FAST, alertAgentOfflineMs: 0, alertNoAgentMs: 3_600_000 } });
+    const token = await h.addAgent('gpu-1');
+    const first = await RawClient.connect(h.wsUrl, 'gpu-1', token);
+    await first.close();
+    const alert = await until('agent_offline', 'active');
+    expect(alert.subject).toEqual({ agent_id: 'gpu-1' });
+    expect(alert.url).toBe('/#/agents/gpu-1');
+    const again = await RawClient.connect(h.wsUrl, 'gpu-1', token);
+    expect((await until('agent_offline', 'cleared')).id).toBe(alert.id);
+    // Removed, it is not missed: no new alert for it, even with no cooldown.
+    expect((await h.hub.app.inject({ method: 'DELETE', url: '/v1/agents/gpu-1', headers: h.auth() })).statusCode).toBe(204);
+    await again.closed;
+    await waitFor(() => !h.hub.services.alerts.isRegistered('gpu-1'), 'the removal to be seen');
+    await h.hub.services.alerts.check();
+    expect((await alerts('active')).filter((a) => a.rule === 'agent_offline')).toEqual([]);
   });
 
   it('task_unplaceable names what the connected agents lack', async () => {
