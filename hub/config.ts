@@ -70,9 +70,9 @@ export const HubConfigSchema = Type.Object(
     /** backup_overdue: no good backup for the backup interval plus this. @defaultValue 3600000 */
     alertBackupGraceMs: ms(0, 7 * 86_400_000, 3_600_000, 'SWITCHYARD_ALERT_BACKUP_GRACE_MS'),
     /** Severity overrides, `rule=severity` (e.g. `queue_growing=critical`). @defaultValue none (SWITCHYARD_ALERT_SEVERITY, comma-separated) */
-    alertSeverity: Type.Array(Type.String({ pattern: '^[a-z_]+=(info|warning|critical)$' }), { default: [], env: 'SWITCHYARD_ALERT_SEVERITY', invalid: 'must be rule=info|warning|critical' }),
+    alertSeverity: Type.Array(Type.String({ pattern: '^[a-z_]+=(info|warning|critical)$', invalid: 'must be rule=info|warning|critical (e.g. queue_growing=critical)' }), { default: [], env: 'SWITCHYARD_ALERT_SEVERITY' }),
     /** Rules turned off (e.g. `agent_offline`). @defaultValue none (SWITCHYARD_ALERT_OFF, comma-separated) */
-    alertOff: Type.Array(Type.String({ pattern: '^[a-z_]+$' }), { default: [], env: 'SWITCHYARD_ALERT_OFF' }),
+    alertOff: Type.Array(Type.String({ pattern: '^[a-z_]+$', invalid: 'must be a rule name (e.g. agent_offline)' }), { default: [], env: 'SWITCHYARD_ALERT_OFF' }),
     /** Cleared alerts kept (the history); the oldest go first. @defaultValue 1000 */
     alertHistory: Type.Integer({ minimum: 10, maximum: 100_000, default: 1000 }),
     /** Per-agent metric series only while the fleet has at most this many agents (label cardinality). @defaultValue 50 */
