@@ -144,8 +144,15 @@ export class KvTaskStore implements TaskStore {
       // The dependants of a task are read as a range (p!<parent>!) inside operations.
       rangeBack: dependantRangeOf,
       hooks: this.writer,
+      // Runs on the commit path: a listener's throw is logged, never lets it skip the batch's acks.
       onBatch: (ops, ms) => {
-        for (const listener of this.batchListeners) listener(ops, ms);
+        for (const listener of this.batchListeners) {
+          try {
+            listener(ops, ms);
+          } catch (err) {
+            opts.logger.error({ err }, 'a batch listener of the task store failed');
+          }
+        }
       },
     });
     this.sweeper = new Sweeper(this.gc, this.ws, this.indexes, {
