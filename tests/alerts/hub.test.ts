@@ -74,6 +74,17 @@ describe('on a real hub', () => {
     expect((await alerts('active')).filter((a) => a.rule === 'agent_offline')).toEqual([]);
   });
 
+  it("executor_gone folds in the executor watch's alert, and clears when the executor is back", async () => {
+    h = await startInprocHub({ listen: true, config: FAST });
+    const token = await h.addAgent('w1');
+    await (await RawClient.connect(h.wsUrl, 'w1', token)).close();
+    const gone = await until('executor_gone', 'active');
+    expect(gone).toMatchObject({ subject: { executor: 'shell' }, title: 'Executor shell unavailable' });
+    expect(gone.message).toContain('executor shell is unavailable on every connected agent');
+    clients.push(await RawClient.connect(h.wsUrl, 'w1', token));
+    expect((await until('executor_gone', 'cleared')).id).toBe(gone.id);
+  });
+
   it('task_unplaceable names what the connected agents lack', async () => {
     h = await startInprocHub({ listen: true, config: FAST });
     await connect('w1', { capabilities: ['cpu'] });
