@@ -12,6 +12,7 @@ import websocket from '@fastify/websocket';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Alert } from '../shared/alerts.js';
 import { ErrorBody } from '../shared/errors.js';
 import { ExecutorAlert, FeedMessage } from '../shared/feed.js';
 import { Agent, AgentView, BackupManifest, JoinView, QueueStats, type StoreRecovery } from '../shared/rest.js';
@@ -19,11 +20,13 @@ import { Task, TaskEvent, TaskSpec } from '../shared/task.js';
 import { AgentRegistry } from './agents/registry.js';
 import { agentRoutes } from './api/agents.js';
 import { backupRoutes } from './api/backups.js';
+import { alertRoutes } from './api/alerts.js';
 import { installAuth } from './api/auth-hook.js';
 import { eventRoutes } from './api/events.js';
 import { healthRoutes } from './api/health.js';
 import { installErrorHandling, installUnicodeCheck } from './api/http.js';
 import { joinRoutes } from './api/join.js';
+import { metricsRoutes } from './api/metrics.js';
 import { installOpenApi, openApiRoute } from './api/openapi.js';
 import { taskRoutes } from './api/tasks.js';
 import { installValidation } from './api/validation.js';
@@ -32,11 +35,15 @@ import { Authenticator } from './auth/authenticator.js';
 import { hashToken } from './auth/tokens.js';
 import type { HubConfig } from './config.js';
 import { prepareDataDir, restoreBackup } from './backup/index.js';
+import { alertSettingsOf } from './alerts/settings.js';
 import { agentSocketFeature } from './features/agent-socket.js';
+import { alertsFeature } from './features/alerts.js';
 import { dashboardFeature } from './features/dashboard.js';
+import { backupSignalsFeature } from './features/backup-signals.js';
 import { backupsFeature } from './features/backups.js';
 import { executorWatchFeature } from './features/executor-watch.js';
 import { feedFeature } from './features/feed.js';
+import { metricsFeature } from './features/metrics.js';
 import { pingerFeature } from './features/pinger.js';
 import { progressTailsFeature } from './features/progress-tails.js';
 import { schedulerFeature } from './features/scheduler.js';
@@ -81,7 +88,7 @@ export interface Hub {
 }
 
 /** The schemas with an `$id` the routes name: OpenAPI's components. */
-const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, FeedMessage, JoinView, BackupManifest];
+const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, Alert, FeedMessage, JoinView, BackupManifest];
 
 export async function buildHub(deps: HubDeps): Promise<Hub> {
   const { config, store, agents, log } = deps;
@@ -127,6 +134,9 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     now,
     recovery: deps.recovery ?? null,
     backup: { dataDir: config.dataDir, everyMs: config.backupEveryMs, keep: config.backupKeep, log: log.child({ module: 'backup' }) },
+    alertSettings: alertSettingsOf(config),
+    feedSockets: () => feed.size,
+    perAgentMax: config.metricsPerAgentMax,
   });
   const disconnectBus = connectBus(bus, store, registry);
 
@@ -142,6 +152,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   eventRoutes(app, services);
   healthRoutes(app, services);
   backupRoutes(app, services);
+  metricsRoutes(app, services);
+  alertRoutes(app, services);
   openApiRoute(app);
 
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
@@ -150,6 +162,9 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(progressTailsFeature, { progress, bus });
   await app.register(storeHealthFeature, { health: services.health, bus, log });
   await app.register(backupsFeature, { backups: services.backups, now });
+  await app.register(backupSignalsFeature, { services, bus, everyMs: config.backupEveryMs });
+  await app.register(metricsFeature, { metrics: services.metrics, bus, store, now });
+  await app.register(alertsFeature, { alerts: services.alerts, bus, log: log.child({ module: 'alerts' }), checkMs: config.alertCheckMs });
   await app.register(feedFeature, { feed, bus, registry, services, pinger });
   await app.register(agentSocketFeature, {
     pinger,

@@ -62,6 +62,40 @@ export const HubConfigSchema = Type.Object(
     }),
     /** pino level. @defaultValue info (SWITCHYARD_LOG_LEVEL) */
     logLevel: LogLevel,
+
+    // Alerts (docs/alerts.md): thresholds, cooldown, repeat; one setting per knob.
+    /** How often the alert rules are evaluated. @defaultValue 5000 (SWITCHYARD_ALERT_CHECK_MS) */
+    alertCheckMs: ms(50, 600_000, 5_000, 'SWITCHYARD_ALERT_CHECK_MS'),
+    /** After an alert clears, the same rule for the same subject stays quiet this long. @defaultValue 300000 (SWITCHYARD_ALERT_COOLDOWN_MS) */
+    alertCooldownMs: ms(0, 86_400_000, 300_000, 'SWITCHYARD_ALERT_COOLDOWN_MS'),
+    /** A critical alert is sent again at this interval until acknowledged. @defaultValue 900000 (SWITCHYARD_ALERT_REPEAT_MS) */
+    alertRepeatMs: ms(1_000, 86_400_000, 900_000, 'SWITCHYARD_ALERT_REPEAT_MS'),
+    /** no_agent_online: fires once no agent has been connected for this long (and the hub has been up as long). @defaultValue 60000 */
+    alertNoAgentMs: ms(0, 86_400_000, 60_000, 'SWITCHYARD_ALERT_NO_AGENT_MS'),
+    /** queue_growing: fires when the queue grew at this many checks in a row. @defaultValue 12 */
+    alertQueueGrowingChecks: Type.Integer({ minimum: 2, maximum: 10_000, default: 12, env: 'SWITCHYARD_ALERT_QUEUE_GROWING_CHECKS' }),
+    /** task_unplaceable: a task queued this long with no connected agent able to run it. @defaultValue 300000 */
+    alertUnplaceableMs: ms(0, 86_400_000, 300_000, 'SWITCHYARD_ALERT_UNPLACEABLE_MS'),
+    /** failure_rate: fires when this percentage of the attempts that ended within the window failed. @defaultValue 50 */
+    alertFailureRatePct: Type.Integer({ minimum: 1, maximum: 100, default: 50, env: 'SWITCHYARD_ALERT_FAILURE_RATE_PCT' }),
+    /** failure_rate: only with at least this many ended attempts in the window. @defaultValue 10 */
+    alertFailureRateMin: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10, env: 'SWITCHYARD_ALERT_FAILURE_RATE_MIN' }),
+    /** The window of failure_rate and dead_letter_growth. @defaultValue 900000 (15 min) */
+    alertWindowMs: ms(10_000, 3_600_000, 900_000, 'SWITCHYARD_ALERT_WINDOW_MS'),
+    /** dead_letter_growth: fires when this many tasks dead-lettered within the window. @defaultValue 1 */
+    alertDeadLetterCount: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, env: 'SWITCHYARD_ALERT_DEAD_LETTER_COUNT' }),
+    /** agent_offline: a registered agent seen before and offline this long. @defaultValue 600000 */
+    alertAgentOfflineMs: ms(0, 7 * 86_400_000, 600_000, 'SWITCHYARD_ALERT_AGENT_OFFLINE_MS'),
+    /** backup_overdue: no good backup for the backup interval plus this. @defaultValue 3600000 */
+    alertBackupGraceMs: ms(0, 7 * 86_400_000, 3_600_000, 'SWITCHYARD_ALERT_BACKUP_GRACE_MS'),
+    /** Severity overrides, `rule=severity` (e.g. `queue_growing=critical`). @defaultValue none (SWITCHYARD_ALERT_SEVERITY, comma-separated) */
+    alertSeverity: Type.Array(Type.String({ pattern: '^[a-z_]+=(info|warning|critical)$', invalid: 'must be rule=info|warning|critical (e.g. queue_growing=critical)' }), { default: [], env: 'SWITCHYARD_ALERT_SEVERITY' }),
+    /** Rules turned off (e.g. `agent_offline`). @defaultValue none (SWITCHYARD_ALERT_OFF, comma-separated) */
+    alertOff: Type.Array(Type.String({ pattern: '^[a-z_]+$', invalid: 'must be a rule name (e.g. agent_offline)' }), { default: [], env: 'SWITCHYARD_ALERT_OFF' }),
+    /** Cleared alerts kept (the history); the oldest go first. @defaultValue 1000 */
+    alertHistory: Type.Integer({ minimum: 10, maximum: 100_000, default: 1000 }),
+    /** Per-agent metric series only while the fleet has at most this many agents (label cardinality). @defaultValue 50 */
+    metricsPerAgentMax: Type.Integer({ minimum: 0, maximum: 1000, default: 50, env: 'SWITCHYARD_METRICS_PER_AGENT_MAX' }),
   },
   { additionalProperties: false },
 );

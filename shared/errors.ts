@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   PROTOCOL_UNKNOWN_TYPE: { status: 400, retryable: false },
   PROTOCOL_NOT_READY: { status: 400, retryable: false },
   AGENT_NOT_FOUND: { status: 404, retryable: false },
+  ALERT_NOT_FOUND: { status: 404, retryable: false },
   AGENT_EXISTS: { status: 409, retryable: false },
   AGENT_REPLACED: { status: 409, retryable: false },
   AGENT_OFFLINE: { status: 409, retryable: true },

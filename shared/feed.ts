@@ -4,6 +4,7 @@
  * reads. OpenAPI lists `FeedMessage` under `components.schemas`.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { Alert } from './alerts.js';
 import { AgentView, QueueStats } from './rest.js';
 import { Ref, StringEnum } from './schema.js';
 import { Task, TaskEvent } from './task.js';
@@ -28,7 +29,10 @@ export const FeedMessages = {
   /** A durable task change, in commit order: the task after it and the audit event that recorded it. */
   'task.changed': Type.Object({ type: Type.Literal('task.changed'), task: Ref(Task), event: Ref(TaskEvent) }),
   'agent.changed': Type.Object({ type: Type.Literal('agent.changed'), agent: Ref(AgentView) }),
+  /** The executor watch's own alert (kept for older clients; the same news comes as `alert.changed`, rule executor_gone). */
   alert: Type.Object({ type: Type.Literal('alert'), alert: Ref(ExecutorAlert) }),
+  /** An alert fired, repeated, was acknowledged or cleared (shared/alerts.ts, docs/alerts.md). */
+  'alert.changed': Type.Object({ type: Type.Literal('alert.changed'), alert: Ref(Alert) }),
   /** Output of a running task, as the sidecar sent it (not stored). */
   'task.progress': Type.Object({
     type: Type.Literal('task.progress'),
@@ -49,5 +53,5 @@ export const FeedMessages = {
 } as const;
 
 const M = FeedMessages;
-export const FeedMessage = Type.Union([M.hello, M['task.changed'], M['agent.changed'], M.alert, M['task.progress'], M['store.health']], { $id: 'FeedMessage' });
+export const FeedMessage = Type.Union([M.hello, M['task.changed'], M['agent.changed'], M.alert, M['alert.changed'], M['task.progress'], M['store.health']], { $id: 'FeedMessage' });
 export type FeedMessage = Static<typeof FeedMessage>;

@@ -53,6 +53,7 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
       if (feed.size > 0) feed.publish({ type: 'agent.changed', agent: registry.view(agent) });
     }),
     bus.on('alert', (alert) => feed.publish({ type: 'alert', alert })),
+    bus.on('alert.changed', (alert) => feed.publish({ type: 'alert.changed', alert })),
     bus.on('store.health', ({ healthy, at, reason }) => feed.publish({ type: 'store.health', healthy, at, ...(reason ? { reason } : {}) })),
   ];
   onStop(app, () => {

@@ -147,6 +147,29 @@ export class ReadyIndex {
     return groups;
   }
 
+  /**
+   * The oldest queued task of each signature and lane, oldest first, at most `limit`. Every task
+   * of a signature needs the same kind of agent, so if its head cannot be placed, none behind it
+   * can: the alerts' task_unplaceable rule checks these and not the whole queue.
+   */
+  heads(limit: number): Array<{ id: string; lane: Lane; queued_at: number; capabilities: string[]; repo: string | null; delegate: string | null }> {
+    const found: ReadyEntry[] = [];
+    const groupOf = new Map<ReadyEntry, SigGroup>();
+    for (const g of this.groups.values()) {
+      for (const lane of LANES) {
+        const head = this.head(g.heaps[lane]);
+        if (!head) continue;
+        found.push(head);
+        groupOf.set(head, g);
+      }
+    }
+    found.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    return found.slice(0, limit).map((e) => {
+      const g = groupOf.get(e)!;
+      return { id: e.id, lane: e.lane, queued_at: e.at, capabilities: g.caps, repo: g.repo || null, delegate: g.delegate || null };
+    });
+  }
+
   /** The head of a heap after dropping lazily removed entries. */
   private head(heap: MinHeap<ReadyEntry>): ReadyEntry | undefined {
     for (;;) {

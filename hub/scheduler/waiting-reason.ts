@@ -12,7 +12,10 @@ import { agentMatches } from '../queue/matching.js';
 /** At most this many agents are named; the rest are counted. */
 const MAX_NAMED = 8;
 
-export function waitingReason(task: Task, registry: AgentRegistry): string | null {
+/** Only what matching needs: a whole task, or the ready index's head of a kind (hub/alerts/snapshot.ts). */
+export type Waiting = Pick<Task, 'status' | 'capabilities' | 'repo' | 'delegate'>;
+
+export function waitingReason(task: Waiting, registry: AgentRegistry): string | null {
   if (task.status !== 'queued') return null;
   const connected = registry.all().filter((a) => a.conn !== null);
   if (connected.length === 0) return 'no agent is connected';
@@ -27,7 +30,7 @@ export function waitingReason(task: Task, registry: AgentRegistry): string | nul
 }
 
 /** What one agent lacks for the task, first thing first. */
-function lacks(agent: LiveAgent, task: Task): string {
+function lacks(agent: LiveAgent, task: Waiting): string {
   if (task.delegate && task.delegate !== agent.id) return `the task is reserved for ${task.delegate}`;
   if (task.repo && agent.repos && !agent.repos.includes(task.repo)) return `no repo ${task.repo}`;
   const missing = task.capabilities.filter((c) => !agent.offered.set.has(c));

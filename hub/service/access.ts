@@ -22,6 +22,9 @@ export const ACTIONS = {
   'backups.read': ['admin'],
   'backups.write': ['admin'],
   'health.ack': ['admin'],
+  'alerts.read': ['admin'],
+  'alerts.write': ['admin'],
+  'metrics.read': ['admin'],
 } as const satisfies Record<string, ReadonlyArray<Principal['kind']>>;
 
 export type Action = keyof typeof ACTIONS;

@@ -9,6 +9,7 @@
  * skipped: one feature's bug must not keep the others from an event, nor reach the store's
  * commit path that emitted it.
  */
+import type { Alert } from '../../shared/alerts.js';
 import type { ExecutorAlert } from '../../shared/feed.js';
 import type { BackupManifest, BackupOutcome } from '../../shared/rest.js';
 import type { StoreRecovery } from '../../shared/rest.js';
@@ -34,6 +35,8 @@ export interface HubEvents {
    * emitted once, after the features subscribed and before the hub listens. For alerts.
    */
   'store.recovered': StoreRecovery;
+  /** An alert of the rules engine fired, repeated (critical, unacknowledged), was acknowledged or cleared (hub/alerts/). */
+  'alert.changed': Alert;
 }
 
 export type Listener<T> = (event: T) => void;

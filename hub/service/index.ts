@@ -8,11 +8,14 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { TaskStore } from '../store/task-store.js';
 import { Access } from './access.js';
+import type { AlertSettings } from '../alerts/rules.js';
 import { AgentService } from './agents.js';
 import { BackupService, type BackupSettings } from './backups.js';
+import { AlertService } from './alerts.js';
 import type { HubBus } from './bus.js';
 import { HealthService } from './health.js';
 import { JoinService } from './joining.js';
+import { MetricsService } from './metrics.js';
 import { SelfService } from './self.js';
 import { ReviewService } from './review.js';
 import { TaskService, type LiveOutput } from './tasks.js';
@@ -26,6 +29,8 @@ export interface Services {
   joining: JoinService;
   self: SelfService;
   backups: BackupService;
+  metrics: MetricsService;
+  alerts: AlertService;
 }
 
 export interface ServiceDeps {
@@ -40,20 +45,30 @@ export interface ServiceDeps {
   backup?: BackupSettings;
   /** What the hub did at start about a damaged store; for /v1/health. */
   recovery?: StoreRecovery | null;
+  /** The alert rules' settings (hub/alerts/settings.ts, from the config). */
+  alertSettings: AlertSettings;
+  /** Open feed sockets (a metric). @defaultValue none */
+  feedSockets?: () => number;
+  /** Per-agent metric series up to this many agents. @defaultValue 50 */
+  perAgentMax?: number;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { store, registry, bus, now } = deps;
   const agents = new AgentService(deps.agents, registry, deps.auth, store, now);
+  const metrics = new MetricsService(store, registry, deps.feedSockets ?? (() => 0), deps.perAgentMax ?? 50);
+  const startedAt = now();
   const backups = new BackupService(deps.backup ?? { dataDir: '', everyMs: 0, keep: 3 }, store, deps.agents, bus, now);
   return {
     access: new Access(deps.auth),
     tasks: new TaskService(store, registry, deps.progress),
     review: new ReviewService(store),
     agents,
-    health: new HealthService(store, registry, bus, now(), now, deps.recovery ?? null, backups),
+    health: new HealthService(store, registry, bus, startedAt, now, deps.recovery ?? null, backups),
     joining: new JoinService(deps.agents, registry, deps.auth, now),
     self: new SelfService(deps.agents, agents, deps.auth, store),
     backups,
+    metrics,
+    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now }),
   };
 }

@@ -111,6 +111,8 @@ export interface GroupCommitOptions {
    * read under (e.g. `p!<parent>!` for `p!<parent>!<child>`), else null. @defaultValue none
    */
   rangeBack?: (key: string) => string | null;
+  /** Told after each batch is on disk: its key operations and how long the fsync'd write took (metrics). @defaultValue none */
+  onBatch?: (ops: number, ms: number) => void;
 }
 
 export class GroupCommit {
@@ -370,9 +372,11 @@ export class GroupCommit {
     const g = this.group;
     if (g.ops.length === 0 && g.done.length === 0) return;
     this.group = this.newGroup();
+    const started = performance.now();
     const write = g.ops.length > 0 ? this.kv.write(g.ops, true) : Promise.resolve();
     this.inflight = write.then(
       () => {
+        if (g.ops.length > 0) this.opts.onBatch?.(g.ops.length, performance.now() - started);
         for (const [key] of g.keys) {
           const d = this.dirty.get(key);
           if (d && d.epoch === g.epoch) this.dirty.delete(key);

@@ -45,6 +45,7 @@ import type {
   LeaseRequest,
   ListQuery,
   Page,
+  QueuedHead,
   QueueStats,
   ReleaseOptions,
   StoreSupports,
@@ -126,6 +127,7 @@ export class KvTaskStore implements TaskStore {
   private readonly eventIds: IdGenerator;
   private closed = false;
   private readonly healthListeners = new Set<(state: DegradedState | null) => void>();
+  private readonly batchListeners = new Set<(ops: number, ms: number) => void>();
 
   constructor(
     private readonly kv: Kv,
@@ -156,6 +158,16 @@ export class KvTaskStore implements TaskStore {
       probeMinMs: opts.probeMinMs,
       resync: () => this.resync(),
       onHealth: (state) => this.healthChanged(state),
+      // Runs on the commit path: a listener's throw is logged, never lets it skip the batch's acks.
+      onBatch: (ops, ms) => {
+        for (const listener of this.batchListeners) {
+          try {
+            listener(ops, ms);
+          } catch (err) {
+            opts.logger.error({ err }, 'a batch listener of the task store failed');
+          }
+        }
+      },
     });
     this.sweeper = new Sweeper(this.gc, this.ws, this.indexes, {
       auto: opts.autoSweep && !opts.readOnly,
@@ -230,6 +242,15 @@ export class KvTaskStore implements TaskStore {
 
   onApplied(listener: (change: TaskChange) => void): () => void {
     return this.writer.applied.add(listener);
+  }
+
+  onBatch(listener: (ops: number, ms: number) => void): () => void {
+    this.batchListeners.add(listener);
+    return () => void this.batchListeners.delete(listener);
+  }
+
+  queuedHeads(limit: number): QueuedHead[] {
+    return this.indexes.ready.heads(limit);
   }
 
   /**

@@ -92,6 +92,16 @@ export interface StoreSupports {
   onApplied: boolean;
 }
 
+/** The oldest queued task of one signature (capabilities, repo, delegate) and lane: it speaks for every task behind it. */
+export interface QueuedHead {
+  id: string;
+  lane: Lane;
+  queued_at: number;
+  capabilities: string[];
+  repo: string | null;
+  delegate: string | null;
+}
+
 /** A change made durable: the task after it and the audit event that recorded it. */
 export interface TaskChange {
   task: Task;
@@ -166,5 +176,12 @@ export interface TaskStore {
    * (hub/backup/). Reading it holds nothing of the serial path; each batch is in it whole or not at all.
    */
   snapshot?(): KvSnapshot;
+  /** Optional (metrics): told after each batch is on disk, with its key operations and the write's duration in ms. */
+  onBatch?(listener: (ops: number, ms: number) => void): () => void;
+  /**
+   * Optional (alerts): the head of each signature's and lane's ready queue, oldest first, at most
+   * `limit`; in memory, no scan. A backend without it leaves the task_unplaceable rule idle.
+   */
+  queuedHeads?(limit: number): QueuedHead[];
   close(): Promise<void>;
 }

@@ -79,6 +79,7 @@ describe('help', () => {
     ['task', /Usage: switchyard task <command>[\s\S]*add[\s\S]*list[\s\S]*show ID[\s\S]*cancel ID[\s\S]*retry ID/],
     ['agent', /Usage: switchyard agent <command>[\s\S]*add ID[\s\S]*remove ID/],
     ['up', /Usage: switchyard up \[options\][\s\S]*--sidecars N/],
+    ['alerts', /Usage: switchyard alerts \[options\][\s\S]*switchyard alerts ack ID[\s\S]*--all/],
   ];
   /** Every help invocation, run concurrently up front (each is a node start-up). */
   const runs = new Map<string, Run>();

@@ -272,6 +272,15 @@ describe('the answers of a real session', () => {
     expect((await call('GET', '/v1/health', undefined, {})).body.degraded.needs_ack).toBe(true);
     expect((await call('POST', '/v1/tasks', { title: 'held' })).body.code).toBe('STORE_DEGRADED');
     expect((await call('POST', '/v1/health/ack')).body.acknowledged).toBe(true);
+    // Metrics: Prometheus text (documented as text/plain), and the history as JSON.
+    const prom = await h.hub.app.inject({ method: 'GET', url: '/v1/metrics', headers: h.auth() });
+    expect(prom.statusCode).toBe(200);
+    expect(prom.headers['content-type']).toMatch(/^text\/plain/);
+    expect(operationOf('GET', '/v1/metrics')[1].responses['200']!.content?.['text/plain']).toBeDefined();
+    expect(prom.body).toMatch(/^switchyard_tasks_created_total\{lane="high"\} [1-9]/m);
+    seen.add('GET /v1/metrics 200');
+    await call('GET', '/v1/metrics/history');
+    expect((await call('GET', '/v1/metrics', undefined, {})).status).toBe(401);
 
     // Health, then the store gone: degraded (503), writes refused with STORE_CLOSED (503).
     expect((await call('GET', '/v1/health', undefined, {})).status).toBe(200);
@@ -280,10 +289,19 @@ describe('the answers of a real session', () => {
     expect((await call('POST', '/v1/tasks', { title: 'too late' })).status).toBe(503);
     await waitFor(() => feed.received.some((m) => m.type === 'store.health'), 'the store.health frame');
 
+    // The store's failure is an alert (store_degraded, critical) on the feed; acknowledge it.
+    await h.hub.services.alerts.check();
+    const degraded = ((await call('GET', '/v1/alerts')).body.alerts as Array<{ id: string; rule: string }>).find((x) => x.rule === 'store_degraded')!;
+    expect((await call('POST', `/v1/alerts/${encodeURIComponent(degraded.id)}/ack`)).body.alert.state).toBe('acknowledged');
+    await call('GET', '/v1/alerts?state=all&limit=10');
+    expect((await call('POST', '/v1/alerts/no_such:fleet:1/ack')).status).toBe(404);
+    expect((await call('GET', '/v1/alerts?state=bogus')).status).toBe(400);
+    await waitFor(() => feed.received.some((m) => m.type === 'alert.changed'), 'the alert.changed frame');
+
     // Every feed frame is a documented FeedMessage, and each kind was seen.
     const frame = validatorFor('FeedMessage', { $ref: '#/components/schemas/FeedMessage' });
     for (const m of feed.received) expect(frame(m), `${String(m.type)}: ${ajv.errorsText(frame.errors)}`).toBe(true);
-    expect(new Set(feed.received.map((m) => m.type))).toEqual(new Set(['hello', 'task.changed', 'agent.changed', 'task.progress', 'alert', 'store.health']));
+    expect(new Set(feed.received.map((m) => m.type))).toEqual(new Set(['hello', 'task.changed', 'agent.changed', 'task.progress', 'alert', 'alert.changed', 'store.health']));
     await feed.close();
 
     // Every REST operation was exercised (the sockets' 101 answers are checked by the protocol and feed tests).
