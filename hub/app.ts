@@ -9,10 +9,12 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import websocket from '@fastify/websocket';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { ErrorBody } from '../shared/errors.js';
+import { ErrorBody, SwitchyardError } from '../shared/errors.js';
 import { ExecutorAlert, FeedMessage } from '../shared/feed.js';
 import { Agent, AgentView, JoinView, QueueStats } from '../shared/rest.js';
 import { Task, TaskEvent, TaskSpec } from '../shared/task.js';
@@ -23,6 +25,7 @@ import { eventRoutes } from './api/events.js';
 import { healthRoutes } from './api/health.js';
 import { installErrorHandling, installUnicodeCheck } from './api/http.js';
 import { joinRoutes } from './api/join.js';
+import { pushRoutes } from './api/push.js';
 import { installOpenApi, openApiRoute } from './api/openapi.js';
 import { taskRoutes } from './api/tasks.js';
 import { installValidation } from './api/validation.js';
@@ -36,12 +39,14 @@ import { executorWatchFeature } from './features/executor-watch.js';
 import { feedFeature } from './features/feed.js';
 import { pingerFeature } from './features/pinger.js';
 import { progressTailsFeature } from './features/progress-tails.js';
+import { pushFeature } from './features/push.js';
 import { schedulerFeature } from './features/scheduler.js';
 import { storeHealthFeature } from './features/store-health.js';
 import { Feed } from './gateway/feed.js';
 import { Pinger } from './gateway/pinger.js';
 import { websocketPluginOptions } from './gateway/socket-errors.js';
 import { ProgressTails } from './gateway/progress-tail.js';
+import { loadVapidKeys, type VapidKeys } from './push/vapid.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { connectBus, EventBus, type HubBus, type HubEvents } from './service/bus.js';
 import { createServices, type Services } from './service/index.js';
@@ -56,6 +61,8 @@ export interface HubDeps {
   adminToken: string;
   log: Logger;
   now?: () => number;
+  /** The VAPID keys; default: read from (or made once into) `<config.dataDir>/vapid.json`. */
+  vapid?: VapidKeys;
 }
 
 export interface Hub {
@@ -111,7 +118,18 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const pinger = new Pinger(config.pingMs);
   const auth = new Authenticator(hashToken(deps.adminToken));
   await auth.load(agents);
-  const services = createServices({ store, agents, registry, auth, progress, bus, now });
+  const vapid = deps.vapid ?? (await loadVapidKeys(config.dataDir, now)).keys;
+  const pushAgent = config.pushCaFile ? await pushTlsAgent(config.pushCaFile) : undefined;
+  const services = createServices({
+    store,
+    agents,
+    registry,
+    auth,
+    progress,
+    bus,
+    now,
+    push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
+  });
   const disconnectBus = connectBus(bus, store, registry);
 
   // The REST edge. OpenAPI first: it follows every route registered after it.
@@ -125,6 +143,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   joinRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);
+  pushRoutes(app, services);
   openApiRoute(app);
 
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
@@ -137,6 +156,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     pinger,
     deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now },
   });
+  await app.register(pushFeature, { push: services.push, bus, log: log.child({ module: 'push' }) });
   await app.register(dashboardFeature, {});
   await app.register(pingerFeature, { pinger });
 
@@ -159,6 +179,14 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
       await agents.close();
     },
   };
+}
+
+/** An https agent that trusts `caFile`'s certificates beside the system's (config.pushCaFile). */
+async function pushTlsAgent(caFile: string): Promise<HttpsAgent> {
+  const pem = await readFile(caFile, 'utf8').catch((err: Error) => {
+    throw new SwitchyardError('VALIDATION_FAILED', `config pushCaFile (SWITCHYARD_PUSH_CA_FILE): cannot read ${caFile} (${err.message})`, { field: 'pushCaFile' });
+  });
+  return new HttpsAgent({ ca: [...rootCertificates, pem] });
 }
 
 export interface RunningHub extends Hub {

@@ -19,6 +19,8 @@ export const ACTIONS = {
   'agents.write': ['admin'],
   'events.read': ['admin'],
   'feed.read': ['admin'],
+  'push.read': ['admin'],
+  'push.write': ['admin'],
 } as const satisfies Record<string, ReadonlyArray<Principal['kind']>>;
 
 export type Action = keyof typeof ACTIONS;

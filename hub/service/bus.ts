@@ -22,6 +22,24 @@ export interface HubEvents {
   'store.health': { healthy: boolean; at: number };
   /** Something an operator should know: today an executor gone from (or back on) the whole fleet. */
   alert: ExecutorAlert;
+  /**
+   * An alert of the alerts engine fired, repeated, was acknowledged or cleared. Push listens to it
+   * (hub/features/push.ts). The fields push needs; the alerts engine's Alert (shared/alerts.ts)
+   * has these and more.
+   */
+  'alert.changed': AlertChanged;
+}
+
+/** The part of an alert change push reads (the integrator replaces it with shared/alerts.ts's Alert). */
+export interface AlertChanged {
+  id: string;
+  rule: string;
+  severity: 'info' | 'warning' | 'critical';
+  state: 'active' | 'acknowledged' | 'cleared';
+  title: string;
+  message: string;
+  url: string;
+  count: number;
 }
 
 export type Listener<T> = (event: T) => void;

@@ -4,13 +4,19 @@
  */
 import type { AgentRegistry } from '../agents/registry.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { Agent as HttpsAgent } from 'node:https';
+import type { Logger } from 'pino';
+import { PushSender } from '../push/sender.js';
+import type { VapidKeys } from '../push/vapid.js';
 import type { AgentStore } from '../store/agent-store.js';
+import { pushStoreOf } from '../store/push-store.js';
 import type { TaskStore } from '../store/task-store.js';
 import { Access } from './access.js';
 import { AgentService } from './agents.js';
 import type { HubBus } from './bus.js';
 import { HealthService } from './health.js';
 import { JoinService } from './joining.js';
+import { PushService } from './push.js';
 import { SelfService } from './self.js';
 import { ReviewService } from './review.js';
 import { TaskService, type LiveOutput } from './tasks.js';
@@ -23,6 +29,7 @@ export interface Services {
   health: HealthService;
   joining: JoinService;
   self: SelfService;
+  push: PushService;
 }
 
 export interface ServiceDeps {
@@ -33,11 +40,15 @@ export interface ServiceDeps {
   progress: LiveOutput;
   bus: HubBus;
   now: () => number;
+  /** Push notifications: the hub's VAPID keys, its VAPID subject, and (tests) a TLS agent for the push services. */
+  push: { keys: VapidKeys; subject: string; agent?: HttpsAgent; log: Logger };
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { store, registry, bus, now } = deps;
   const agents = new AgentService(deps.agents, registry, deps.auth, store, now);
+  const pushStore = pushStoreOf(deps.agents);
+  const sender = new PushSender({ store: pushStore, keys: deps.push.keys, subject: deps.push.subject, log: deps.push.log, now, ...(deps.push.agent ? { agent: deps.push.agent } : {}) });
   return {
     access: new Access(deps.auth),
     tasks: new TaskService(store, registry, deps.progress),
@@ -46,5 +57,6 @@ export function createServices(deps: ServiceDeps): Services {
     health: new HealthService(store, registry, bus, now(), now),
     joining: new JoinService(deps.agents, registry, deps.auth, now),
     self: new SelfService(deps.agents, agents, deps.auth, store),
+    push: new PushService(pushStore, sender, deps.push.keys, now),
   };
 }
