@@ -22,6 +22,9 @@ export function subscriptionView(r: PushSubscriptionRecord): PushSubscriptionVie
 }
 
 export class PushService {
+  /** Alert changes whose subscriptions are being read (then queued): what idle() waits for first. */
+  private readonly lookups = new Set<Promise<void>>();
+
   constructor(
     private readonly store: PushStore,
     readonly sender: PushSender,
@@ -72,12 +75,20 @@ export class PushService {
    */
   alertChanged(alert: PushableAlert, log: Log): void {
     if (!shouldNotify(alert)) return;
-    void this.store
+    const lookup = this.store
       .list()
       .then((subs) => {
         const to = subs.filter((s) => wants(s.kinds, alert));
         if (to.length > 0) void this.sender.enqueue(to, alertPayload(alert), alert.severity === 'critical' ? 'high' : 'normal');
       })
-      .catch((err: unknown) => log.error({ err, alert_id: alert.id }, 'could not read the push subscriptions for an alert'));
+      .catch((err: unknown) => log.error({ err, alert_id: alert.id }, 'could not read the push subscriptions for an alert'))
+      .finally(() => this.lookups.delete(lookup));
+    this.lookups.add(lookup);
+  }
+
+  /** Resolves once every alert change so far has been sent, refused or given up (tests; a clean stop). */
+  async idle(): Promise<void> {
+    while (this.lookups.size > 0) await Promise.all([...this.lookups]);
+    await this.sender.idle();
   }
 }
