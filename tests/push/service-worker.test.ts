@@ -26,6 +26,8 @@ let context: BrowserContext;
 let page: Page;
 let cdp: CDPSession;
 let registrationId: string;
+// Inside page.evaluate and worker.evaluate the browser's globals are reached as `globalThis as any`: the project compiles without the DOM library.
+
 
 interface Shown {
   title: string;
@@ -36,8 +38,8 @@ interface Shown {
 
 const shown = (): Promise<Shown[]> =>
   page.evaluate(async () => {
-    const reg = await navigator.serviceWorker.ready;
-    return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data as Shown['data'] }));
+    const reg = await (globalThis as any).navigator.serviceWorker.ready;
+    return ((await reg.getNotifications()) as any[]).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })) as Shown[];
   });
 
 async function deliver(data: string): Promise<void> {
@@ -59,10 +61,11 @@ beforeAll(async () => {
   await cdp.send('ServiceWorker.enable');
   await page.goto(`${h.url}/`);
   await page.evaluate(async () => {
-    await navigator.serviceWorker.register('/sw.js', { scope: '/' });
-    await navigator.serviceWorker.ready;
+    const sw = (globalThis as any).navigator.serviceWorker;
+    await sw.register('/sw.js', { scope: '/' });
+    await sw.ready;
   });
-  registrationId = await waitFor(() => registrations.get(`${h.url}/`), 'the service worker registration');
+  registrationId = (await waitFor(() => registrations.get(`${h.url}/`), 'the service worker registration'))!;
 }, 60_000);
 
 afterAll(async () => {
@@ -97,12 +100,12 @@ describe('the service worker', () => {
   it('on a click, closes the notification and sends the open dashboard window to its page', async () => {
     // The dashboard imports ui/push.js, which follows the worker's "go to this page".
     await page.addScriptTag({ type: 'module', content: "import '/ui/push.js'; window.pushLoaded = true;" });
-    await page.waitForFunction(() => (window as unknown as { pushLoaded?: boolean }).pushLoaded === true);
-    const worker = await waitFor(() => context.serviceWorkers()[0], 'the worker handle');
+    await page.waitForFunction(() => (globalThis as { pushLoaded?: boolean }).pushLoaded === true);
+    const worker = (await waitFor(() => context.serviceWorkers()[0], 'the worker handle'))!;
     await worker.evaluate(async () => {
-      const g = self as unknown as { registration: ServiceWorkerRegistration; dispatchEvent(e: Event): boolean; NotificationEvent: new (type: string, init: { notification: Notification }) => Event };
+      const g = globalThis as any;
       const [n] = await g.registration.getNotifications({ tag: 'alert-al-7' });
-      g.dispatchEvent(new g.NotificationEvent('notificationclick', { notification: n! }));
+      g.dispatchEvent(new g.NotificationEvent('notificationclick', { notification: n }));
     });
     await page.waitForURL(`${h.url}/#/tasks/01TASK`);
     await waitFor(async () => !(await shown()).some((n) => n.tag === 'alert-al-7'), 'the clicked notification closed');
