@@ -47,7 +47,8 @@ export function alertPayload(alert: PushableAlert): PushPayload {
   return {
     title: `${alert.severity === 'critical' ? 'CRITICAL: ' : ''}${alert.title}${repeat}`,
     body: alert.message,
-    url: alert.url.startsWith('/') ? alert.url : '/#/alerts',
+    // Only a dashboard path: a notification must not open another site (sw.js checks again).
+    url: alert.url.startsWith('/') && !alert.url.startsWith('//') ? alert.url : '/#/alerts',
     tag: `alert-${alert.id}`,
     alert_id: alert.id,
   };

@@ -34,9 +34,6 @@ export interface PushStats {
 
 export type PushOutcome = 'sent' | 'failed' | 'pruned';
 
-/** One send as web-push makes it; a seam only so that a test can count calls, never to fake the wire. */
-export type SendFn = typeof webpush.sendNotification;
-
 export interface PushSenderOptions {
   store: PushStore;
   keys: VapidKeys;
@@ -60,7 +57,6 @@ export interface PushSenderOptions {
   maxQueued?: number;
   /** Seconds a push service keeps an undelivered message (TTL header). @defaultValue 86400 */
   ttlS?: number;
-  send?: SendFn;
 }
 
 interface Job {
@@ -100,7 +96,6 @@ export class PushSender {
       timeoutMs: 10_000,
       maxQueued: 10_000,
       ttlS: 86_400,
-      send: webpush.sendNotification.bind(webpush),
       ...options,
     };
   }
@@ -181,7 +176,7 @@ export class PushSender {
     let status: number | null = null;
     let headers: Record<string, string | string[] | undefined> = {};
     try {
-      await this.o.send({ endpoint: sub.endpoint, keys: sub.keys }, job.payload, {
+      await webpush.sendNotification({ endpoint: sub.endpoint, keys: sub.keys }, job.payload, {
         vapidDetails: { subject: this.o.subject, publicKey: this.o.keys.publicKey, privateKey: this.o.keys.privateKey },
         TTL: this.o.ttlS,
         urgency: job.urgency,
