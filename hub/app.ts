@@ -199,6 +199,9 @@ export interface RunningHub extends Hub {
 export async function startHub(config: Readonly<HubConfig>, log: Logger): Promise<RunningHub> {
   await mkdir(config.dataDir, { recursive: true });
   const admin = await loadAdminToken(config.dataDir, config.adminToken);
+  // Before any store opens: a garbled key file stops the start with nothing to clean up.
+  const vapid = await loadVapidKeys(config.dataDir);
+  if (vapid.generated) log.info({ path: vapid.path }, 'push: VAPID keys made (back this file up with the data folder)');
   const store = await openTaskStore(join(config.dataDir, 'tasks'), {
     logger: log.child({ module: 'store' }),
     taskDefaults: {
@@ -213,7 +216,14 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger): Promis
     await store.close();
     throw err;
   }
-  const hub = await buildHub({ config, store, agents, adminToken: admin.token, log });
+  let hub: Hub;
+  try {
+    hub = await buildHub({ config, store, agents, adminToken: admin.token, log, vapid: vapid.keys });
+  } catch (err) {
+    await store.close();
+    await agents.close();
+    throw err;
+  }
   const address = await hub.app.listen({ host: config.host, port: config.port });
   const port = new URL(address).port;
   return { ...hub, url: `http://${config.host}:${port}`, adminToken: admin.token, adminTokenPath: admin.path };
