@@ -7,12 +7,12 @@
 import type { Logger } from 'pino';
 import type { HubBus } from '../service/bus.js';
 import type { PushService } from '../service/push.js';
-import { feature, onStop } from './feature.js';
+import { feature } from './feature.js';
 
 export const pushFeature = feature<{ push: PushService; bus: HubBus; log: Logger }>('push', async (app, { push, bus, log }) => {
   const off = bus.on('alert.changed', (alert) => push.alertChanged(alert, log));
-  onStop(app, () => {
+  app.addHook('preClose', async () => {
     off();
-    push.sender.close();
+    await push.sender.close();
   });
 });

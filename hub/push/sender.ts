@@ -129,14 +129,22 @@ export class PushSender {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops: timers cleared, waiting sends failed (they are in memory only, by design: alerts repeat). */
-  close(): void {
+  /**
+   * Stops: timers cleared, waiting sends failed (they are in memory only, by design: alerts
+   * repeat), and the sends in flight given up to `graceMs` to finish, so that their outcomes are
+   * recorded before the store closes — but a hung push service cannot hold the hub's shutdown.
+   */
+  async close(graceMs = 2000): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const job of [...this.waiting.splice(0), ...this.backingOff]) this.finish(job, 'failed');
     this.backingOff.clear();
     this.wakeIdle();
+    if (this.inFlight === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
   }
 
   private isIdle(): boolean {

@@ -14,7 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHub, type Hub } from '../../hub/app.js';
 import { loadHubConfig } from '../../hub/config.js';
 import type { AlertChanged } from '../../hub/service/bus.js';
+import { Agent as HttpsAgent } from 'node:https';
+import { PushSender } from '../../hub/push/sender.js';
+import { generateVapidKeys } from '../../hub/push/vapid.js';
 import { openAgentStore } from '../../hub/store/agent-store.js';
+import { pushStoreOf } from '../../hub/store/push-store.js';
 import { openTaskStore } from '../../hub/store/level-task-store.js';
 import { createLogger } from '../../shared/logger.js';
 import { FakePushService, type BrowserSubscription } from '../fixtures/fake-push-service.js';
@@ -158,6 +162,26 @@ describe('alerts to push services', () => {
     } finally {
       hubKey = real;
       fake.rejections.length = 0;
+    }
+  });
+
+  it('bounds its queue: when sends pile up, the oldest waiting are dropped and counted as failed', async () => {
+    const agents = await openAgentStore(join(dir, 'bounded'));
+    const keys = generateVapidKeys();
+    const real = hubKey;
+    hubKey = keys.publicKey;
+    const sender = new PushSender({ store: pushStoreOf(agents), keys, subject: SUBJECT, log: createLogger('push', 'silent'), agent: new HttpsAgent({ ca: fake.cert }), concurrency: 1, maxQueued: 2 });
+    try {
+      const subs = ['q1', 'q2', 'q3', 'q4', 'q5'].map((name, i) => ({ id: name, ...fake.subscribe(name), kinds: [], label: '', created_at: i, last_sent_at: null, failures: 0 }));
+      const outcomes = await sender.enqueue(subs, { title: 'burst', body: '', url: '/', tag: 't', alert_id: null });
+      // Five queued at once with room for two: the three oldest were dropped, the newest two sent.
+      expect(outcomes).toEqual(['failed', 'failed', 'failed', 'sent', 'sent']);
+      expect(sender.stats()).toEqual({ sent: 2, failed: 3, pruned: 0, retried: 0 });
+      expect(['q1', 'q2', 'q3', 'q4', 'q5'].map((n) => fake.of(n).length)).toEqual([0, 0, 0, 1, 1]);
+    } finally {
+      hubKey = real;
+      await sender.close();
+      await agents.close();
     }
   });
 
