@@ -97,6 +97,21 @@ describe('the service worker', () => {
     expect(notes.find((n) => n.tag === 'switchyard')).toMatchObject({ title: 'Switchyard', body: 'plain words', data: { url: '/' } });
   });
 
+  it("ui/push.js reports this browser's state through the dashboard's api helper (Chromium cannot subscribe offline)", async () => {
+    // A string, not a function: vitest rewrites import() in the test's own code.
+    const state = (await page.evaluate(`(async () => {
+      const push = await import('/ui/push.js');
+      const api = async (path, init = {}) => {
+        const res = await fetch(path, { ...init, headers: { ...init.headers, authorization: 'Bearer ' + ${JSON.stringify(h.adminToken)} } });
+        return res.json();
+      };
+      return { exports: Object.keys(push).sort(), state: await push.pushState(api), unsubscribed: await push.unsubscribe(api) };
+    })()`)) as { exports: string[]; state: unknown; unsubscribed: unknown };
+    expect(state.exports).toEqual(['pushState', 'subscribe', 'unsubscribe']);
+    expect(state.state).toEqual({ supported: true, permission: 'granted', subscribed: false, id: null, kinds: [] });
+    expect(state.unsubscribed).toEqual({ unsubscribed: false });
+  });
+
   it('on a click, closes the notification and sends the open dashboard window to its page', async () => {
     // The dashboard imports ui/push.js, which follows the worker's "go to this page".
     await page.addScriptTag({ type: 'module', content: "import '/ui/push.js'; window.pushLoaded = true;" });
