@@ -4,7 +4,7 @@
  * keys (which would orphan every subscription). Also: the fake push service's decrypter against
  * RFC 8291's own example, so the server-side tests rest on a receiver proven by the RFC.
  */
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,12 +66,10 @@ describe('the VAPID key file', () => {
     writeFileSync(path, JSON.stringify({ public_key: a.keys.publicKey, private_key: b.keys.privateKey, created_at: 1 }));
     await expect(loadVapidKeys(dir)).rejects.toMatchObject({ code: 'PUSH_KEYS_INVALID', message: expect.stringContaining('does not belong') });
 
-    if (process.getuid?.() !== 0) {
-      writeFileSync(path, JSON.stringify({ public_key: a.keys.publicKey, private_key: a.keys.privateKey, created_at: 1 }));
-      chmodSync(path, 0o000);
-      await expect(loadVapidKeys(dir)).rejects.toMatchObject({ code: 'PUSH_KEYS_INVALID' });
-      chmodSync(path, 0o600);
-    }
+    // Unreadable: a folder where the file should be (root reads a 0000 file, so permissions cannot show it here).
+    const other = await tempDir();
+    mkdirSync(join(other, VAPID_FILE));
+    await expect(loadVapidKeys(other)).rejects.toMatchObject({ code: 'PUSH_KEYS_INVALID', message: expect.stringContaining('EISDIR') });
   });
 
   it('stops a hub from starting on a garbled key file', async () => {
