@@ -19,6 +19,7 @@ Commands:
   status    This host's sidecar (pm2, hub connection, tasks) and the hub's summary
   submit    Submit a coding task for the repo of this checkout and follow it
   teardown  Remove this host's agent (drain, pm2, deregister, files)
+  notify    Push notifications: send a test, list and remove subscribed browsers
 
 Run 'switchyard <command> --help' for a command's options.
 `;
@@ -34,6 +35,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
   status: async () => (await import('./commands/host.js')).statusCommand,
   submit: async () => (await import('./commands/submit.js')).submitCommand,
   teardown: async () => (await import('./commands/host.js')).teardownCommand,
+  notify: async () => (await import('./commands/notify.js')).notifyCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -9,11 +9,13 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import websocket from '@fastify/websocket';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Alert } from '../shared/alerts.js';
-import { ErrorBody } from '../shared/errors.js';
+import { ErrorBody, SwitchyardError } from '../shared/errors.js';
 import { ExecutorAlert, FeedMessage } from '../shared/feed.js';
 import { Agent, AgentView, BackupManifest, JoinView, QueueStats, type StoreRecovery } from '../shared/rest.js';
 import { Task, TaskEvent, TaskSpec } from '../shared/task.js';
@@ -27,6 +29,7 @@ import { healthRoutes } from './api/health.js';
 import { installErrorHandling, installUnicodeCheck } from './api/http.js';
 import { joinRoutes } from './api/join.js';
 import { metricsRoutes } from './api/metrics.js';
+import { pushRoutes } from './api/push.js';
 import { installOpenApi, openApiRoute } from './api/openapi.js';
 import { taskRoutes } from './api/tasks.js';
 import { installValidation } from './api/validation.js';
@@ -46,12 +49,14 @@ import { feedFeature } from './features/feed.js';
 import { metricsFeature } from './features/metrics.js';
 import { pingerFeature } from './features/pinger.js';
 import { progressTailsFeature } from './features/progress-tails.js';
+import { pushFeature } from './features/push.js';
 import { schedulerFeature } from './features/scheduler.js';
 import { storeHealthFeature } from './features/store-health.js';
 import { Feed } from './gateway/feed.js';
 import { Pinger } from './gateway/pinger.js';
 import { websocketPluginOptions } from './gateway/socket-errors.js';
 import { ProgressTails } from './gateway/progress-tail.js';
+import { loadVapidKeys, type VapidKeys } from './push/vapid.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { connectBus, EventBus, type HubBus, type HubEvents } from './service/bus.js';
 import { createServices, type Services } from './service/index.js';
@@ -69,6 +74,8 @@ export interface HubDeps {
   now?: () => number;
   /** What startHub did about a damaged store (hub/recovery/), for /v1/health. */
   recovery?: StoreRecovery | null;
+  /** The VAPID keys; default: read from (or made once into) `<config.dataDir>/vapid.json`. */
+  vapid?: VapidKeys;
 }
 
 export interface Hub {
@@ -124,6 +131,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const pinger = new Pinger(config.pingMs);
   const auth = new Authenticator(hashToken(deps.adminToken));
   await auth.load(agents);
+  const vapid = deps.vapid ?? (await loadVapidKeys(config.dataDir, now)).keys;
+  const pushAgent = config.pushCaFile ? await pushTlsAgent(config.pushCaFile) : undefined;
   const services = createServices({
     store,
     agents,
@@ -137,6 +146,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     alertSettings: alertSettingsOf(config),
     feedSockets: () => feed.size,
     perAgentMax: config.metricsPerAgentMax,
+    push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
   });
   const disconnectBus = connectBus(bus, store, registry);
 
@@ -154,6 +164,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   backupRoutes(app, services);
   metricsRoutes(app, services);
   alertRoutes(app, services);
+  pushRoutes(app, services);
   openApiRoute(app);
 
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
@@ -170,6 +181,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     pinger,
     deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now },
   });
+  await app.register(pushFeature, { push: services.push, bus, log: log.child({ module: 'push' }) });
   await app.register(dashboardFeature, {});
   await app.register(pingerFeature, { pinger });
 
@@ -194,17 +206,20 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   };
 }
 
+/** An https agent that trusts `caFile`'s certificates beside the system's (config.pushCaFile). */
+async function pushTlsAgent(caFile: string): Promise<HttpsAgent> {
+  const pem = await readFile(caFile, 'utf8').catch((err: Error) => {
+    throw new SwitchyardError('VALIDATION_FAILED', `config pushCaFile (SWITCHYARD_PUSH_CA_FILE): cannot read ${caFile} (${err.message})`, { field: 'pushCaFile' });
+  });
+  return new HttpsAgent({ ca: [...rootCertificates, pem] });
+}
+
 export interface RunningHub extends Hub {
   url: string;
   adminToken: string;
   adminTokenPath: string | null;
 }
 
-/**
- * Opens the data folder's stores and listens on config.host:config.port. A damaged store is
- * repaired, restored (with `options.restore`) or refused first, by `config.onCorruption`
- * (hub/recovery/).
- */
 /** The `restore` policy's automatic restore: the newest verified backup (hub/backup/restore.ts). */
 function restoreNewestBackup(log: Logger): RestoreFn {
   return async (dataDir) => {
@@ -213,6 +228,11 @@ function restoreNewestBackup(log: Logger): RestoreFn {
   };
 }
 
+/**
+ * Opens the data folder's stores and listens on config.host:config.port. A damaged store is
+ * repaired, restored (with `options.restore`) or refused first, by `config.onCorruption`
+ * (hub/recovery/).
+ */
 export async function startHub(config: Readonly<HubConfig>, log: Logger, options: { restore?: RestoreFn } = {}): Promise<RunningHub> {
   await mkdir(config.dataDir, { recursive: true });
   // A restore stopped halfway is finished, and a backup a kill -9 interrupted is removed
@@ -231,13 +251,24 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       },
     },
   });
-  // After the stores: a restore may have put the backup's admin.token back.
-  const admin = await loadAdminToken(config.dataDir, config.adminToken).catch(async (err: unknown) => {
+  const closeStores = async () => {
     await store.close();
     await agents.close();
+    await watermark.close();
+  };
+  // After the stores: a restore may have put the backup's admin.token and vapid.json back. A
+  // garbled key file stops the start (it is never replaced: every subscription depends on it).
+  let admin: Awaited<ReturnType<typeof loadAdminToken>>;
+  let hub: Hub;
+  try {
+    admin = await loadAdminToken(config.dataDir, config.adminToken);
+    const vapid = await loadVapidKeys(config.dataDir);
+    if (vapid.generated) log.info({ path: vapid.path }, 'push: VAPID keys made (back this file up with the data folder)');
+    hub = await buildHub({ config, store, agents, adminToken: admin.token, log, recovery, vapid: vapid.keys });
+  } catch (err) {
+    await closeStores();
     throw err;
-  });
-  const hub = await buildHub({ config, store, agents, adminToken: admin.token, log, recovery });
+  }
   if (recovery) {
     hub.bus.emit('store.recovered', recovery);
     // Acknowledged work is gone (the store lost writes, or a backup older than them came back):

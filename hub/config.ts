@@ -60,6 +60,25 @@ export const HubConfigSchema = Type.Object(
       env: 'SWITCHYARD_ON_CORRUPTION',
       flag: '--on-corruption',
     }),
+    /**
+     * The VAPID subject (`sub`) push services see: a mailto: or https: contact for the hub's
+     * operator, which they use if the hub misbehaves (docs/push.md). Set a real one.
+     * @defaultValue mailto:operator@localhost (SWITCHYARD_PUSH_SUBJECT)
+     */
+    pushSubject: Type.String({
+      minLength: 8,
+      maxLength: 512,
+      pattern: '^(mailto:[^\\s@]+@[^\\s@]+|https://[^\\s]+)$',
+      default: 'mailto:operator@localhost',
+      env: 'SWITCHYARD_PUSH_SUBJECT',
+      invalid: 'must be a mailto: address or an https: URL (web-push requires one)',
+    }),
+    /**
+     * A PEM file of CA certificates to trust for push services, beside the system's. For tests
+     * (the fake push service's self-signed certificate) and networks that inspect TLS; unset in
+     * normal use. @defaultValue null (SWITCHYARD_PUSH_CA_FILE)
+     */
+    pushCaFile: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, env: 'SWITCHYARD_PUSH_CA_FILE' }),
     /** pino level. @defaultValue info (SWITCHYARD_LOG_LEVEL) */
     logLevel: LogLevel,
 

@@ -84,6 +84,8 @@ export const ERROR_CODES = {
   ONBOARD_SERVICE_FAILED: { status: 500, retryable: true },
   ONBOARD_VERIFY_FAILED: { status: 504, retryable: true },
   ONBOARD_NOT_ONBOARDED: { status: 404, retryable: false },
+  // Push notifications (hub/push)
+  PUSH_KEYS_INVALID: { status: 500, retryable: false },
   INTERNAL: { status: 500, retryable: true },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 

@@ -36,7 +36,8 @@ Environment: SWITCHYARD_ADMIN_TOKEN (else one is generated into DIR/admin.token,
 SWITCHYARD_BACKUP_KEEP (backups kept, default 3), SWITCHYARD_ACCEPT_TIMEOUT_MS, SWITCHYARD_LEASE_MS,
 SWITCHYARD_HEARTBEAT_MS, SWITCHYARD_PING_MS, SWITCHYARD_LOG_LEVEL, SWITCHYARD_ON_CORRUPTION;
 alert rules: SWITCHYARD_ALERT_* (check interval, cooldown, repeat, thresholds, severity overrides; docs/alerts.md),
-SWITCHYARD_METRICS_PER_AGENT_MAX (docs/metrics.md).
+SWITCHYARD_METRICS_PER_AGENT_MAX (docs/metrics.md),
+SWITCHYARD_PUSH_SUBJECT (the VAPID contact, mailto: or https:; docs/push.md).
 Logs are JSON lines on stdout.
 `;
 

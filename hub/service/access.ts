@@ -25,6 +25,8 @@ export const ACTIONS = {
   'alerts.read': ['admin'],
   'alerts.write': ['admin'],
   'metrics.read': ['admin'],
+  'push.read': ['admin'],
+  'push.write': ['admin'],
 } as const satisfies Record<string, ReadonlyArray<Principal['kind']>>;
 
 export type Action = keyof typeof ACTIONS;

@@ -5,7 +5,12 @@
 import type { StoreRecovery } from '../../shared/rest.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { Agent as HttpsAgent } from 'node:https';
+import type { Logger } from 'pino';
+import { PushSender } from '../push/sender.js';
+import type { VapidKeys } from '../push/vapid.js';
 import type { AgentStore } from '../store/agent-store.js';
+import { pushStoreOf } from '../store/push-store.js';
 import type { TaskStore } from '../store/task-store.js';
 import { Access } from './access.js';
 import type { AlertSettings } from '../alerts/rules.js';
@@ -16,6 +21,7 @@ import type { HubBus } from './bus.js';
 import { HealthService } from './health.js';
 import { JoinService } from './joining.js';
 import { MetricsService } from './metrics.js';
+import { PushService } from './push.js';
 import { SelfService } from './self.js';
 import { ReviewService } from './review.js';
 import { TaskService, type LiveOutput } from './tasks.js';
@@ -31,6 +37,7 @@ export interface Services {
   backups: BackupService;
   metrics: MetricsService;
   alerts: AlertService;
+  push: PushService;
 }
 
 export interface ServiceDeps {
@@ -51,6 +58,8 @@ export interface ServiceDeps {
   feedSockets?: () => number;
   /** Per-agent metric series up to this many agents. @defaultValue 50 */
   perAgentMax?: number;
+  /** Push notifications: the hub's VAPID keys, its VAPID subject, and (tests) a TLS agent for the push services. */
+  push: { keys: VapidKeys; subject: string; agent?: HttpsAgent; log: Logger };
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -59,6 +68,8 @@ export function createServices(deps: ServiceDeps): Services {
   const metrics = new MetricsService(store, registry, deps.feedSockets ?? (() => 0), deps.perAgentMax ?? 50);
   const startedAt = now();
   const backups = new BackupService(deps.backup ?? { dataDir: '', everyMs: 0, keep: 3 }, store, deps.agents, bus, now);
+  const pushStore = pushStoreOf(deps.agents);
+  const sender = new PushSender({ store: pushStore, keys: deps.push.keys, subject: deps.push.subject, log: deps.push.log, now, onOutcome: (outcome) => metrics.prom.push(outcome), ...(deps.push.agent ? { agent: deps.push.agent } : {}) });
   return {
     access: new Access(deps.auth),
     tasks: new TaskService(store, registry, deps.progress),
@@ -70,5 +81,6 @@ export function createServices(deps: ServiceDeps): Services {
     backups,
     metrics,
     alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now }),
+    push: new PushService(pushStore, sender, deps.push.keys, now),
   };
 }

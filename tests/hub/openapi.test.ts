@@ -281,6 +281,15 @@ describe('the answers of a real session', () => {
     seen.add('GET /v1/metrics 200');
     await call('GET', '/v1/metrics/history');
     expect((await call('GET', '/v1/metrics', undefined, {})).status).toBe(401);
+    // Push: the key, a subscription (never sent to: the test runs while none exists), the list, removal.
+    await call('GET', '/v1/push/key');
+    expect((await call('POST', '/v1/push/test')).body).toEqual({ sent: 0, failed: 0, pruned: 0 });
+    const browser = { endpoint: 'https://push.example.invalid/send/abc', keys: { p256dh: `BA${'A'.repeat(85)}`, auth: 'A'.repeat(22) } };
+    const pushed = (await call('POST', '/v1/push/subscriptions', { subscription: browser, kinds: ['critical'], label: 'phone' })).body as { id: string };
+    expect((await call('POST', '/v1/push/subscriptions', { subscription: browser, kinds: [] })).status).toBe(200);
+    await call('GET', '/v1/push/subscriptions');
+    expect((await call('DELETE', `/v1/push/subscriptions/${pushed.id}`)).status).toBe(200);
+    expect((await call('DELETE', `/v1/push/subscriptions/${pushed.id}`)).status).toBe(404);
 
     // Health, then the store gone: degraded (503), writes refused with STORE_CLOSED (503).
     expect((await call('GET', '/v1/health', undefined, {})).status).toBe(200);
