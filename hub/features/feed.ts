@@ -1,5 +1,6 @@
 /**
- * The live feed: `GET /v1/feed` (WebSocket, the admin token in the header or `?token=`) and what
+ * The live feed: `GET /v1/feed` (WebSocket; the admin token in the header, a `bearer.<token>`
+ * subprotocol (browsers: the hub answers `switchyard.v1`), or `?token=` for CLIs) and what
  * it sends: a hello with the agents and the queue's counts, then every durable task change, agent
  * change, alert and store-health change from the bus, and progress (which the agent gateway
  * publishes itself). Messages are shared/feed.ts's `FeedMessage`.
