@@ -59,12 +59,13 @@ export function mount(el, { api, store, route }) {
   let events = [];
   let tail = null;
   let error = null;
+  let waiting = null;
 
   async function load() {
     try {
       const d = await api(`/v1/tasks/${encodeURIComponent(id)}`);
       task = d.task; events = d.events; tail = d.progress_tail; error = null;
-      q('#task-waiting').textContent = d.waiting ? `Waiting: ${d.waiting}` : '';
+      waiting = d.waiting;
     } catch (err) { error = err; }
     lastVersion = -1;
     paint();
@@ -96,6 +97,7 @@ export function mount(el, { api, store, route }) {
     q('#task-title').textContent = task.title;
     set(q('#task-status'), html`Status: ${statusTag(task.status)}`);
     el.dataset.status = task.status;
+    q('#task-waiting').textContent = waiting && task.status === 'queued' ? `Waiting: ${waiting}` : '';
     q('#act-cancel').disabled = FINAL.has(task.status);
     q('#act-retry').disabled = !(task.status === 'dead_letter' || task.status === 'failed');
     q('#review-box').hidden = task.status !== 'review';
