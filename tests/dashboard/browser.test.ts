@@ -11,6 +11,11 @@ import type { Task } from '../../shared/task.js';
 import { ADMIN, api, ensureBuilt, freePort, registerAgent, startHubProc, startSidecarProc, tempDir, waitFor, type Proc } from '../support/processes.js';
 import { launchChromium, screenshot, seriousViolations, signIn } from './support.js';
 
+// Browser globals, for the functions that playwright runs in the page (the project's lib has no DOM).
+declare const sessionStorage: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const location: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;

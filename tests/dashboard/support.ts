@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT } from '../support/processes.js';
 
+// Browser globals, for the functions that playwright runs in the page (the project's lib has no DOM).
+declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 export const CHROMIUM = process.env.SWITCHYARD_CHROMIUM ?? '/usr/bin/chromium';
 export const SHOTS = join(ROOT, 'test-output', 'dashboard');
 const AXE = join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
@@ -35,7 +39,7 @@ export async function screenshot(page: Page, view: string): Promise<void> {
 export async function seriousViolations(page: Page): Promise<Array<{ id: string; impact: string; nodes: string[] }>> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
   return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
+    const axe = (window as unknown as { axe: { run(ctx: unknown): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
     const r = await axe.run(document);
     return r.violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
