@@ -37,11 +37,11 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
         response: withErrors({ 101: Type.Null({ description: 'Switching to the WebSocket protocol; the hub then sends FeedMessage frames' }) }, Ref(ErrorBody)),
       },
     },
-    async (socket) => {
+    async (socket, req) => {
       pinger.track(socket);
       const stats = await services.tasks.stats();
       // The snapshot first, then changes; a socket that closed while the counts were read gets nothing.
-      if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: services.agents.live(), stats });
+      if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: services.agents.live(), stats }, req.raw.socket);
     },
   );
 

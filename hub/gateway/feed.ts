@@ -6,6 +6,7 @@
 import type { WebSocket } from 'ws';
 import type { FeedMessage } from '../../shared/feed.js';
 import { CLOSE } from './close-codes.js';
+import type { Corkable } from './outbound.js';
 
 /** The frames (shared/feed.ts defines each once). */
 export type { FeedMessage };
@@ -19,19 +20,21 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
  * is hundreds of task.changed) costs one write per subscriber instead of one per frame, and each
  * frame is encoded to bytes once for all subscribers. Measured by `npm run bench:dashboard`
  * (docs/benchmarks.md): with 10 dashboards on 2 cores, per-frame writes cost the hub most of its
- * cycles/s. Relies on ws writing through the net.Socket it keeps as `_socket` (cork nests).
+ * cycles/s. The TCP socket is the upgrade request's (public `net.Socket` API, as outbound.ts does).
  */
-type Corkable = { _socket?: { cork(): void; uncork(): void } };
 
 export class Feed {
   private readonly subscribers = new Set<WebSocket>();
+  /** The TCP socket under each subscriber, corked for a batch. */
+  private readonly transports = new WeakMap<WebSocket, Corkable>();
   /** Frames published this turn, per subscriber, in order. */
   private readonly pending = new Map<WebSocket, Buffer[]>();
   private flushScheduled = false;
 
   /** Adds a subscriber and sends it `first` (the snapshot) before any change. */
-  add(ws: WebSocket, first: FeedMessage): void {
+  add(ws: WebSocket, first: FeedMessage, transport?: Corkable): void {
     ws.send(JSON.stringify(first));
+    if (transport) this.transports.set(ws, transport);
     this.subscribers.add(ws);
     ws.on('close', () => this.subscribers.delete(ws));
     // A failed socket (a frame over the hard limit, a reset) gets nothing more; ws closes it, and
@@ -68,7 +71,7 @@ export class Feed {
     this.flushScheduled = false;
     for (const [ws, frames] of this.pending) {
       if (ws.readyState !== ws.OPEN) continue;
-      const socket = (ws as unknown as Corkable)._socket;
+      const socket = this.transports.get(ws);
       socket?.cork();
       for (const frame of frames) ws.send(frame, { binary: false });
       socket?.uncork();
