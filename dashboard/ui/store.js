@@ -27,7 +27,7 @@ export function createStore() {
       case 'hello':
         // A snapshot: the state of the world now, whatever was missed while disconnected.
         s.agents = new Map(f.agents.map((a) => [a.id, a]));
-        s.stats = f.stats;
+        s.stats = { ...f.stats, queued: { ...f.stats.queued } };
         s.counts = { ...f.stats.byStatus };
         return;
       case 'task.changed': {
@@ -36,6 +36,12 @@ export function createStore() {
         if (s.tasks.size > 5000) s.tasks.delete(s.tasks.keys().next().value);
         if (event.from && s.counts[event.from] !== undefined) s.counts[event.from] = Math.max(0, s.counts[event.from] - 1);
         s.counts[event.to] = (s.counts[event.to] ?? 0) + 1;
+        // Queued by lane follows too (a task keeps its lane while queued).
+        if (s.stats) {
+          const lanes = s.stats.queued;
+          if (event.from === 'queued' && event.to !== 'queued') lanes[task.lane] = Math.max(0, (lanes[task.lane] ?? 0) - 1);
+          if (event.to === 'queued' && event.from !== 'queued') lanes[task.lane] = (lanes[task.lane] ?? 0) + 1;
+        }
         s.recent.unshift(f);
         if (s.recent.length > MAX_RECENT) s.recent.length = MAX_RECENT;
         s.lastChange = { id: task.id, at: event.at, to: event.to, event: event.id };

@@ -21,13 +21,17 @@ let context: BrowserContext;
 let page: Page;
 let url: string;
 let dir: string;
+let port: number;
+let hubProc: Proc;
 const procs: Proc[] = [];
+const HUB_ENV = { SWITCHYARD_HEARTBEAT_MS: '300' };
 
 beforeAll(async () => {
   ensureBuilt();
   dir = tempDir('dashboard');
-  const port = await freePort();
-  const hub = await startHubProc(join(dir, 'hub'), port, { SWITCHYARD_HEARTBEAT_MS: '300' });
+  port = await freePort();
+  const hub = await startHubProc(join(dir, 'hub'), port, HUB_ENV);
+  hubProc = hub.proc;
   procs.push(hub.proc);
   url = hub.url;
   const token = await registerAgent(url, 'gpu-box-1');
@@ -167,5 +171,19 @@ describe('signed in', () => {
     await page.locator('#tasks-body tr').first().waitFor();
     await checkView('tasks-phone');
     await page.setViewportSize({ width: 1200, height: 900 });
+  });
+
+  test('after the hub restarts, the page reconnects by itself and shows the state from the new snapshot', async () => {
+    await page.goto(`${url}/#/overview`);
+    await page.locator('body[data-feed="live"]').waitFor();
+    await hubProc.stop();
+    await page.locator('body[data-feed="reconnecting"]').waitFor();
+    const again = await startHubProc(join(dir, 'hub'), port, HUB_ENV);
+    procs.push(again.proc);
+    const stuck = await createTask({ title: 'after-restart', capabilities: ['nobody-has-this'], lane: 'low' });
+    await page.locator('body[data-feed="live"]').waitFor({ timeout: 20_000 });
+    // Whether it came in the hello's counts or as a frame after it, the page shows it queued.
+    await page.locator('[data-count="low"]').filter({ hasText: /^1$/ }).waitFor();
+    expect(await statusOf(stuck.id)).toBe('queued');
   });
 });

@@ -12,7 +12,7 @@ export function mount(el, { api, store }) {
   set(el, html`
     <h1>Overview</h1>
     <div class="grid">
-      <section class="card" aria-labelledby="ov-tasks"><h2 id="ov-tasks">Tasks by status</h2><div id="ov-status"></div></section>
+      <section class="card" aria-labelledby="ov-tasks"><h2 id="ov-tasks">Tasks by status</h2><div id="ov-status"></div><p class="muted">Completed and cancelled: since the page last synced.</p></section>
       <section class="card" aria-labelledby="ov-lanes"><h2 id="ov-lanes">Queued by lane</h2><div id="ov-lane"></div></section>
       <section class="card" aria-labelledby="ov-agents"><h2 id="ov-agents">Agents by state</h2><div id="ov-agent"></div></section>
       <section class="card" aria-labelledby="ov-health"><h2 id="ov-health">Hub health</h2><div id="ov-health-body">Loading…</div></section>
