@@ -22,3 +22,13 @@ export const ago = (ms) => {
 };
 export const statusTag = (s) => html`<span class="status status-${s}">${String(s).replace('_', ' ')}</span>`;
 export const taskLink = (t) => html`<a href="#/tasks/${t.id}">${t.title}</a>`;
+
+/** A link target from data (an agent's PR URL, an alert's page): http(s) or this site only, never `javascript:`. */
+export function safeUrl(url, fallback = '#/overview') {
+  if (typeof url !== 'string') return fallback;
+  if (url.startsWith('#') || (url.startsWith('/') && !url.startsWith('//'))) return url;
+  try {
+    const u = new URL(url);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : fallback;
+  } catch { return fallback; }
+}

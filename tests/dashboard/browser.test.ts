@@ -123,6 +123,19 @@ describe('signed in', () => {
     await checkView('tasks');
   });
 
+  test('text from tasks is shown as text, and links from data are http(s) or this site only', async () => {
+    const t = await createTask({ title: '<img id="injected" src="x"><b id="bold">x</b>', capabilities: ['nobody-has-this-either'] });
+    await page.goto(`${url}/#/tasks/${t.id}`);
+    await page.getByRole('heading', { name: '<img id="injected" src="x"><b id="bold">x</b>' }).waitFor();
+    await page.goto(`${url}/#/tasks`);
+    await page.locator(`tr[data-task="${t.id}"]`).waitFor();
+    expect(await page.locator('#injected, #bold').count()).toBe(0);
+    // A string, not a function: vitest would rewrite a dynamic import() inside a function.
+    const urls = await page.evaluate(`import('/ui/html.js').then((m) => [m.safeUrl('javascript:alert(1)'), m.safeUrl('//evil.example/x'), m.safeUrl('https://git.example/pr/1'), m.safeUrl('/#/tasks/1')])`);
+    expect(urls).toEqual(['#/overview', '#/overview', 'https://git.example/pr/1', '/#/tasks/1']);
+    await api(url, 'POST', `/v1/tasks/${t.id}/cancel`, {});
+  });
+
   test('the task page streams output while the task runs', async () => {
     const t = await createTask({ title: 'streamer', executor: 'shell', command: 'for i in 1 2 3 4 5 6; do echo tick-$i; sleep 0.4; done' });
     await page.goto(`${url}/#/tasks/${t.id}`);

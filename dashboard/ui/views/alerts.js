@@ -1,6 +1,6 @@
 // Alerts: active, acknowledged, history; acknowledge. And the Notifications section (push.js, PUSH's module).
 import { notAvailable } from '../api.js';
-import { ago, html, set, time } from '../html.js';
+import { ago, html, safeUrl, set, time } from '../html.js';
 
 export const title = () => 'Alerts';
 const KINDS = ['critical', 'warning', 'info'];
@@ -8,7 +8,7 @@ const KINDS = ['critical', 'warning', 'info'];
 function table(list, withAck) {
   if (!list.length) return html`<p>None.</p>`;
   return html`<div class="table-wrap"><table class="stack"><thead><tr><th scope="col">Severity</th><th scope="col">Alert</th><th scope="col">Fired</th><th scope="col">Count</th><th scope="col">${withAck ? 'Action' : 'State'}</th></tr></thead><tbody>
-    ${list.map((a) => html`<tr data-alert="${a.id}"><td data-label="Severity" class="sev-${a.severity}">${a.severity}</td><td data-label="Alert"><a href="${a.url || '#/alerts'}">${a.title}</a><div>${a.message}</div></td>
+    ${list.map((a) => html`<tr data-alert="${a.id}"><td data-label="Severity" class="sev-${a.severity}">${a.severity}</td><td data-label="Alert"><a href="${safeUrl(a.url, '#/alerts')}">${a.title}</a><div>${a.message}</div></td>
       <td data-label="Fired">${time(a.fired_at)} (last ${ago(a.last_fired_at)})</td><td data-label="Count">${a.count}</td>
       <td data-label="${withAck ? 'Action' : 'State'}">${withAck ? html`<button type="button" data-ack="${a.id}">Acknowledge</button>` : html`${a.state}${a.acked_by ? ` by ${a.acked_by}` : ''}`}</td></tr>`)}
   </tbody></table></div>`;

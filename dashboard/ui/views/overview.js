@@ -1,7 +1,7 @@
 // Overview: tasks by status and lane, agents by state, the last hour's charts, hub health, active alerts.
 import { notAvailable } from '../api.js';
 import { lineChart } from '../charts.js';
-import { ago, html, set, statusTag, taskLink, time } from '../html.js';
+import { ago, html, safeUrl, set, statusTag, taskLink, time } from '../html.js';
 
 export const title = () => 'Overview';
 const STATUSES = ['pending', 'queued', 'assigned', 'running', 'review', 'failed', 'dead_letter', 'completed', 'cancelled'];
@@ -66,7 +66,7 @@ export function mount(el, { api, store }) {
   function renderAlerts() {
     const active = [...store().alerts.values()].filter((a) => a.state === 'active');
     set(q('#ov-alerts-body'), active.length
-      ? html`<ul>${active.map((a) => html`<li><span class="sev-${a.severity}">${a.severity}</span> <a href="${a.url || '#/alerts'}">${a.title}</a> — ${ago(a.last_fired_at)}</li>`)}</ul>`
+      ? html`<ul>${active.map((a) => html`<li><span class="sev-${a.severity}">${a.severity}</span> <a href="${safeUrl(a.url, '#/alerts')}">${a.title}</a> — ${ago(a.last_fired_at)}</li>`)}</ul>`
       : html`<p>None.</p>`);
   }
 

@@ -1,6 +1,6 @@
 // One task: spec, event timeline, live output, iterations with verification reports, usage, branch / PR;
 // actions: cancel, retry, approve or reject with feedback.
-import { html, set, statusTag, time } from '../html.js';
+import { html, safeUrl, set, statusTag, time } from '../html.js';
 
 export const title = (route) => `Task ${route.id}`;
 const FINAL = new Set(['completed', 'cancelled']);
@@ -34,7 +34,7 @@ function outcome(t) {
   const u = r.usage;
   if (u) parts.push(html`<dl class="kv"><dt>Input tokens</dt><dd>${u.input_tokens}</dd><dt>Output tokens</dt><dd>${u.output_tokens}</dd><dt>Cost</dt><dd>$${Number(u.cost_usd ?? 0).toFixed(4)}</dd><dt>Wall time</dt><dd>${u.wall_ms} ms</dd></dl>`);
   const sub = r.submission;
-  if (sub) parts.push(html`<p>Branch <code>${sub.branch}</code>${sub.commit ? html` at <code>${String(sub.commit).slice(0, 12)}</code>` : ''}${sub.pr_url ? html` — <a href="${sub.pr_url}" rel="noopener">pull request</a>` : sub.url ? html` — <a href="${sub.url}" rel="noopener">branch</a>` : ''}</p>`);
+  if (sub) parts.push(html`<p>Branch <code>${sub.branch}</code>${sub.commit ? html` at <code>${String(sub.commit).slice(0, 12)}</code>` : ''}${sub.pr_url ? html` — <a href="${safeUrl(sub.pr_url)}" rel="noopener">pull request</a>` : sub.url ? html` — <a href="${safeUrl(sub.url)}" rel="noopener">branch</a>` : ''}</p>`);
   if (Array.isArray(r.iterations)) {
     parts.push(html`<ol>${r.iterations.map((it) => html`<li><h3>Iteration ${it.n}</h3><p>Executor ${it.executor?.ok ? 'finished' : 'failed'}${it.usage ? ` — ${it.usage.input_tokens + it.usage.output_tokens} tokens, $${Number(it.usage.cost_usd ?? 0).toFixed(4)}` : ''}</p>${checks(it.verification)}</li>`)}</ol>`);
   } else if (r.verification) parts.push(checks(r.verification));
