@@ -55,3 +55,30 @@ export const FeedMessages = {
 const M = FeedMessages;
 export const FeedMessage = Type.Union([M.hello, M['task.changed'], M['agent.changed'], M.alert, M['alert.changed'], M['task.progress'], M['store.health']], { $id: 'FeedMessage' });
 export type FeedMessage = Static<typeof FeedMessage>;
+
+/**
+ * Feed authentication without the token in the URL (URLs end up in logs and history): a browser
+ * cannot set headers on a WebSocket, but it can offer subprotocols. It offers
+ * `[FEED_PROTOCOL, 'bearer.<token>']`; the hub reads the token from the `bearer.` entry and echoes
+ * back only FEED_PROTOCOL, never the secret one.
+ */
+export const FEED_PROTOCOL = 'switchyard.v1';
+export const BEARER_PROTOCOL_PREFIX = 'bearer.';
+
+/** The token in a `Sec-WebSocket-Protocol` header's `bearer.<token>` entry, or null. */
+export function bearerFromProtocols(header: string | string[] | undefined): string | null {
+  const value = Array.isArray(header) ? header.join(',') : header;
+  if (!value) return null;
+  for (const entry of value.split(',')) {
+    const p = entry.trim();
+    if (p.startsWith(BEARER_PROTOCOL_PREFIX) && p.length > BEARER_PROTOCOL_PREFIX.length) return p.slice(BEARER_PROTOCOL_PREFIX.length);
+  }
+  return null;
+}
+
+/** The subprotocol a hub answers with: FEED_PROTOCOL when offered, else any non-secret one, else none. */
+export function chooseProtocol(offered: ReadonlySet<string>): string | false {
+  if (offered.has(FEED_PROTOCOL)) return FEED_PROTOCOL;
+  for (const p of offered) if (!p.startsWith(BEARER_PROTOCOL_PREFIX)) return p;
+  return false;
+}

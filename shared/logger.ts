@@ -29,6 +29,10 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
   'headers.authorization',
   '*.headers.authorization',
+  // The feed's `bearer.<token>` subprotocol carries the token.
+  'req.headers["sec-websocket-protocol"]',
+  'headers["sec-websocket-protocol"]',
+  '*.headers["sec-websocket-protocol"]',
 ];
 
 /** Query parameter names whose values are secrets, matched on the decoded name. */

@@ -32,6 +32,14 @@ export const TaskListQuery = Type.Object(
     repo: Type.Optional(Filter),
     /** Tasks leased to this agent. */
     agent: Type.Optional(Filter),
+    /**
+     * Text in the title or id (case-insensitive); a whole task id finds that task at once. Without
+     * a title index this is a bounded scan: each page reads at most 10,000 records and may come
+     * back short with a `next` cursor to continue (docs/dashboard.md).
+     */
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** `desc`: newest first. @defaultValue asc */
+    order: Type.Optional(StringEnum(['asc', 'desc'] as const)),
     /** The `next` cursor of the previous page (opaque). */
     after: Type.Optional(Cursor),
     limit: Type.Optional(PageLimit),

@@ -5,9 +5,13 @@
  * router matched, never on the raw URL, so an encoded path cannot slip past it (an unmatched path
  * just gets 404); and before the body is read, so a refused caller learns nothing about its input.
  * The rule itself is hub/service/access.ts's (the services check it again for in-process callers).
- * The feed accepts the token in `?token=`, since browsers cannot set headers on a WebSocket.
+ * Browsers cannot set headers on a WebSocket, so the feed also accepts the token in a
+ * `Sec-WebSocket-Protocol` entry `bearer.<token>` (the dashboard's way: nothing in the URL), and,
+ * for older CLIs, in `?token=` (redacted in logs by shared/logger.ts). A wrong or missing token is
+ * refused here, before the upgrade: 401 with the error body.
  */
 import type { FastifyInstance } from 'fastify';
+import { bearerFromProtocols } from '../../shared/feed.js';
 import { bearer } from '../auth/tokens.js';
 import type { Principal } from '../auth/authenticator.js';
 import { Access, type Action } from '../service/access.js';
@@ -25,7 +29,7 @@ declare module 'fastify' {
     authBy?: 'join' | 'agent';
     /** What the route does, for the access rule. Every route that is not public names one. */
     action?: Action;
-    /** The admin token may come in `?token=` (WebSocket routes used by browsers). */
+    /** The admin token may come in a `bearer.<token>` subprotocol or `?token=` (WebSocket routes used by browsers). */
     tokenInQuery?: boolean;
   }
 }
@@ -44,6 +48,7 @@ export function installAuth(app: FastifyInstance, access: Access): void {
     const config = req.routeOptions.config;
     if (config?.public === true) return;
     let token = bearer(req.headers.authorization);
+    if (!token && config?.tokenInQuery === true) token = bearerFromProtocols(req.headers['sec-websocket-protocol']);
     if (!token && config?.tokenInQuery === true) {
       const q = req.query as Record<string, unknown>;
       token = typeof q.token === 'string' ? q.token : null;

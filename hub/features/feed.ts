@@ -1,5 +1,6 @@
 /**
- * The live feed: `GET /v1/feed` (WebSocket, the admin token in the header or `?token=`) and what
+ * The live feed: `GET /v1/feed` (WebSocket; the admin token in the header, a `bearer.<token>`
+ * subprotocol (browsers: the hub answers `switchyard.v1`), or `?token=` for CLIs) and what
  * it sends: a hello with the agents and the queue's counts, then every durable task change, agent
  * change, alert and store-health change from the bus, and progress (which the agent gateway
  * publishes itself). Messages are shared/feed.ts's `FeedMessage`.
@@ -36,11 +37,11 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
         response: withErrors({ 101: Type.Null({ description: 'Switching to the WebSocket protocol; the hub then sends FeedMessage frames' }) }, Ref(ErrorBody)),
       },
     },
-    async (socket) => {
+    async (socket, req) => {
       pinger.track(socket);
       const stats = await services.tasks.stats();
       // The snapshot first, then changes; a socket that closed while the counts were read gets nothing.
-      if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: services.agents.live(), stats });
+      if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: services.agents.live(), stats }, req.raw.socket);
     },
   );
 

@@ -12,6 +12,7 @@
 import type { WebsocketPluginOptions } from '@fastify/websocket';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import { chooseProtocol } from '../../shared/feed.js';
 import { MAX_FRAME_BYTES } from '../../shared/protocol.js';
 import { cutLater } from './outbound.js';
 
@@ -59,12 +60,15 @@ export class PeerErrorLog {
 /**
  * The options hub/app.ts registers @fastify/websocket with: frames up to twice the protocol limit
  * reach the parser (and get a PAYLOAD_TOO_LARGE error frame); beyond that ws closes the socket
- * itself (1009) without buffering more; and socket errors follow the policy above.
+ * itself (1009) without buffering more; socket errors follow the policy above; and a client that
+ * offers subprotocols (the dashboard's feed: `switchyard.v1` and `bearer.<token>`) gets back only a
+ * non-secret one: ws would otherwise echo the first offered, which could be the token. Sidecars
+ * offer none, so their handshake is unchanged.
  */
 export function websocketPluginOptions(log: Logger, opts: Partial<SocketErrorOptions> = {}): WebsocketPluginOptions {
   const peers = new PeerErrorLog(log.child({ module: 'sockets' }), opts);
   return {
-    options: { maxPayload: 2 * MAX_FRAME_BYTES },
+    options: { maxPayload: 2 * MAX_FRAME_BYTES, handleProtocols: (offered: Set<string>) => chooseProtocol(offered) },
     errorHandler(error, socket: WebSocket, request) {
       if (isPeerSocketError(error)) {
         peers.report(error as Error & { code?: string }, { path: request.routeOptions.url ?? request.url, remote: request.ip });

@@ -67,8 +67,13 @@ export class TaskService {
 
   async list(caller: Principal, query: TaskListQuery = {}): Promise<Page<Task>> {
     Access.authorize(caller, 'tasks.read');
-    const { limit = DEFAULT_PAGE, ...filters } = query;
-    return this.store.list({ ...filters, limit });
+    const { limit = DEFAULT_PAGE, order, ...filters } = query;
+    // A whole id is a point read, not a scan (the dashboard's search box takes ids and titles).
+    if (filters.q !== undefined && filters.after === undefined && TASK_ID.test(filters.q)) {
+      const task = await this.store.get(filters.q.toUpperCase());
+      if (task && matches(task, filters)) return { items: [task], next: null };
+    }
+    return this.store.list({ ...filters, ...(order === 'desc' ? { newest: true } : {}), limit });
   }
 
   async cancel(caller: Principal, id: string, reason?: string): Promise<Task> {
@@ -93,6 +98,14 @@ export class TaskService {
   stats(): Promise<QueueStats> {
     return this.store.stats();
   }
+}
+
+/** A ULID, as task ids are. */
+const TASK_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
+
+/** The list filters other than the search text, for a task found by its id. */
+function matches(task: Task, f: TaskListQuery): boolean {
+  return (f.status === undefined || task.status === f.status) && (f.lane === undefined || task.lane === f.lane) && (f.repo === undefined || task.repo === f.repo) && (f.agent === undefined || task.lease?.agent_id === f.agent);
 }
 
 /** The spec with the key given beside it; a key that differs from the spec's own is refused. */

@@ -43,6 +43,10 @@ export interface ListQuery {
   lane?: Lane;
   repo?: string;
   agent?: string;
+  /** Text in the title or the id (case-insensitive): a bounded scan, see queries.ts listTasks. */
+  q?: string;
+  /** Newest first (reverse index order) instead of oldest first. */
+  newest?: boolean;
   /** Cursor: the last id of the previous page. */
   after?: string;
   limit?: number;

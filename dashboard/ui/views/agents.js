@@ -1,0 +1,43 @@
+// Agents: state, executors and models, repos, CPU / RAM / per-GPU VRAM as bars, current tasks, last heartbeat.
+import { ago, html, set } from '../html.js';
+
+export const title = () => 'Agents';
+
+const bar = (label, used, total, unit) => {
+  const pct = total > 0 ? Math.round((used / total) * 100) : 0;
+  return html`<div><div class="bar-label"><span>${label}</span><span>${Math.round(used)} / ${Math.round(total)} ${unit} (${pct}%)</span></div>
+    <meter min="0" max="${total || 1}" value="${used}" aria-label="${label}: ${pct}%">${pct}%</meter></div>`;
+};
+
+function agentCard(a) {
+  const r = a.resources;
+  return html`<article class="card" data-agent="${a.id}" aria-labelledby="ag-${a.id}">
+    <h2 id="ag-${a.id}">${a.id} <span class="status status-${a.state}">${a.state}</span></h2>
+    <dl class="kv">
+      <dt>Last heartbeat</dt><dd>${ago(a.last_seen_at)}</dd>
+      <dt>Capacity</dt><dd>${a.tasks.length} / ${a.max_concurrency}</dd>
+      <dt>Repos</dt><dd>${a.repos === null ? 'any' : a.repos.join(', ') || 'none'}</dd>
+      <dt>Capabilities</dt><dd>${a.capabilities.join(', ') || '—'}</dd>
+      <dt>Executors</dt><dd>${a.executors.length ? a.executors.map((e) => html`<div>${e.name}: ${e.available ? 'available' : html`<span class="error">unavailable</span>`}${e.reason ? ` (${e.reason})` : ''}${e.models.length ? html` — models: ${e.models.join(', ')}` : ''}</div>`) : '—'}</dd>
+      <dt>Current tasks</dt><dd>${a.tasks.length ? a.tasks.map((t) => html`<div><a href="#/tasks/${t.task_id}">${t.task_id}</a> (${t.status})</div>`) : 'none'}</dd>
+    </dl>
+    ${r ? html`${bar('CPU load', r.load_1m, r.cpu_count, 'cores')}${bar('RAM', r.ram_total_mb - r.ram_free_mb, r.ram_total_mb, 'MB')}
+      ${r.gpus.map((g) => bar(`GPU ${g.index} ${g.name} VRAM`, g.vram_used_mb, g.vram_total_mb, 'MB'))}
+      ${r.gpus.length === 0 && r.gpu_note ? html`<p class="muted">GPUs: ${r.gpu_note}</p>` : ''}` : html`<p class="muted">No resource report yet.</p>`}
+  </article>`;
+}
+
+export function mount(el, { store }) {
+  set(el, html`<h1>Agents</h1><p id="agents-count" class="muted"></p><div id="agents-list" class="grid"></div>`);
+  let lastVersion = -1;
+  return {
+    render() {
+      const s = store();
+      if (s.version === lastVersion) return;
+      lastVersion = s.version;
+      const agents = [...s.agents.values()].sort((a, b) => a.id.localeCompare(b.id));
+      el.querySelector('#agents-count').textContent = `${agents.length} agent(s), ${agents.filter((a) => a.state !== 'offline').length} online.`;
+      set(el.querySelector('#agents-list'), agents.length ? html`${agents.map(agentCard)}` : html`<p>No agent has connected yet.</p>`);
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// Overview: tasks by status and lane, agents by state, the last hour's charts, hub health, active alerts.
+import { notAvailable } from '../api.js';
+import { lineChart } from '../charts.js';
+import { ago, html, safeUrl, set, statusTag, taskLink, time } from '../html.js';
+
+export const title = () => 'Overview';
+const STATUSES = ['pending', 'queued', 'assigned', 'running', 'review', 'failed', 'dead_letter', 'completed', 'cancelled'];
+const LANES = ['urgent', 'high', 'normal', 'low'];
+const AGENT_STATES = ['idle', 'assigned', 'working', 'blocked', 'offline'];
+
+export function mount(el, { api, store }) {
+  set(el, html`
+    <h1>Overview</h1>
+    <div class="grid">
+      <section class="card" aria-labelledby="ov-tasks"><h2 id="ov-tasks">Tasks by status</h2><div id="ov-status"></div><p class="muted">Completed and cancelled: since the page last synced.</p></section>
+      <section class="card" aria-labelledby="ov-lanes"><h2 id="ov-lanes">Queued by lane</h2><div id="ov-lane"></div></section>
+      <section class="card" aria-labelledby="ov-agents"><h2 id="ov-agents">Agents by state</h2><div id="ov-agent"></div></section>
+      <section class="card" aria-labelledby="ov-health"><h2 id="ov-health">Hub health</h2><div id="ov-health-body">Loading…</div></section>
+    </div>
+    <section aria-labelledby="ov-charts"><h2 id="ov-charts">Last hour</h2><div id="ov-charts-body" class="grid"></div></section>
+    <section aria-labelledby="ov-alerts"><h2 id="ov-alerts">Active alerts</h2><div id="ov-alerts-body">Loading…</div></section>
+    <section aria-labelledby="ov-recent"><h2 id="ov-recent">Recent changes</h2>
+      <p id="last-change" class="muted">No change since this page opened.</p>
+      <div class="table-wrap"><table class="stack"><thead><tr><th scope="col">Task</th><th scope="col">Change</th><th scope="col">When</th></tr></thead><tbody id="ov-recent-body"></tbody></table></div>
+    </section>`);
+  const q = (sel) => el.querySelector(sel);
+  let charts = [];
+  let timer = null;
+
+  const counts = (obj, keys) => html`<dl class="kv">${keys.map((k) => html`<dt>${k.replace('_', ' ')}</dt><dd data-count="${k}">${obj?.[k] ?? 0}</dd>`)}</dl>`;
+
+  async function loadHealth() {
+    try {
+      const h = await api('/v1/health');
+      set(q('#ov-health-body'), html`<dl class="kv"><dt>Status</dt><dd>${h.status}</dd><dt>Store</dt><dd>${h.store}</dd><dt>Up</dt><dd>${Math.round(h.uptime_s / 60)} min</dd>
+        ${h.backup ? html`<dt>Last backup</dt><dd>${time(h.backup.last_at ?? h.backup.at)}</dd>` : ''}</dl>`);
+    } catch (err) {
+      set(q('#ov-health-body'), html`<p class="error">${err.message}</p>`);
+    }
+  }
+  async function loadCharts() {
+    const box = q('#ov-charts-body');
+    try {
+      const { points } = await api('/v1/metrics/history');
+      charts.forEach((c) => c.destroy());
+      box.replaceChildren();
+      const mk = () => { const d = document.createElement('div'); d.className = 'card chart'; box.append(d); return d; };
+      charts = [
+        lineChart(mk(), 'Queue depth', points, [{ key: 'queued', label: 'queued' }, { key: 'running', label: 'running' }]),
+        lineChart(mk(), 'Throughput per 10 s', points, [{ key: 'completed', label: 'completed' }, { key: 'failed', label: 'failed' }, { key: 'dead_lettered', label: 'dead-lettered' }]),
+        lineChart(mk(), 'Enqueue → assign (ms)', points, [{ key: 'assign_p50_ms', label: 'p50' }, { key: 'assign_p99_ms', label: 'p99' }]),
+      ];
+    } catch (err) {
+      set(box, html`<p class="muted">${notAvailable(err) ? 'Charts are not available on this hub (no /v1/metrics/history).' : err.message}</p>`);
+    }
+  }
+  async function loadAlerts() {
+    try {
+      const { alerts } = await api('/v1/alerts?state=active');
+      for (const a of alerts) store().alerts.set(a.id, a);
+      renderAlerts();
+    } catch (err) {
+      set(q('#ov-alerts-body'), html`<p class="muted">${notAvailable(err) ? 'Alerts are not available on this hub.' : err.message}</p>`);
+    }
+  }
+  function renderAlerts() {
+    const active = [...store().alerts.values()].filter((a) => a.state === 'active');
+    set(q('#ov-alerts-body'), active.length
+      ? html`<ul>${active.map((a) => html`<li><span class="sev-${a.severity}">${a.severity}</span> <a href="${safeUrl(a.url, '#/alerts')}">${a.title}</a> — ${ago(a.last_fired_at)}</li>`)}</ul>`
+      : html`<p>None.</p>`);
+  }
+
+  let lastVersion = -1;
+  return {
+    refresh() { loadHealth(); loadCharts(); loadAlerts(); clearInterval(timer); timer = setInterval(() => { loadHealth(); loadCharts(); }, 10000); },
+    render() {
+      const s = store();
+      if (s.version === lastVersion) return;
+      lastVersion = s.version;
+      set(q('#ov-status'), counts(s.counts, STATUSES));
+      set(q('#ov-lane'), counts(s.stats?.queued, LANES));
+      const byState = {};
+      for (const a of s.agents.values()) byState[a.state] = (byState[a.state] ?? 0) + 1;
+      set(q('#ov-agent'), counts(byState, AGENT_STATES));
+      set(q('#ov-recent-body'), html`${s.recent.slice(0, 20).map(({ task, event }) => html`<tr><td data-label="Task">${taskLink(task)}</td><td data-label="Change">${event.from ? html`${statusTag(event.from)} → ` : ''}${statusTag(event.to)}</td><td data-label="When">${time(event.at)}</td></tr>`)}`);
+      const lc = q('#last-change');
+      if (s.lastChange) {
+        lc.dataset.task = s.lastChange.id;
+        lc.dataset.event = s.lastChange.event;
+        lc.dataset.at = s.lastChange.at;
+        lc.textContent = `Last change: ${s.lastChange.id} → ${s.lastChange.to.replace('_', ' ')}`;
+      }
+      if (s.alerts.size) renderAlerts();
+    },
+    unmount() { clearInterval(timer); charts.forEach((c) => c.destroy()); },
+  };
+}

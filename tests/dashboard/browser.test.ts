@@ -1,0 +1,202 @@
+/**
+ * The dashboard in real Chromium against a real hub process and a real sidecar process (shell
+ * executor): sign-in, agents, live task states, search, streaming output, dead letter retried
+ * from the page, review approved from the page; a screenshot and an axe-core scan of each view.
+ * One browser and one hub for the whole file (CI has two cores).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Task } from '../../shared/task.js';
+import { ADMIN, api, ensureBuilt, freePort, registerAgent, startHubProc, startSidecarProc, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { launchChromium, screenshot, seriousViolations, signIn } from './support.js';
+
+// Browser globals, for the functions that playwright runs in the page (the project's lib has no DOM).
+declare const sessionStorage: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const location: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let url: string;
+let dir: string;
+let port: number;
+let hubProc: Proc;
+const procs: Proc[] = [];
+const HUB_ENV = { SWITCHYARD_HEARTBEAT_MS: '300' };
+
+beforeAll(async () => {
+  ensureBuilt();
+  dir = tempDir('dashboard');
+  port = await freePort();
+  const hub = await startHubProc(join(dir, 'hub'), port, HUB_ENV);
+  hubProc = hub.proc;
+  procs.push(hub.proc);
+  url = hub.url;
+  const token = await registerAgent(url, 'gpu-box-1');
+  const sc = startSidecarProc(url, 'gpu-box-1', token, join(dir, 'sc'), { SWITCHYARD_RECONNECT_MAX_MS: '1000' });
+  procs.push(sc);
+  await sc.waitForLog('connected to hub');
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await Promise.all(procs.map((p) => p.stop()));
+});
+
+const createTask = async (spec: Record<string, unknown>): Promise<Task> => {
+  const res = await api<Task>(url, 'POST', '/v1/tasks', spec);
+  expect(res.status).toBe(201);
+  return res.body;
+};
+const statusOf = async (id: string) => (await api<{ task: Task }>(url, 'GET', `/v1/tasks/${id}`)).body.task.status;
+
+async function checkView(view: string): Promise<void> {
+  await screenshot(page, view);
+  expect(await seriousViolations(page), `axe on ${view}`).toEqual([]);
+}
+
+describe('without a valid token', () => {
+  test('the page asks to sign in, the feed refuses, and no task data reaches the page', async () => {
+    await createTask({ title: 'secret-title-7731', executor: 'shell', command: 'true' });
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await p.goto(`${url}/#/tasks`);
+    await expect(p.getByRole('heading', { name: 'Sign in' }).isVisible()).resolves.toBe(true);
+    await p.getByLabel('Admin token').fill('sya_wrong-token');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByText('The hub refused that token.').waitFor();
+    expect(await p.evaluate(() => sessionStorage.getItem('switchyard.token'))).toBeNull();
+    // The feed, asked from the page with the wrong token in its subprotocol, never opens.
+    const feed = await p.evaluate(() => new Promise<string>((resolve) => {
+      const ws = new WebSocket(`ws://${location.host}/v1/feed`, ['switchyard.v1', 'bearer.sya_wrong-token']);
+      ws.onopen = () => resolve('open');
+      ws.onclose = () => resolve('refused');
+    }));
+    expect(feed).toBe('refused');
+    expect(await p.content()).not.toContain('secret-title-7731');
+    await screenshot(p, 'sign-in');
+    expect(await seriousViolations(p)).toEqual([]);
+    await ctx.close();
+  });
+});
+
+describe('signed in', () => {
+  beforeAll(async () => {
+    context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    page = await context.newPage();
+    await signIn(page, url, ADMIN);
+  });
+
+  test('the overview shows the fleet, and a submitted task moves through its states live', async () => {
+    await page.locator('[data-count="idle"]').filter({ hasText: '1' }).waitFor();
+    const t = await createTask({ title: 'live-moves', executor: 'shell', command: 'sleep 0.5; echo done' });
+    // Each state as the feed delivers it, without a reload.
+    await page.locator(`#last-change[data-task="${t.id}"]`).waitFor();
+    await page.locator('#ov-recent-body tr', { hasText: 'live-moves' }).filter({ hasText: 'running' }).first().waitFor();
+    await page.locator('#ov-recent-body tr', { hasText: 'live-moves' }).filter({ hasText: 'completed' }).first().waitFor({ timeout: 15_000 });
+    await checkView('overview');
+  });
+
+  test('agents appear with their state, executors and resources', async () => {
+    await page.goto(`${url}/#/agents`);
+    const card = page.locator('[data-agent="gpu-box-1"]');
+    await card.waitFor();
+    await expect(card.textContent()).resolves.toContain('shell: available');
+    await card.locator('meter').first().waitFor();
+    await checkView('agents');
+  });
+
+  test('search finds a task by title, and the list follows its state live', async () => {
+    await createTask({ title: 'needle-in-the-haystack', executor: 'shell', command: 'sleep 0.3' });
+    for (let i = 0; i < 5; i++) await createTask({ title: `hay ${i}`, executor: 'shell', command: 'true' });
+    await page.goto(`${url}/#/tasks`);
+    await page.getByLabel('Title or id').fill('NEEDLE-in');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const rows = page.locator('#tasks-body tr');
+    await rows.filter({ hasText: 'needle-in-the-haystack' }).waitFor();
+    expect(await rows.count()).toBe(1);
+    await rows.filter({ hasText: 'completed' }).waitFor({ timeout: 15_000 });
+    await checkView('tasks');
+  });
+
+  test('text from tasks is shown as text, and links from data are http(s) or this site only', async () => {
+    const t = await createTask({ title: '<img id="injected" src="x"><b id="bold">x</b>', capabilities: ['nobody-has-this-either'] });
+    await page.goto(`${url}/#/tasks/${t.id}`);
+    await page.getByRole('heading', { name: '<img id="injected" src="x"><b id="bold">x</b>' }).waitFor();
+    await page.goto(`${url}/#/tasks`);
+    await page.locator(`tr[data-task="${t.id}"]`).waitFor();
+    expect(await page.locator('#injected, #bold').count()).toBe(0);
+    // A string, not a function: vitest would rewrite a dynamic import() inside a function.
+    const urls = await page.evaluate(`import('/ui/html.js').then((m) => [m.safeUrl('javascript:alert(1)'), m.safeUrl('//evil.example/x'), m.safeUrl('https://git.example/pr/1'), m.safeUrl('/#/tasks/1')])`);
+    expect(urls).toEqual(['#/overview', '#/overview', 'https://git.example/pr/1', '/#/tasks/1']);
+    await api(url, 'POST', `/v1/tasks/${t.id}/cancel`, {});
+  });
+
+  test('the task page streams output while the task runs', async () => {
+    const t = await createTask({ title: 'streamer', executor: 'shell', command: 'for i in 1 2 3 4 5 6; do echo tick-$i; sleep 0.4; done' });
+    await page.goto(`${url}/#/tasks/${t.id}`);
+    const out = page.locator('#task-output');
+    await out.filter({ hasText: 'tick-2' }).waitFor({ timeout: 15_000 });
+    // Output arrived while it was still running: streamed, not the final result.
+    expect(await statusOf(t.id)).toBe('running');
+    await page.getByText('Status: completed').waitFor({ timeout: 15_000 });
+    await expect(page.locator('#task-events li').count()).resolves.toBeGreaterThanOrEqual(4);
+    await checkView('task');
+  });
+
+  test('a dead-lettered task is retried from the dead-letter view and completes', async () => {
+    const marker = join(dir, 'second-time');
+    const t = await createTask({ title: 'flaky-once', executor: 'shell', max_attempts: 1, command: `test -f '${marker}' || { touch '${marker}'; echo first run fails; exit 3; }` });
+    await waitFor('dead letter', async () => (await statusOf(t.id)) === 'dead_letter');
+    await page.goto(`${url}/#/dead-letter`);
+    const row = page.locator(`tr[data-task="${t.id}"]`);
+    await row.waitFor();
+    await checkView('dead-letter');
+    await page.getByLabel(`Select flaky-once`).check();
+    await page.getByRole('button', { name: 'Retry selected' }).click();
+    await page.getByText('Retried 1 task(s).').waitFor();
+    await waitFor('retried task completed', async () => (await statusOf(t.id)) === 'completed', 15_000);
+  });
+
+  test('a task in review is approved from its page', async () => {
+    const t = await createTask({ title: 'needs-a-look', executor: 'shell', command: 'echo reviewed work', review: true });
+    await page.goto(`${url}/#/tasks/${t.id}`);
+    await page.getByText('Status: review').waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.getByText('Status: completed').waitFor();
+    expect(await statusOf(t.id)).toBe('completed');
+  });
+
+  test('alerts: the view loads (or says it is not available on this hub) without breaking the page', async () => {
+    await page.goto(`${url}/#/alerts`);
+    await page.getByRole('heading', { name: 'Active' }).waitFor();
+    await page.waitForFunction(() => document.querySelector('#al-active')?.textContent !== 'Loading…');
+    await checkView('alerts');
+  });
+
+  test('at phone width the views still work', async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.goto(`${url}/#/tasks`);
+    await page.locator('#tasks-body tr').first().waitFor();
+    await checkView('tasks-phone');
+    await page.setViewportSize({ width: 1200, height: 900 });
+  });
+
+  test('after the hub restarts, the page reconnects by itself and shows the state from the new snapshot', async () => {
+    await page.goto(`${url}/#/overview`);
+    await page.locator('body[data-feed="live"]').waitFor();
+    await hubProc.stop();
+    await page.locator('body[data-feed="reconnecting"]').waitFor();
+    const again = await startHubProc(join(dir, 'hub'), port, HUB_ENV);
+    procs.push(again.proc);
+    const stuck = await createTask({ title: 'after-restart', capabilities: ['nobody-has-this'], lane: 'low' });
+    await page.locator('body[data-feed="live"]').waitFor({ timeout: 20_000 });
+    // Whether it came in the hello's counts or as a frame after it, the page shows it queued.
+    await page.locator('[data-count="low"]').filter({ hasText: /^1$/ }).waitFor();
+    expect(await statusOf(stuck.id)).toBe('queued');
+  });
+});
