@@ -65,7 +65,7 @@ export function mount(el, { api, store }) {
     try { push = await import('../push.js'); } catch { return; }
     const section = q('#notifications');
     const showState = async () => {
-      try { const st = await push.pushState(api); q('#push-state').textContent = typeof st === 'string' ? st : st?.message ?? (st?.subscribed ? 'This browser is subscribed.' : 'This browser is not subscribed.'); section.hidden = false; }
+      try { const st = await push.pushState(api); q('#push-state').textContent = typeof st === 'string' ? st : st?.message ?? (st?.supported === false ? `Notifications are not available here: ${st.reason}` : st?.subscribed ? `This browser is subscribed${st.kinds?.length ? ` to ${st.kinds.join(', ')}` : ' to every alert'}.` : 'This browser is not subscribed.'); section.hidden = false; }
       catch (err) { if (notAvailable(err)) section.hidden = true; else { q('#push-state').textContent = err.message; section.hidden = false; } }
     };
     q('#push-sub').addEventListener('click', async () => {
