@@ -29,13 +29,15 @@ import { installValidation } from './api/validation.js';
 import { loadAdminToken } from './auth/admin-token.js';
 import { Authenticator } from './auth/authenticator.js';
 import { hashToken } from './auth/tokens.js';
-import type { HubConfig } from './config.js';
+import { TaskArchive } from './archive/archive.js';
+import { retentionOptionsOf, type HubConfig } from './config.js';
 import { agentSocketFeature } from './features/agent-socket.js';
 import { executorWatchFeature } from './features/executor-watch.js';
 import { feedFeature } from './features/feed.js';
 import { pingerFeature } from './features/pinger.js';
 import { progressTailsFeature } from './features/progress-tails.js';
 import { schedulerFeature } from './features/scheduler.js';
+import { retentionFeature } from './features/retention.js';
 import { storeHealthFeature } from './features/store-health.js';
 import { Feed } from './gateway/feed.js';
 import { Pinger } from './gateway/pinger.js';
@@ -55,6 +57,8 @@ export interface HubDeps {
   adminToken: string;
   log: Logger;
   now?: () => number;
+  /** Where retention archives removed tasks. @defaultValue `<config.dataDir>/archive` */
+  archive?: TaskArchive;
 }
 
 export interface Hub {
@@ -109,7 +113,9 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const pinger = new Pinger(config.pingMs);
   const auth = new Authenticator(hashToken(deps.adminToken));
   await auth.load(agents);
-  const services = createServices({ store, agents, registry, auth, progress, bus, now });
+  const archive = deps.archive ?? new TaskArchive(join(config.dataDir, 'archive'));
+  const retentionOn = config.retentionEveryMs > 0 && store.supports.retention;
+  const services = createServices({ store, agents, registry, auth, progress, bus, now, archive, retentionOn });
   const disconnectBus = connectBus(bus, store, registry);
 
   // The REST edge. OpenAPI first: it follows every route registered after it.
@@ -130,6 +136,14 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(executorWatchFeature, { registry, bus, log, now });
   await app.register(progressTailsFeature, { progress, bus });
   await app.register(storeHealthFeature, { health: services.health, bus, log });
+  await app.register(retentionFeature, {
+    store,
+    archive,
+    options: retentionOptionsOf(config),
+    everyMs: config.retentionEveryMs,
+    tracker: services.retention,
+    log: log.child({ module: 'retention' }),
+  });
   await app.register(feedFeature, { feed, bus, registry, services, pinger });
   await app.register(agentSocketFeature, {
     pinger,

@@ -9,6 +9,7 @@ import type { Health } from '../../shared/rest.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { HubBus } from './bus.js';
+import type { RetentionTracker } from './retention.js';
 
 export class HealthService {
   private healthy: boolean;
@@ -20,6 +21,8 @@ export class HealthService {
     /** When the hub started (ms since epoch), for `uptime_s`. */
     private readonly startedAt: number,
     private readonly now: () => number,
+    /** Set when retention runs: its rounds appear in the report. */
+    private readonly retention?: RetentionTracker,
   ) {
     this.healthy = store.healthy();
   }
@@ -47,6 +50,7 @@ export class HealthService {
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       agents: { connected: agents.filter((a) => a.conn).length, by_state: byState },
       queue: { depth: stats.queued, by_status: stats.byStatus, leases: stats.leases },
+      ...(this.retention ? { retention: this.retention.health() } : {}),
     };
   }
 }

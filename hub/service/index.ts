@@ -11,9 +11,10 @@ import { AgentService } from './agents.js';
 import type { HubBus } from './bus.js';
 import { HealthService } from './health.js';
 import { JoinService } from './joining.js';
+import { RetentionTracker } from './retention.js';
 import { SelfService } from './self.js';
 import { ReviewService } from './review.js';
-import { TaskService, type LiveOutput } from './tasks.js';
+import { TaskService, type ArchiveReader, type LiveOutput } from './tasks.js';
 
 export interface Services {
   access: Access;
@@ -23,6 +24,8 @@ export interface Services {
   health: HealthService;
   joining: JoinService;
   self: SelfService;
+  /** Retention rounds since the hub started (the retention feature records them). */
+  retention: RetentionTracker;
 }
 
 export interface ServiceDeps {
@@ -33,18 +36,24 @@ export interface ServiceDeps {
   progress: LiveOutput;
   bus: HubBus;
   now: () => number;
+  /** Where `show` finds a task retention removed (hub/archive/). */
+  archive?: ArchiveReader;
+  /** Whether retention runs (its rounds then appear in the health report). @defaultValue false */
+  retentionOn?: boolean;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { store, registry, bus, now } = deps;
   const agents = new AgentService(deps.agents, registry, deps.auth, store, now);
+  const retention = new RetentionTracker();
   return {
     access: new Access(deps.auth),
-    tasks: new TaskService(store, registry, deps.progress),
+    tasks: new TaskService(store, registry, deps.progress, deps.archive),
     review: new ReviewService(store),
     agents,
-    health: new HealthService(store, registry, bus, now(), now),
+    health: new HealthService(store, registry, bus, now(), now, deps.retentionOn ? retention : undefined),
     joining: new JoinService(deps.agents, registry, deps.auth, now),
     self: new SelfService(deps.agents, agents, deps.auth, store),
+    retention,
   };
 }

@@ -22,6 +22,12 @@ export interface Kv {
   keys(range: KvRange, chunk?: number): AsyncGenerator<string[]>;
   /** Yields [key, value] pairs of a range in chunks. */
   entries(range: KvRange, chunk?: number): AsyncGenerator<Array<[string, string]>>;
+  /**
+   * Asks the store to reclaim the space of deleted keys in [start, end] now, rather than when its
+   * own compactions reach them (retention calls it after a round, over the ranges it removed).
+   * Off the event loop; may take seconds. A store with nothing to reclaim (memory) does nothing.
+   */
+  compactRange(start: string, end: string): Promise<void>;
   close(): Promise<void>;
 }
 

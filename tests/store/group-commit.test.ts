@@ -39,6 +39,9 @@ class CountingKv implements Kv {
   entries(range: Parameters<Kv['entries']>[0], chunk?: number) {
     return this.inner.entries(range, chunk);
   }
+  compactRange(start: string, end: string) {
+    return this.inner.compactRange(start, end);
+  }
   close() {
     return this.inner.close();
   }
