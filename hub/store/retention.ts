@@ -124,18 +124,37 @@ export class StoreRetention {
     return report;
   }
 
-  /** The removable tasks among `ids` as the disk has them, each with its events. */
+  /**
+   * The removable tasks among `ids` as the disk has them, each with its events. Read with
+   * `get` (synchronous on LevelDB, level-kv.ts), not `getMany`: a getMany waits its turn on
+   * LevelDB's thread pool behind the dispatch path's fsyncs, which made a round of the soak bench
+   * remove ~100 tasks/s with one getMany per task; a few thousand cached reads cost milliseconds.
+   */
   private async candidates(ids: string[], now: number, options: RetentionOptions): Promise<ArchivedTask[]> {
-    const { kv } = this.deps;
-    const raws = await kv.getMany(ids.map((id) => K.task(id)));
-    const out: ArchivedTask[] = [];
+    const raws = await this.readMany(ids.map((id) => K.task(id)));
+    const tasks: Task[] = [];
     for (const raw of raws) {
       if (raw === undefined) continue;
       const task = JSON.parse(raw) as Task;
       if (whyKept(task, now, options, await this.dependantsOnDisk(task)) !== null) continue;
-      out.push({ task, events: await this.eventsOf(task) });
+      tasks.push(task);
+    }
+    const eventRaws = await this.readMany(tasks.flatMap((t) => t.event_ids.map((id) => K.event(id))));
+    let at = 0;
+    const out: ArchivedTask[] = [];
+    for (const task of tasks) {
+      const events = task.event_ids.length >= MAX_EVENT_IDS ? await this.olderEventsOf(task) : [];
+      for (let i = 0; i < task.event_ids.length; i++) {
+        const raw = eventRaws[at++];
+        if (raw !== undefined) events.push(JSON.parse(raw) as TaskEvent);
+      }
+      out.push({ task, events });
     }
     return out;
+  }
+
+  private readMany(keys: string[]): Promise<Array<string | undefined>> {
+    return Promise.all(keys.map((key) => this.deps.kv.get(key)));
   }
 
   private async dependantsOnDisk(task: Task): Promise<Array<Task | undefined>> {
@@ -144,27 +163,22 @@ export class StoreRetention {
     const prefix = K.dependantsOf(task.id);
     const ids: string[] = [];
     for await (const keys of kv.keys(prefixRange(prefix), 1000)) for (const key of keys) ids.push(key.slice(prefix.length));
-    return (await kv.getMany(ids.map((id) => K.task(id)))).map((raw) => (raw === undefined ? undefined : (JSON.parse(raw) as Task)));
+    return (await this.readMany(ids.map((id) => K.task(id)))).map((raw) => (raw === undefined ? undefined : (JSON.parse(raw) as Task)));
   }
 
   /**
-   * Every event of a task: those its record lists, and, when the list is full (it keeps only the
-   * newest MAX_EVENT_IDS), the older ones found in the log between its creation and the first
-   * listed one.
+   * The events of a task whose list is full (it keeps only the newest MAX_EVENT_IDS) that it no
+   * longer lists: found in the log between its creation and the first listed one.
    */
-  private async eventsOf(task: Task): Promise<TaskEvent[]> {
-    const { kv } = this.deps;
+  private async olderEventsOf(task: Task): Promise<TaskEvent[]> {
     const events: TaskEvent[] = [];
-    if (task.event_ids.length >= MAX_EVENT_IDS) {
-      const range = { gte: K.event(encodeTime(task.created_at)), lt: K.event(task.event_ids[0]!) };
-      for await (const entries of kv.entries(range, 1000)) {
-        for (const [, raw] of entries) {
-          const event = JSON.parse(raw) as TaskEvent;
-          if (event.task_id === task.id) events.push(event);
-        }
+    const range = { gte: K.event(encodeTime(task.created_at)), lt: K.event(task.event_ids[0]!) };
+    for await (const entries of this.deps.kv.entries(range, 1000)) {
+      for (const [, raw] of entries) {
+        const event = JSON.parse(raw) as TaskEvent;
+        if (event.task_id === task.id) events.push(event);
       }
     }
-    for (const raw of await kv.getMany(task.event_ids.map((id) => K.event(id)))) if (raw !== undefined) events.push(JSON.parse(raw) as TaskEvent);
     return events;
   }
 
