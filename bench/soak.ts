@@ -161,8 +161,8 @@ async function main(): Promise<void> {
 
   out();
   printTable(
-    ['t (s)', 'cycles/s', 'store', 'archive', 'RSS', 'round', 'removed'],
-    rows.map((r) => [r.t.toFixed(0), fmtNum(r.perSecond), fmtBytes(r.storeBytes), fmtBytes(r.archiveBytes), fmtBytes(r.rss), r.round ? 'yes' : '', r.round ? fmtNum(r.removed) : '']),
+    ['t (s)', 'cycles/s', 'store', 'archive', 'RSS', 'round', 'removed by a round that ended'],
+    rows.map((r) => [r.t.toFixed(0), fmtNum(r.perSecond), fmtBytes(r.storeBytes), fmtBytes(r.archiveBytes), fmtBytes(r.rss), r.round ? 'yes' : '', r.removed > 0 ? r.removed.toLocaleString('en-US') : '']),
   );
   const removed = reports.reduce((n, r) => n + r.removed, 0);
   const roundMs = reports.map((r) => r.durationMs);
