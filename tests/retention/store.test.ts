@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TaskArchive } from '../../hub/archive/archive.js';
+import { MAX_EVENT_IDS } from '../../hub/queue/changes.js';
 import { DAY_MS } from '../../hub/queue/retention-rules.js';
 import { K } from '../../hub/store/keys.js';
 import { openLevelKv } from '../../hub/store/level-kv.js';
@@ -97,6 +98,27 @@ describe('a retention round', () => {
     await expectIntact(store);
     // The counts survive a reopen (rebuilt from disk) and agree.
     await expectIntact(await h.reopen());
+  });
+
+  it('archives every event of a task whose record lists only its newest (a full list)', async () => {
+    const { store } = h;
+    const { task } = await store.create(spec('bouncer'), 't');
+    const rounds = Math.ceil(MAX_EVENT_IDS / 2) + 10;
+    for (let i = 0; i < rounds; i++) {
+      const leased = await store.leaseTask(task.id, A0);
+      await store.release(task.id, leased!.generation, 'a0', 'BUSY: no free slot');
+      h.clock.advance(1);
+    }
+    await store.cancel(task.id, 't');
+    const other = await makeTaskIn(store, 'queued');
+    h.clock.advance(31 * DAY_MS);
+    expect((await retain(store)).removed).toBe(1);
+    const archived = await archive.find(task.id);
+    expect(archived?.events).toHaveLength(2 + 2 * rounds); // created, the bounces, cancelled
+    expect(new Set(archived!.events.map((e) => e.id)).size).toBe(2 + 2 * rounds);
+    const left = (await store.events({ limit: 1000 })).items;
+    expect(left.every((e) => e.task_id === other.id)).toBe(true);
+    await expectIntact(store);
   });
 
   it('a status with limit 0 is kept forever', async () => {
