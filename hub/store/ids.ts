@@ -22,8 +22,7 @@ function randomPart(random: () => number): string {
   return out;
 }
 
-/** The time (ms since epoch) a ULID's first 10 characters encode. */
-export function decodeTime(s: string): number {
+function decodeTime(s: string): number {
   let t = 0;
   for (const c of s) t = t * 32 + ALPHABET.indexOf(c);
   return t;
