@@ -36,9 +36,10 @@ import { installValidation } from './api/validation.js';
 import { loadAdminToken } from './auth/admin-token.js';
 import { Authenticator } from './auth/authenticator.js';
 import { hashToken } from './auth/tokens.js';
-import type { HubConfig } from './config.js';
+import { retentionOptionsOf, type HubConfig } from './config.js';
 import { prepareDataDir, restoreBackup } from './backup/index.js';
 import { alertSettingsOf } from './alerts/settings.js';
+import { TaskArchive } from './archive/archive.js';
 import { agentSocketFeature } from './features/agent-socket.js';
 import { alertsFeature } from './features/alerts.js';
 import { dashboardFeature } from './features/dashboard.js';
@@ -51,6 +52,7 @@ import { pingerFeature } from './features/pinger.js';
 import { progressTailsFeature } from './features/progress-tails.js';
 import { pushFeature } from './features/push.js';
 import { schedulerFeature } from './features/scheduler.js';
+import { retentionFeature } from './features/retention.js';
 import { storeHealthFeature } from './features/store-health.js';
 import { Feed } from './gateway/feed.js';
 import { Pinger } from './gateway/pinger.js';
@@ -76,6 +78,8 @@ export interface HubDeps {
   recovery?: StoreRecovery | null;
   /** The VAPID keys; default: read from (or made once into) `<config.dataDir>/vapid.json`. */
   vapid?: VapidKeys;
+  /** Where retention archives removed tasks. @defaultValue `<config.dataDir>/archive` */
+  archive?: TaskArchive;
 }
 
 export interface Hub {
@@ -131,6 +135,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const pinger = new Pinger(config.pingMs);
   const auth = new Authenticator(hashToken(deps.adminToken));
   await auth.load(agents);
+  const archive = deps.archive ?? new TaskArchive(join(config.dataDir, 'archive'));
+  const retentionOn = config.retentionEveryMs > 0 && store.supports.retention;
   const vapid = deps.vapid ?? (await loadVapidKeys(config.dataDir, now)).keys;
   const pushAgent = config.pushCaFile ? await pushTlsAgent(config.pushCaFile) : undefined;
   const services = createServices({
@@ -141,6 +147,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     progress,
     bus,
     now,
+    archive,
+    retentionOn,
     recovery: deps.recovery ?? null,
     backup: { dataDir: config.dataDir, everyMs: config.backupEveryMs, keep: config.backupKeep, log: log.child({ module: 'backup' }) },
     alertSettings: alertSettingsOf(config),
@@ -176,6 +184,14 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(backupSignalsFeature, { services, bus, everyMs: config.backupEveryMs });
   await app.register(metricsFeature, { metrics: services.metrics, bus, store, now });
   await app.register(alertsFeature, { alerts: services.alerts, bus, log: log.child({ module: 'alerts' }), checkMs: config.alertCheckMs });
+  await app.register(retentionFeature, {
+    store,
+    archive,
+    options: retentionOptionsOf(config),
+    everyMs: config.retentionEveryMs,
+    tracker: services.retention,
+    log: log.child({ module: 'retention' }),
+  });
   await app.register(feedFeature, { feed, bus, registry, services, pinger });
   await app.register(agentSocketFeature, {
     pinger,

@@ -9,6 +9,10 @@ import { SwitchyardError } from '../shared/errors.js';
 import { LogLevel } from '../shared/logger.js';
 import { LIMITS } from '../shared/task.js';
 
+const DAY_MS = 86_400_000;
+/** Ten years: the longest retention setting. */
+const MAX_RETENTION_MS = 3650 * DAY_MS;
+
 const ms = (min: number, max: number, dflt: number, env?: string) => Type.Integer({ minimum: min, maximum: max, default: dflt, ...(env ? { env } : {}) });
 
 export const HubConfigSchema = Type.Object(
@@ -79,6 +83,25 @@ export const HubConfigSchema = Type.Object(
      * normal use. @defaultValue null (SWITCHYARD_PUSH_CA_FILE)
      */
     pushCaFile: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, env: 'SWITCHYARD_PUSH_CA_FILE' }),
+    /**
+     * Retention (docs/operations.md, "Retention and compaction"): completed tasks older than this
+     * are archived and removed from the live store; 0 keeps them. @defaultValue 30 days (SWITCHYARD_RETENTION_COMPLETED_MS)
+     */
+    retentionCompletedMs: ms(0, MAX_RETENTION_MS, 30 * DAY_MS, 'SWITCHYARD_RETENTION_COMPLETED_MS'),
+    /** The same for cancelled tasks. @defaultValue 30 days (SWITCHYARD_RETENTION_CANCELLED_MS) */
+    retentionCancelledMs: ms(0, MAX_RETENTION_MS, 30 * DAY_MS, 'SWITCHYARD_RETENTION_CANCELLED_MS'),
+    /** The same for dead-lettered tasks (longer: an operator may still retry one). @defaultValue 90 days (SWITCHYARD_RETENTION_DEAD_LETTER_MS) */
+    retentionDeadLetterMs: ms(0, MAX_RETENTION_MS, 90 * DAY_MS, 'SWITCHYARD_RETENTION_DEAD_LETTER_MS'),
+    /** How often a retention round runs; 0 turns retention off. @defaultValue 10 minutes (SWITCHYARD_RETENTION_EVERY_MS) */
+    retentionEveryMs: ms(0, 7 * DAY_MS, 600_000, 'SWITCHYARD_RETENTION_EVERY_MS'),
+    /** Tasks removed per batch (one write on the serial path; dispatch runs between batches). @defaultValue 250 (SWITCHYARD_RETENTION_BATCH) */
+    retentionBatch: Type.Integer({ minimum: 1, maximum: 5000, default: 250, env: 'SWITCHYARD_RETENTION_BATCH' }),
+    /**
+     * How long the idempotency key of a removed task stays reserved (a create with it is refused
+     * with IDEMPOTENCY_KEY_ARCHIVED); then it is free again. 0 frees it with the task.
+     * @defaultValue 7 days (SWITCHYARD_RETENTION_IDEMPOTENCY_KEEP_MS)
+     */
+    idempotencyKeepMs: ms(0, MAX_RETENTION_MS, 7 * DAY_MS, 'SWITCHYARD_RETENTION_IDEMPOTENCY_KEEP_MS'),
     /** pino level. @defaultValue info (SWITCHYARD_LOG_LEVEL) */
     logLevel: LogLevel,
 
@@ -120,6 +143,23 @@ export const HubConfigSchema = Type.Object(
 );
 
 export type HubConfig = Static<typeof HubConfigSchema>;
+
+/** The retention round's options, from the config. */
+export function retentionOptionsOf(config: Readonly<HubConfig>): {
+  completedMs: number;
+  cancelledMs: number;
+  deadLetterMs: number;
+  batch: number;
+  idempotencyKeepMs: number;
+} {
+  return {
+    completedMs: config.retentionCompletedMs,
+    cancelledMs: config.retentionCancelledMs,
+    deadLetterMs: config.retentionDeadLetterMs,
+    batch: config.retentionBatch,
+    idempotencyKeepMs: config.idempotencyKeepMs,
+  };
+}
 
 /** Every setting's default (from the schema). */
 export const HUB_DEFAULTS = defaultsOf(HubConfigSchema) as Readonly<HubConfig>;

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   DEPENDENCY_CYCLE: { status: 400, retryable: false },
   UNKNOWN_DEPENDENCY: { status: 400, retryable: false },
   DEPENDENCY_FAILED: { status: 409, retryable: false },
+  IDEMPOTENCY_KEY_ARCHIVED: { status: 409, retryable: false },
   LIMIT_EXCEEDED: { status: 409, retryable: false },
   // Task state
   TASK_NOT_FOUND: { status: 404, retryable: false },

@@ -117,6 +117,11 @@ export const TaskDetail = Type.Object({
   progress_tail: Nullable(Type.String()),
   /** For a queued task that no connected agent can run now: why. */
   waiting: Nullable(Type.String()),
+  /**
+   * Present (true) when retention removed the task from the live store and this is its archived
+   * copy (docs/operations.md, "Retention and compaction"): final, with every event it had.
+   */
+  archived: Type.Optional(Type.Boolean()),
 });
 export type TaskDetail = Static<typeof TaskDetail>;
 
@@ -315,6 +320,14 @@ export const Health = Type.Object({
   ),
   /** The hub's own log: lines it could not write (a full or broken log device) are dropped and counted. */
   log: Type.Object({ dropped: Count }),
+  /** Retention, when it is on: the last round, and tasks archived since the hub started. */
+  retention: Type.Optional(
+    Type.Object({
+      last_round_at: Nullable(Ms),
+      archived_total: Count,
+      last_removed: Count,
+    }),
+  ),
 });
 export type Health = Static<typeof Health>;
 

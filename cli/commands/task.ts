@@ -11,7 +11,7 @@ export const TASK_HELP = `Usage: switchyard task <command> [options]
 Commands:
   add       Submit a task
   list      List tasks (newest last), with filters and paging
-  show ID   Show one task and its event history
+  show ID   Show one task and its event history (an archived task too, marked archived)
   cancel ID Cancel a task (from any state that is not final)
   retry ID  Retry a dead-lettered task (or a failed one without waiting for backoff)
 
@@ -131,7 +131,7 @@ export async function taskCommand(argv: string[]): Promise<void> {
       return;
     }
     case 'show': {
-      const { body } = await client.request<{ task: Task; events: TaskEvent[]; progress_tail: string | null; waiting?: string | null }>(
+      const { body } = await client.request<{ task: Task; events: TaskEvent[]; progress_tail: string | null; waiting?: string | null; archived?: boolean }>(
         'GET',
         `/v1/tasks/${encodeURIComponent(needId())}`,
       );
@@ -141,6 +141,8 @@ export async function taskCommand(argv: string[]): Promise<void> {
           `${t.id}  ${t.title}`,
           `status ${t.status}  lane ${t.lane}  complexity ${t.complexity} (${t.complexity_reason})  attempts ${t.attempts}/${t.max_attempts}  generation ${t.generation}`,
         ];
+        // Retention removed it from the live store: this is the archive's copy (read-only history).
+        if (body.archived) lines.push(`archived: removed from the live store by retention (finished ${time(t.updated_at)}); shown from the archive`);
         if (t.lease) lines.push(`leased to ${t.lease.agent_id} until ${time(t.lease.expires_at)}`);
         if (body.waiting) lines.push(`waiting: ${body.waiting}`);
         if (t.depends_on.length) lines.push(`depends on ${t.depends_on.join(', ')}`);

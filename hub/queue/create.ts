@@ -55,6 +55,14 @@ export async function createTasks(ws: Changes, plan: readonly PlannedTask[], siz
         if (spec.ref !== undefined) idOfRef.set(spec.ref, existing.id);
         continue;
       }
+      if (existingId !== undefined) {
+        // The key names a task retention removed; it stays reserved for idempotencyKeepMs.
+        throw new SwitchyardError(
+          'IDEMPOTENCY_KEY_ARCHIVED',
+          `idempotency key '${spec.idempotency_key}' belongs to task ${existingId}, which was archived; the key is reserved for a while after that (docs/operations.md, "Retention and compaction"); use another key, or show the task`,
+          { task_id: existingId, idempotency_key: spec.idempotency_key },
+        );
+      }
     }
     const depIds: string[] = [];
     let waiting = false;

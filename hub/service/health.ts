@@ -11,6 +11,7 @@ import type { BackupHealth, Health, StoreRecovery } from '../../shared/rest.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { DegradedState, TaskStore } from '../store/task-store.js';
 import type { HubBus } from './bus.js';
+import type { RetentionTracker } from './retention.js';
 
 /** What a component that found data it cannot vouch for asks of the hub (see degrade()). */
 export interface DegradeRequest {
@@ -37,6 +38,8 @@ export class HealthService {
     private readonly recovery: StoreRecovery | null = null,
     /** The backups' state for the report (optional: a hub without a data folder has none). */
     private readonly backups?: { health(): BackupHealth },
+    /** Set when retention runs: its rounds appear in the report. */
+    private readonly retention?: RetentionTracker,
   ) {
     this.healthy = store.healthy();
     this.lastReason = store.degraded()?.reason;
@@ -103,6 +106,7 @@ export class HealthService {
       ...(this.backups ? { backups: this.backups.health() } : {}),
       degraded: d ? { reason: d.reason, code: 'STORE_DEGRADED', message: d.message, since: d.since, needs_ack: d.needsAck } : null,
       log: { dropped: droppedLogLines() },
+      ...(this.retention ? { retention: this.retention.health() } : {}),
     };
   }
 }

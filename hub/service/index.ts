@@ -22,9 +22,10 @@ import { HealthService } from './health.js';
 import { JoinService } from './joining.js';
 import { MetricsService } from './metrics.js';
 import { PushService } from './push.js';
+import { RetentionTracker } from './retention.js';
 import { SelfService } from './self.js';
 import { ReviewService } from './review.js';
-import { TaskService, type LiveOutput } from './tasks.js';
+import { TaskService, type ArchiveReader, type LiveOutput } from './tasks.js';
 
 export interface Services {
   access: Access;
@@ -38,6 +39,8 @@ export interface Services {
   metrics: MetricsService;
   alerts: AlertService;
   push: PushService;
+  /** Retention rounds since the hub started (the retention feature records them). */
+  retention: RetentionTracker;
 }
 
 export interface ServiceDeps {
@@ -60,6 +63,10 @@ export interface ServiceDeps {
   perAgentMax?: number;
   /** Push notifications: the hub's VAPID keys, its VAPID subject, and (tests) a TLS agent for the push services. */
   push: { keys: VapidKeys; subject: string; agent?: HttpsAgent; log: Logger };
+  /** Where `show` finds a task retention removed (hub/archive/). */
+  archive?: ArchiveReader;
+  /** Whether retention runs (its rounds then appear in the health report). @defaultValue false */
+  retentionOn?: boolean;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -70,17 +77,19 @@ export function createServices(deps: ServiceDeps): Services {
   const backups = new BackupService(deps.backup ?? { dataDir: '', everyMs: 0, keep: 3 }, store, deps.agents, bus, now);
   const pushStore = pushStoreOf(deps.agents);
   const sender = new PushSender({ store: pushStore, keys: deps.push.keys, subject: deps.push.subject, log: deps.push.log, now, onOutcome: (outcome) => metrics.prom.push(outcome), ...(deps.push.agent ? { agent: deps.push.agent } : {}) });
+  const retention = new RetentionTracker();
   return {
     access: new Access(deps.auth),
-    tasks: new TaskService(store, registry, deps.progress),
+    tasks: new TaskService(store, registry, deps.progress, deps.archive),
     review: new ReviewService(store),
     agents,
-    health: new HealthService(store, registry, bus, startedAt, now, deps.recovery ?? null, backups),
+    health: new HealthService(store, registry, bus, startedAt, now, deps.recovery ?? null, backups, deps.retentionOn ? retention : undefined),
     joining: new JoinService(deps.agents, registry, deps.auth, now),
     self: new SelfService(deps.agents, agents, deps.auth, store),
     backups,
     metrics,
     alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now }),
     push: new PushService(pushStore, sender, deps.push.keys, now),
+    retention,
   };
 }

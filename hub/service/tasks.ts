@@ -24,6 +24,11 @@ export interface LiveOutput {
   get(taskId: string): { generation: number; text: string } | undefined;
 }
 
+/** Where tasks removed by retention are kept (hub/archive/archive.ts). */
+export interface ArchiveReader {
+  find(id: string): Promise<{ task: Task; events: TaskEvent[] } | undefined>;
+}
+
 /** Events shown with a task (`show`). */
 const EVENTS_SHOWN = 1000;
 /** Page size when a list or the log asks for none. */
@@ -34,6 +39,7 @@ export class TaskService {
     private readonly store: TaskStore,
     private readonly registry: AgentRegistry,
     private readonly progress: LiveOutput,
+    private readonly archive?: ArchiveReader,
   ) {}
 
   async create(caller: Principal, spec: TaskSpec, options: CreateOptions = {}): Promise<CreateResult> {
@@ -57,11 +63,19 @@ export class TaskService {
 
   /** The task with its events, the live output of its running attempt, and why a queued task waits. */
   async show(caller: Principal, id: string): Promise<TaskDetail> {
-    const task = await this.get(caller, id);
+    Access.authorize(caller, 'tasks.read');
+    const live = await this.store.get(id);
+    if (!live) {
+      // Not in the live store: retention may have archived it.
+      const archived = await this.archive?.find(id);
+      if (!archived) throw new SwitchyardError('TASK_NOT_FOUND', `no task ${id}`, { task_id: id });
+      return { task: archived.task, events: archived.events.slice(-EVENTS_SHOWN), progress_tail: null, waiting: null, archived: true };
+    }
+    const task = live;
     const events = await this.store.events({ taskId: id, limit: EVENTS_SHOWN });
     // Live output of the current attempt (not stored; the result keeps the final tail).
-    const live = this.progress.get(id);
-    const progressTail = live && task.lease?.generation === live.generation ? live.text : null;
+    const output = this.progress.get(id);
+    const progressTail = output && task.lease?.generation === output.generation ? output.text : null;
     return { task, events: events.items, progress_tail: progressTail, waiting: waitingReason(task, this.registry) };
   }
 

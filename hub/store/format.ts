@@ -1,11 +1,11 @@
 /**
  * The store format of a Kv store (`m!version`), checked when it opens. A new store is written as
- * the current format; a format-2 store is migrated, unless the store is opened read-only (then
+ * the current format; a format-2 or -3 store is migrated (2 -> 3 -> 4), unless the store is opened read-only (then
  * STORE_NEEDS_MIGRATION says so and nothing is written); any other format is refused.
  */
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Task } from '../../shared/task.js';
-import { K, STORE_FORMAT_VERSION } from './keys.js';
+import { indexKeysOf, K, STORE_FORMAT_VERSION } from './keys.js';
 import { prefixRange, type Kv, type KvOp } from './kv.js';
 
 /** Makes the store current (or says why it cannot be): on open, before anything reads it. */
@@ -17,18 +17,40 @@ export async function openFormat(kv: Kv, readOnly: boolean): Promise<void> {
     if (!readOnly) await kv.write([{ type: 'put', key: K.version, value: STORE_FORMAT_VERSION }], true);
     return;
   }
-  if (version === '2') {
+  if (version === '2' || version === '3') {
     if (readOnly) {
       throw new SwitchyardError(
         'STORE_NEEDS_MIGRATION',
-        `the store is in format 2; this version uses format ${STORE_FORMAT_VERSION}. Start the hub on it once (it migrates on open), then check again`,
+        `the store is in format ${version}; this version uses format ${STORE_FORMAT_VERSION}. Start the hub on it once (it migrates on open), then check again`,
         { format: version, current: STORE_FORMAT_VERSION },
       );
     }
-    await migrateFormat2(kv);
+    if (version === '2') await migrateFormat2(kv);
+    await migrateFormat3(kv);
     return;
   }
   throw new SwitchyardError('STORE_FAILED', `store format ${version} is not supported (expected ${STORE_FORMAT_VERSION})`);
+}
+
+/**
+ * Format 4 adds the finish index (`f!<status>!<finishedAt>!<id>`, keys.ts) that retention finds
+ * old finished tasks by. The migration writes it for every record that implies one, in batches
+ * (putting a key twice is harmless, so an interrupted run is simply run again at the next open);
+ * the version moves to 4 last.
+ */
+async function migrateFormat3(kv: Kv): Promise<void> {
+  let ops: KvOp[] = [];
+  for await (const entries of kv.entries(prefixRange(K.taskPrefix), 2000)) {
+    for (const [, raw] of entries) {
+      for (const key of indexKeysOf(JSON.parse(raw) as Task)) if (key.startsWith(K.finishedFamily)) ops.push({ type: 'put', key, value: '' });
+    }
+    if (ops.length >= 4000) {
+      await kv.write(ops, true);
+      ops = [];
+    }
+  }
+  ops.push({ type: 'put', key: K.version, value: STORE_FORMAT_VERSION });
+  await kv.write(ops, true);
 }
 
 /**
@@ -54,6 +76,6 @@ async function migrateFormat2(kv: Kv): Promise<void> {
       ops = [];
     }
   }
-  ops.push({ type: 'put', key: K.version, value: STORE_FORMAT_VERSION });
+  ops.push({ type: 'put', key: K.version, value: '3' });
   await kv.write(ops, true);
 }

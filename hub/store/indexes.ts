@@ -106,6 +106,14 @@ export class MemoryIndexes {
     }
   }
 
+  /**
+   * Follows a task removed by retention: only its count (it has no ready, lease or due entry in
+   * a status retention removes).
+   */
+  forget(task: Task): void {
+    if (IS_COUNTED.has(task.status)) this.counts[task.status]--;
+  }
+
   /** The earliest lease expiry or due time, or Infinity. */
   nextTime(): number {
     return Math.min(this.leases.peek()?.at ?? Infinity, this.due.peek()?.at ?? Infinity);

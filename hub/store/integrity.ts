@@ -1,14 +1,14 @@
 /**
  * The integrity check of a Kv store: every index key against the records (keys.ts indexKeysOf),
  * dependency edges against `depends_on` and `dependant_count`, events against the ids records
- * list, idempotency keys against their tasks, and the in-memory indexes against the disk. A full
+ * list, idempotency keys against their tasks (or the reservation of a removed one), and the in-memory indexes against the disk. A full
  * scan; the caller holds the serial path so that it sees one state of the store.
  */
 import { TASK_STATUSES, type Task, type TaskEvent, type TaskStatus } from '../../shared/task.js';
 import { MAX_EVENT_IDS } from '../queue/changes.js';
 import { LEASED_STATUSES } from '../queue/states.js';
 import { COUNTED, type MemoryIndexes } from './indexes.js';
-import { INDEX_PREFIXES, indexKeysOf, K, parseDependantKey } from './keys.js';
+import { INDEX_PREFIXES, indexKeysOf, K, parseDependantKey, parseReservedKey } from './keys.js';
 import { prefixRange, type Kv } from './kv.js';
 import type { IntegrityReport } from './task-store.js';
 
@@ -80,9 +80,17 @@ export async function checkIntegrity(kv: Kv, indexes: MemoryIndexes): Promise<In
     }
   }
   if (listedFound !== eventOwner.size) problems.push(`the records list ${eventOwner.size} events, the log holds ${listedFound} of them`);
+  // A key whose task retention removed stays reserved (k!<releaseAt>!<key>) until it is released.
+  const reserved = new Map<string, string>();
+  for await (const entries of kv.entries(prefixRange(K.reservedPrefix))) {
+    for (const [reservation, id] of entries) reserved.set(parseReservedKey(reservation).key, id);
+  }
   for await (const entries of kv.entries(prefixRange(K.idempotencyPrefix))) {
     for (const [key, id] of entries) {
-      if (idempotency.get(key.slice(K.idempotencyPrefix.length)) !== id) problems.push(`idempotency ${key} points at ${id}, which does not carry that key`);
+      const name = key.slice(K.idempotencyPrefix.length);
+      if (idempotency.get(name) === id) continue;
+      if (reserved.get(name) === id && !dependantCounts.has(id)) continue;
+      problems.push(`idempotency ${key} points at ${id}, which does not carry that key`);
     }
   }
   const { ready } = indexes;

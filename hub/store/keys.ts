@@ -11,6 +11,11 @@
  *   i!<idempotencyKey>                       idempotency key -> taskId
  *   e!<eventId>                              the append-only audit log (JSON events); a record lists
  *                                            its own event ids (`event_ids`), the per-task view
+ *   f!<status>!<finishedAt>!<taskId>         finish index of the statuses retention removes (completed,
+ *                                            cancelled, dead_letter), oldest first per status; the time
+ *                                            is the record's updated_at (hub/queue/retention-rules.ts)
+ *   k!<releaseAt>!<idempotencyKey>           a removed task's idempotency key, reserved until releaseAt
+ *                                            (its i! key still names the removed task until then)
  *   m!version                                store format version
  *   h!probe                                  the last degraded-mode probe write (a time; read by nothing)
  *
@@ -24,9 +29,10 @@
 import { SwitchyardError } from '../../shared/errors.js';
 import { LIMITS, TASK_STATUSES, type Lane, type Task, type TaskStatus } from '../../shared/task.js';
 import { signatureOf } from '../queue/ready-index.js';
+import { finishedAt } from '../queue/retention-rules.js';
 import { LEASED_STATUSES } from '../queue/states.js';
 
-export const STORE_FORMAT_VERSION = '3';
+export const STORE_FORMAT_VERSION = '4';
 
 /** A time as 13 fixed-width digits; throws for a time that 13 digits cannot hold. */
 export function pad(n: number): string {
@@ -52,6 +58,11 @@ export const K = {
   dependant: (parentId: string, id: string) => `p!${parentId}!${id}`,
   dependantsOf: (parentId: string) => `p!${parentId}!`,
   dependantPrefix: 'p!',
+  finished: (status: TaskStatus, at: number, id: string) => `f!${status}!${pad(at)}!${id}`,
+  finishedPrefix: (status: TaskStatus) => `f!${status}!`,
+  finishedFamily: 'f!',
+  reserved: (releaseAt: number, key: string) => `k!${pad(releaseAt)}!${key}`,
+  reservedPrefix: 'k!',
   event: (eventId: string) => `e!${eventId}`,
   eventPrefix: 'e!',
   version: 'm!version',
@@ -60,7 +71,7 @@ export const K = {
 } as const;
 
 /** The prefixes of the index keys `indexKeysOf` derives (what the integrity check compares). */
-export const INDEX_PREFIXES = ['s!', 'r!', 'l!', 'd!'] as const;
+export const INDEX_PREFIXES = ['s!', 'r!', 'l!', 'd!', 'f!'] as const;
 
 /**
  * Statuses with an `s!` index key. Assigned and running tasks have one already, their lease key
@@ -90,6 +101,8 @@ export function indexKeysOf(task: Task): string[] {
   if (task.next_run_at !== null && (task.status === 'pending' || task.status === 'failed')) {
     keys.push(K.due(task.next_run_at, task.id));
   }
+  const finished = finishedAt(task);
+  if (finished !== null) keys.push(K.finished(task.status, finished, task.id));
   return keys;
 }
 
@@ -109,6 +122,17 @@ export function parseReadyKey(key: string): { sig: string; lane: Lane; queuedAt:
   const parts = key.split('!');
   // ['r', sig, lane, queuedAt, id]
   return { sig: parts[1] ?? '', lane: parts[2] as Lane, queuedAt: Number(parts[3]), id: parts[4] ?? '' };
+}
+
+/** Splits `f!<status>!<time>!<id>`. */
+export function parseFinishedKey(key: string): { status: TaskStatus; at: number; id: string } {
+  const [, status = '', at = '', id = ''] = key.split('!');
+  return { status: status as TaskStatus, at: Number(at), id };
+}
+
+/** Splits `k!<time>!<idempotencyKey>` (the key may itself hold '!'). */
+export function parseReservedKey(key: string): { releaseAt: number; key: string } {
+  return { releaseAt: Number(key.slice(2, 15)), key: key.slice(16) };
 }
 
 /** Splits `l!<time>!<id>` or `d!<time>!<id>`. */

@@ -12,6 +12,7 @@
  *   sweeper.ts       finds expired leases and due tasks, on one timer
  *   queries.ts       list, events, get: reads of what is on disk
  *   integrity.ts     verifyIntegrity
+ *   retention.ts     retention rounds: archive, remove in batches, compact
  *   format.ts        the store format, and the migration from format 2
  *
  * Every key it names is in keys.ts.
@@ -37,8 +38,10 @@ import type { Kv, KvSnapshot } from './kv.js';
 import { prefixRange } from './kv.js';
 import { KvPort } from './kv-port.js';
 import { getTask, leasedBy, listEvents, listTasks } from './queries.js';
+import { StoreRetention } from './retention.js';
 import { Sweeper } from './sweeper.js';
 import type {
+  ArchiveSink,
   CreateResult,
   EventQuery,
   IntegrityReport,
@@ -48,6 +51,8 @@ import type {
   QueuedHead,
   QueueStats,
   ReleaseOptions,
+  RetentionOptions,
+  RetentionReport,
   StoreSupports,
   TaskChange,
   TaskStore,
@@ -97,7 +102,7 @@ export const DEFAULT_STORE_OPTIONS: Readonly<TaskStoreOptions> = Object.freeze({
   recoveryGraceMs: 30_000,
 });
 
-const SUPPORTS: Readonly<StoreSupports> = Object.freeze({ onApplied: true });
+const SUPPORTS: Readonly<StoreSupports> = Object.freeze({ onApplied: true, retention: true });
 
 /**
  * Opens a task store on `kv`: checks the format, rebuilds the in-memory indexes, and (unless
@@ -123,6 +128,7 @@ export class KvTaskStore implements TaskStore {
   /** The rules' working set; valid inside an operation on the serial path (see run()). */
   private readonly ws: Changes;
   private readonly sweeper: Sweeper;
+  private readonly retention: StoreRetention;
   private readonly taskIds: IdGenerator;
   private readonly eventIds: IdGenerator;
   private closed = false;
@@ -175,6 +181,7 @@ export class KvTaskStore implements TaskStore {
       log: opts.logger,
       usable: () => this.healthy(),
     });
+    this.retention = new StoreRetention({ kv, gc: this.gc, ws: this.ws, indexes: this.indexes, now: opts.now, log: opts.logger });
   }
 
   /** Checks the format, rebuilds the in-memory indexes from the index keys, then sweeps what expired while closed. */
@@ -357,6 +364,14 @@ export class KvTaskStore implements TaskStore {
     if (this.opts.readOnly) return Promise.reject(new SwitchyardError('STORE_READ_ONLY', 'the store is open read-only'));
     if (this.closed) return Promise.resolve(0);
     return this.sweeper.sweep();
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  retain(options: RetentionOptions, archive: ArchiveSink): Promise<RetentionReport> {
+    if (this.closed) return Promise.reject(new SwitchyardError('STORE_CLOSED', 'the store is closed'));
+    if (this.opts.readOnly) return Promise.reject(new SwitchyardError('STORE_READ_ONLY', 'the store is open read-only'));
+    return this.retention.round(options, archive);
   }
 
   // ---------------------------------------------------------------- queries

@@ -35,6 +35,12 @@ export interface Kv {
   entries(range: KvRange, chunk?: number): AsyncGenerator<Array<[string, string]>>;
   /** A consistent view of the whole store at this moment, taken synchronously (see KvSnapshot). */
   snapshot(): KvSnapshot;
+  /**
+   * Asks the store to reclaim the space of deleted keys in [start, end] now, rather than when its
+   * own compactions reach them (retention calls it after a round, over the ranges it removed).
+   * Off the event loop; may take seconds. A store with nothing to reclaim (memory) does nothing.
+   */
+  compactRange(start: string, end: string): Promise<void>;
   close(): Promise<void>;
   /**
    * After a failed write, makes the store fit to write again, or throws: LevelDB checks that the

@@ -226,6 +226,14 @@ class LevelKv implements Kv {
     };
   }
 
+  compactRange(start: string, end: string): Promise<void> {
+    // LevelDB drops a deleted key's tombstone and the value under it only when a compaction
+    // reaches the bottom level; after a retention round that can be long (the key space of old
+    // tasks sees no new writes to trigger one). classic-level runs this on its worker thread.
+    // `level` types the browser's database too; in Node it is classic-level's, which has it.
+    return (this.db as unknown as { compactRange(start: string, end: string): Promise<void> }).compactRange(start, end);
+  }
+
   close(): Promise<void> {
     return this.db.close();
   }

@@ -13,8 +13,9 @@ import type { Lane, Task, TaskError, TaskEvent, TaskSpec, TaskStatus } from '../
 import type { AgentFilter } from '../queue/matching.js';
 import type { KvSnapshot } from './kv.js';
 import type { DegradedState } from './group-commit.js';
+import type { RetentionLimits } from '../queue/retention-rules.js';
 
-export type { AgentFilter, DegradedState };
+export type { AgentFilter, DegradedState, RetentionLimits };
 
 export interface CreateResult {
   task: Task;
@@ -94,6 +95,51 @@ export interface StoreSupports {
    * groups operations into batches (group commit).
    */
   onApplied: boolean;
+  /** `retain`: removes old finished tasks into an archive (hub/store/retention.ts). */
+  retention: boolean;
+}
+
+/** A task as the archive keeps it: the record and its whole audit trail. */
+export interface ArchivedTask {
+  task: Task;
+  events: TaskEvent[];
+}
+
+/** Where retention writes what it removes; `append` resolves once it is durable (fsync'd). */
+export interface ArchiveSink {
+  append(entries: ArchivedTask[]): Promise<void>;
+}
+
+/** One retention round (docs/operations.md, "Retention and compaction"). */
+export interface RetentionOptions extends RetentionLimits {
+  /** Tasks per removal batch: one operation on the serial path each, so dispatch goes on between them. @defaultValue 250 */
+  batch: number;
+  /**
+   * How long a removed task's idempotency key stays reserved (a create with it is refused with
+   * IDEMPOTENCY_KEY_ARCHIVED); 0 releases it with the task. @defaultValue 7 days
+   */
+  idempotencyKeepMs: number;
+  /** Compact the removed key ranges after the round. @defaultValue true */
+  compact?: boolean;
+}
+
+export interface RetentionReport {
+  /** When the round started (the store's clock). */
+  at: number;
+  /** Tasks archived and removed. */
+  removed: number;
+  /** Removed, per status. */
+  removedByStatus: Partial<Record<TaskStatus, number>>;
+  /** Old enough, but kept (a live dependant, or changed while the round ran). */
+  kept: number;
+  /** Reserved idempotency keys released. */
+  released: number;
+  /** Removal batches written. */
+  batches: number;
+  /** Time spent compacting (ms; 0 when nothing was removed). */
+  compactMs: number;
+  /** Time the whole round took (ms). */
+  durationMs: number;
 }
 
 /** The oldest queued task of one signature (capabilities, repo, delegate) and lane: it speaks for every task behind it. */
@@ -187,5 +233,12 @@ export interface TaskStore {
    * `limit`; in memory, no scan. A backend without it leaves the task_unplaceable rule idle.
    */
   queuedHeads?(limit: number): QueuedHead[];
+  /**
+   * Present when `supports.retention`: one retention round. Writes each batch of removable tasks
+   * to `archive` (durably) before it removes them from the store, so a crash between the two
+   * leaves a duplicate in the archive, never a loss. One round at a time: a call while one runs
+   * gets that round's report.
+   */
+  retain?(options: RetentionOptions, archive: ArchiveSink): Promise<RetentionReport>;
   close(): Promise<void>;
 }

@@ -42,6 +42,9 @@ class CountingKv implements Kv {
   snapshot() {
     return this.inner.snapshot();
   }
+  compactRange(start: string, end: string) {
+    return this.inner.compactRange(start, end);
+  }
   close() {
     return this.inner.close();
   }
