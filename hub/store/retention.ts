@@ -153,6 +153,12 @@ export class StoreRetention {
     return out;
   }
 
+  /** The last id in a key space, as the disk has it. */
+  private async lastKey(prefix: string): Promise<string | null> {
+    for await (const keys of this.deps.kv.keys({ ...prefixRange(prefix), reverse: true, limit: 1 })) return keys[0]?.slice(prefix.length) ?? null;
+    return null;
+  }
+
   private readMany(keys: string[]): Promise<Array<string | undefined>> {
     return Promise.all(keys.map((key) => this.deps.kv.get(key)));
   }
@@ -190,7 +196,13 @@ export class StoreRetention {
       spans.add(key);
     };
     const removing: Array<{ task: Task; events: TaskEvent[]; dependants: readonly string[] }> = [];
+    // The newest task and the task with the newest event stay, however old: they are what the
+    // start-up check compares with the watermark (hub/recovery/), and a hub idle for longer than
+    // the retention period would otherwise look, at its next start, like a store that lost writes.
+    const newestTask = await this.lastKey(K.taskPrefix);
+    const newestEvent = await this.lastKey(K.eventPrefix);
     for (const { task: seen, events } of candidates) {
+      if (seen.id === newestTask || (newestEvent !== null && seen.event_ids.includes(newestEvent))) continue;
       const task = await ws.read(seen.id);
       // Changed since it was archived (a dead-lettered task retried, say): it stays; the archive's
       // copy is a leftover that the live record overrides.
