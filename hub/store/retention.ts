@@ -199,10 +199,11 @@ export class StoreRetention {
     // The newest task and the task with the newest event stay, however old: they are what the
     // start-up check compares with the watermark (hub/recovery/), and a hub idle for longer than
     // the retention period would otherwise look, at its next start, like a store that lost writes.
-    const newestTask = await this.lastKey(K.taskPrefix);
-    const newestEvent = await this.lastKey(K.eventPrefix);
+    const keepNewest = options.keepNewest !== false;
+    const newestTask = keepNewest ? await this.lastKey(K.taskPrefix) : null;
+    const newestEvent = keepNewest ? await this.lastKey(K.eventPrefix) : null;
     for (const { task: seen, events } of candidates) {
-      if (seen.id === newestTask || (newestEvent !== null && seen.event_ids.includes(newestEvent))) continue;
+      if (keepNewest && (seen.id === newestTask || (newestEvent !== null && seen.event_ids.includes(newestEvent)))) continue;
       const task = await ws.read(seen.id);
       // Changed since it was archived (a dead-lettered task retried, say): it stays; the archive's
       // copy is a leftover that the live record overrides.

@@ -121,6 +121,13 @@ export interface RetentionOptions extends RetentionLimits {
   idempotencyKeepMs: number;
   /** Compact the removed key ranges after the round. @defaultValue true */
   compact?: boolean;
+  /**
+   * Keep the newest task and the task holding the newest event, however old: the start-up check
+   * compares them with the watermark (hub/recovery/), so a hub idle past its retention period
+   * must not look like a store that lost writes. Off only in tests of the removal itself.
+   * @defaultValue true
+   */
+  keepNewest?: boolean;
 }
 
 export interface RetentionReport {

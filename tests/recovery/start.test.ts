@@ -281,7 +281,7 @@ describe('damaged table files and MANIFEST', () => {
     expect(err.message).toContain(`${tasksDir} has a bad format marker`);
     const { hub } = track(await startOn(dataDir, { restore: restoreFromBackups() }));
     expect(await allTaskIds(hub)).toEqual(new Set(ids));
-    expect((await health(hub)).recovery).toMatchObject({ action: 'restored', problem: expect.stringMatching(/has a bad format marker "\\u0000garbage" \(expected 3\)$/) });
+    expect((await health(hub)).recovery).toMatchObject({ action: 'restored', problem: expect.stringMatching(/has a bad format marker "\\u0000garbage" \(expected \d+\)$/) });
   });
 
   it('a garbled MANIFEST is named and repaired (the tables are whole): nothing lost', async () => {

@@ -33,6 +33,8 @@ describe('retention in the hub', () => {
     const leased = await h.store.leaseTask(done.id, A0);
     const running = await h.store.accept(leased!.id, leased!.generation, 'a0');
     await h.store.complete(running.id, running.generation, 'a0', { summary: 'all good' });
+    // Newer work: retention keeps the newest task and event (the start-up check compares them).
+    await h.store.create({ title: 'created after' }, 'test');
 
     await waitFor(async () => (await h.store.get(done.id)) === undefined, 'the finished task to leave the live store');
     await waitFor(async () => (await health()).retention?.archived_total === 1, 'the health report to count it');

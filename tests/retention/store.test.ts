@@ -18,7 +18,7 @@ import type { Task } from '../../shared/task.js';
 import { rawContents } from '../support/level-raw.js';
 import { A0, allEvents, allTasks, expectCode, makeTaskIn, makeTempDir, openLevelTestStore, removeDir, spec, type LevelTestStore } from '../support/queue-store.js';
 
-const OPTIONS: RetentionOptions = { completedMs: 30 * DAY_MS, cancelledMs: 30 * DAY_MS, deadLetterMs: 90 * DAY_MS, batch: 7, idempotencyKeepMs: 0 };
+const OPTIONS: RetentionOptions = { completedMs: 30 * DAY_MS, cancelledMs: 30 * DAY_MS, deadLetterMs: 90 * DAY_MS, batch: 7, idempotencyKeepMs: 0, keepNewest: false };
 
 let h: LevelTestStore;
 let archiveDir: string;
