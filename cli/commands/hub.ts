@@ -10,6 +10,7 @@ export const HUB_HELP = `Usage: switchyard hub [options]
        switchyard hub check [--data DIR]
        switchyard hub backup [--data DIR] [--hub URL]     (see switchyard hub backup --help)
        switchyard hub restore [--from DIR] [--data DIR] [--yes]
+       switchyard hub ack [--hub URL]                     (see switchyard hub ack --help)
 
 Runs the hub: the durable task queue, the REST API, and the WebSocket gateway for sidecars.
 'hub check' checks a stopped hub's data folder and changes nothing in it: each store's files by
@@ -18,7 +19,8 @@ migration) with every index entry checked against its record, and the task store
 watermark (the newest change the hub acknowledged) and the newest backup. It exits 1 on any
 problem: DAMAGED (a file, named) or LOST WRITES (the store is behind what was acknowledged).
 'hub backup' takes a verified online backup (a running hub takes it while it serves);
-'hub restore' puts one back into a stopped hub.
+'hub restore' puts one back into a stopped hub. 'hub ack' acknowledges a degraded state that
+waits for an operator (a recovery that lost acknowledged writes).
 
 Options:
   --data DIR    Data folder (LevelDB stores, admin.token). Default $SWITCHYARD_DATA or ./.switchyard/hub
@@ -44,6 +46,7 @@ Logs are JSON lines on stdout.
 export async function hubCommand(argv: string[]): Promise<void> {
   if (argv[0] === 'check') return checkCommand(argv.slice(1));
   if (argv[0] === 'backup') return (await import('./hub-backup.js')).hubBackupCommand(argv.slice(1));
+  if (argv[0] === 'ack') return (await import('./hub-ack.js')).hubAckCommand(argv.slice(1));
   if (argv[0] === 'restore') return (await import('./hub-backup.js')).hubRestoreCommand(argv.slice(1));
   const { values } = parseArgs({
     args: argv,

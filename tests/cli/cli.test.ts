@@ -79,6 +79,7 @@ describe('help', () => {
     ['task', /Usage: switchyard task <command>[\s\S]*add[\s\S]*list[\s\S]*show ID[\s\S]*cancel ID[\s\S]*retry ID/],
     ['agent', /Usage: switchyard agent <command>[\s\S]*add ID[\s\S]*remove ID/],
     ['up', /Usage: switchyard up \[options\][\s\S]*--sidecars N/],
+    ['hub ack', /Usage: switchyard hub ack[\s\S]*needs_ack[\s\S]*--hub URL/],
     ['alerts', /Usage: switchyard alerts \[options\][\s\S]*switchyard alerts ack ID[\s\S]*--all/],
   ];
   /** Every help invocation, run concurrently up front (each is a node start-up). */
@@ -89,7 +90,7 @@ describe('help', () => {
     const all: Array<[string, string[]]> = [
       ['--help', ['--help']],
       ['(none)', []],
-      ...HELP.map(([name]) => [name, [name, '--help']] as [string, string[]]),
+      ...HELP.map(([name]) => [name, [...name.split(' '), '--help']] as [string, string[]]),
       ['task add --help', ['task', 'add', '--help', ...unreachable]],
       ['agent add --help', ['agent', 'add', '--help', ...unreachable]],
     ];

@@ -103,6 +103,17 @@ describe('a stopped hub whose .log was truncated (it once started cleanly, 25 ac
     const health = (await api<{ recovery: { action: string; lost: { acknowledged_task: string } } }>(kept.url, 'GET', '/v1/health')).body;
     expect(health.recovery).toMatchObject({ action: 'kept', lost: { acknowledged_task: ids.at(-1) } });
     await kept.proc.waitForLog('kept the store as it is');
+
+    // Writes wait for an operator; `switchyard hub ack` ends the hold.
+    const held = (await api<{ status: string; degraded: { reason: string; needs_ack: boolean } | null }>(kept.url, 'GET', '/v1/health')).body;
+    expect(held).toMatchObject({ status: 'degraded', degraded: { reason: 'restore_lost_data', needs_ack: true } });
+    expect((await api<{ code: string }>(kept.url, 'POST', '/v1/tasks', { title: 'while held' })).body.code).toBe('STORE_DEGRADED');
+    const ack = await runCli(['hub', 'ack', '--hub', kept.url], { env: { SWITCHYARD_ADMIN_TOKEN: ADMIN } });
+    expect(ack.code, show(ack)).toBe(0);
+    expect(ack.stdout).toContain('acknowledged: the hub is ok');
+    expect((await api(kept.url, 'POST', '/v1/tasks', { title: 'after the ack' })).status).toBe(201);
+    const again = await runCli(['hub', 'ack', '--hub', kept.url], { env: { SWITCHYARD_ADMIN_TOKEN: ADMIN } });
+    expect(again.stdout).toContain('nothing to acknowledge');
   });
 });
 
