@@ -1,8 +1,8 @@
 /**
  * Start-up check bench: what hub/recovery/ adds to a hub's start, by store size.
  *
- *   npm run build --silent && node dist/bench/startcheck.js            (1,000, 10,000, 100,000 tasks)
- *   BENCH_TASKS=1000,50000 node dist/bench/startcheck.js
+ *   npm run bench:startcheck                                  (1,000, 10,000, 100,000 tasks)
+ *   BENCH_TASKS=1000,50000 npm run bench:startcheck
  *
  * For each size: a task store with that many tasks (each with its creation event), stopped, its
  * log moved into tables by one more open; then, timed: the file check alone (level-files.ts:
@@ -17,7 +17,10 @@ import { checkLevelFiles } from '../hub/recovery/level-files.js';
 import { inspectStores } from '../hub/recovery/inspect.js';
 import { openAgentStore } from '../hub/store/agent-store.js';
 import { openTaskStore } from '../hub/store/level-task-store.js';
+import { machineInfo } from './support/machine.js';
+import { fmtRatio, printMachine } from './support/report.js';
 
+printMachine(machineInfo());
 const sizes = (process.env.BENCH_TASKS ?? '1000,10000,100000').split(',').map(Number);
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -43,7 +46,8 @@ for (const n of sizes) {
   if (files.problems.length || found.problems.length) throw new Error(`unexpected problems: ${JSON.stringify([files.problems, found.problems])}`);
   process.stdout.write(
     `${n} tasks, ${(files.bytes / 1e6).toFixed(1)} MB of files: file check ${filesMs.toFixed(0)} ms (${(files.bytes / 1e6 / (filesMs / 1000)).toFixed(0)} MB/s); ` +
-      `start inspection ${inspectMs.toFixed(0)} ms; full inspection ${fullMs.toFixed(0)} ms; a plain open ${openMs.toFixed(0)} ms\n`,
+      `start inspection ${inspectMs.toFixed(0)} ms; full inspection ${fullMs.toFixed(0)} ms; a plain open ${openMs.toFixed(0)} ms (baseline); ` +
+      `start inspection / plain open ${fmtRatio(inspectMs / openMs)}\n`,
   );
   await rm(dir, { recursive: true, force: true });
 }
