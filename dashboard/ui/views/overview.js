@@ -71,11 +71,12 @@ export function mount(el, { api, store }) {
       const { points } = await api('/v1/metrics/history');
       charts.forEach((c) => c.destroy());
       box.replaceChildren();
-      const mk = () => { const d = document.createElement('div'); d.className = 'card chart'; box.append(d); return d; };
+      // All three boxes first, then the charts: each is sized to its grid cell, which a lone box would not be.
+      const boxes = [0, 1, 2].map(() => { const d = document.createElement('div'); d.className = 'card chart'; box.append(d); return d; });
       charts = [
-        lineChart(mk(), 'Queue depth', points, [{ key: 'queued', label: 'queued' }, { key: 'running', label: 'running' }]),
-        lineChart(mk(), 'Throughput per 10 s', points, [{ key: 'completed', label: 'completed' }, { key: 'failed', label: 'failed' }, { key: 'dead_lettered', label: 'dead-lettered' }]),
-        lineChart(mk(), 'Enqueue → assign (ms)', points, [{ key: 'assign_p50_ms', label: 'p50' }, { key: 'assign_p99_ms', label: 'p99' }]),
+        lineChart(boxes[0], 'Queue depth', points, [{ key: 'queued', label: 'queued' }, { key: 'running', label: 'running' }]),
+        lineChart(boxes[1], 'Throughput per 10 s', points, [{ key: 'completed', label: 'completed' }, { key: 'failed', label: 'failed' }, { key: 'dead_lettered', label: 'dead-lettered' }]),
+        lineChart(boxes[2], 'Enqueue → assign (ms)', points, [{ key: 'assign_p50_ms', label: 'p50' }, { key: 'assign_p99_ms', label: 'p99' }]),
       ];
     } catch (err) {
       set(box, html`<p class="muted">${notAvailable(err) ? 'Charts are not available on this hub (no /v1/metrics/history).' : err.message}</p>`);
