@@ -287,6 +287,9 @@ describe('signed in', () => {
     await page.goto(`${url}/#/tasks`);
     await page.locator('#tasks-body tr').first().waitFor();
     await checkView('tasks-phone');
+    await page.goto(`${url}/#/alerts`);
+    await page.locator('#al-acked tr[data-alert^="dead_letter_growth:"]').waitFor();
+    await checkView('alerts-phone');
     await page.setViewportSize({ width: 1200, height: 900 });
   });
 

@@ -31,7 +31,7 @@ export function mount(el, { api, store }) {
   async function load() {
     try {
       const { alerts } = await api('/v1/alerts?state=all&limit=200');
-      for (const a of alerts) store().alerts.set(a.id, a);
+      store().setAlerts(alerts);
       available = true;
       paint();
     } catch (err) {

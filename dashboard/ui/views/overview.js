@@ -86,7 +86,7 @@ export function mount(el, { api, store }) {
     try {
       // Open ones (active and acknowledged) come first in `all`; the feed's alert.changed keeps them current.
       const { alerts } = await api('/v1/alerts?state=all&limit=200');
-      for (const a of alerts) store().alerts.set(a.id, a);
+      store().setAlerts(alerts);
       alertsLoaded = true;
       renderAlerts();
     } catch (err) {
