@@ -105,12 +105,15 @@ export function mount(el, { api, store }) {
   }
 
   let lastVersion = -1;
+  let lastHealthy = store().storeHealthy;
   return {
     refresh() { loadHealth(); loadCharts(); loadAlerts(); clearInterval(timer); timer = setInterval(() => { loadHealth(); loadCharts(); }, 10000); },
     render() {
       const s = store();
       if (s.version === lastVersion) return;
       lastVersion = s.version;
+      // The feed's store.health frame: degraded mode began or ended; the health panel says so now, not at the next poll.
+      if (s.storeHealthy !== lastHealthy) { lastHealthy = s.storeHealthy; loadHealth(); }
       set(q('#ov-status'), counts(s.counts, STATUSES));
       set(q('#ov-lane'), counts(s.stats?.queued, LANES));
       const byState = {};
