@@ -13,6 +13,8 @@ export class ApiError extends Error {
     super(body?.message ?? `HTTP ${status}`);
     this.status = status;
     this.code = body?.code ?? 'HTTP_ERROR';
+    /** The parsed answer: some errors carry a full report (GET /v1/health answers 503 with the health). */
+    this.body = body;
   }
 }
 

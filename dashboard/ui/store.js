@@ -21,6 +21,22 @@ export function createStore() {
     version: 0,
   };
 
+  /**
+   * A REST list of alerts (`state=all`: open ones first, then the newest history) replaces what the
+   * store had, so one cleared while the page was away does not linger; a feed frame newer than the
+   * answer (an ack that raced the request) is kept.
+   */
+  s.setAlerts = (list) => {
+    const changedAt = (a) => Math.max(a.last_fired_at, a.acked_at ?? 0, a.cleared_at ?? 0);
+    const next = new Map();
+    for (const a of list) {
+      const cur = s.alerts.get(a.id);
+      next.set(a.id, cur && changedAt(cur) > changedAt(a) ? cur : a);
+    }
+    s.alerts = next;
+    s.version++;
+  };
+
   s.apply = (f) => {
     s.version++;
     switch (f.type) {

@@ -1,7 +1,7 @@
 // Agents: state, executors and models, repos, CPU / RAM / per-GPU VRAM as bars, current tasks, last heartbeat.
 import { ago, html, set } from '../html.js';
 
-export const title = () => 'Agents';
+export const title = (route) => (route?.id ? `Agent ${route.id}` : 'Agents');
 
 const bar = (label, used, total, unit) => {
   const pct = total > 0 ? Math.round((used / total) * 100) : 0;
@@ -9,9 +9,9 @@ const bar = (label, used, total, unit) => {
     <meter min="0" max="${total || 1}" value="${used}" aria-label="${label}: ${pct}%">${pct}%</meter></div>`;
 };
 
-function agentCard(a) {
+function agentCard(a, selected) {
   const r = a.resources;
-  return html`<article class="card" data-agent="${a.id}" aria-labelledby="ag-${a.id}">
+  return html`<article class="card${a.id === selected ? ' selected' : ''}" data-agent="${a.id}" aria-labelledby="ag-${a.id}"${a.id === selected ? html` aria-current="true" tabindex="-1"` : ''}>
     <h2 id="ag-${a.id}">${a.id} <span class="status status-${a.state}">${a.state}</span></h2>
     <dl class="kv">
       <dt>Last heartbeat</dt><dd>${ago(a.last_seen_at)}</dd>
@@ -27,9 +27,12 @@ function agentCard(a) {
   </article>`;
 }
 
-export function mount(el, { store }) {
-  set(el, html`<h1>Agents</h1><p id="agents-count" class="muted"></p><div id="agents-list" class="grid"></div>`);
+export function mount(el, { store, route }) {
+  // '#/agents/<id>' (an alert's link): the same view, that agent's card highlighted and scrolled to.
+  const selected = route?.id ?? null;
+  set(el, html`<h1>Agents</h1><p id="agents-count" class="muted"></p><p id="agent-missing" class="muted" role="status"></p><div id="agents-list" class="grid"></div>`);
   let lastVersion = -1;
+  let scrolled = false;
   return {
     render() {
       const s = store();
@@ -37,7 +40,15 @@ export function mount(el, { store }) {
       lastVersion = s.version;
       const agents = [...s.agents.values()].sort((a, b) => a.id.localeCompare(b.id));
       el.querySelector('#agents-count').textContent = `${agents.length} agent(s), ${agents.filter((a) => a.state !== 'offline').length} online.`;
-      set(el.querySelector('#agents-list'), agents.length ? html`${agents.map(agentCard)}` : html`<p>No agent has connected yet.</p>`);
+      set(el.querySelector('#agents-list'), agents.length ? html`${agents.map((a) => agentCard(a, selected))}` : html`<p>No agent has connected yet.</p>`);
+      if (!selected) return;
+      const card = el.querySelector('.card.selected');
+      el.querySelector('#agent-missing').textContent = card ? '' : `Agent ${selected} is not known to this hub now (removed, or not connected since the hub started).`;
+      if (card && !scrolled) {
+        scrolled = true;
+        card.scrollIntoView({ block: 'start' });
+        card.focus({ preventScroll: true });
+      }
     },
   };
 }

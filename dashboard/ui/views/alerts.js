@@ -10,7 +10,7 @@ function table(list, withAck) {
   return html`<div class="table-wrap"><table class="stack"><thead><tr><th scope="col">Severity</th><th scope="col">Alert</th><th scope="col">Fired</th><th scope="col">Count</th><th scope="col">${withAck ? 'Action' : 'State'}</th></tr></thead><tbody>
     ${list.map((a) => html`<tr data-alert="${a.id}"><td data-label="Severity" class="sev-${a.severity}">${a.severity}</td><td data-label="Alert"><a href="${safeUrl(a.url, '#/alerts')}">${a.title}</a><div>${a.message}</div></td>
       <td data-label="Fired">${time(a.fired_at)} (last ${ago(a.last_fired_at)})</td><td data-label="Count">${a.count}</td>
-      <td data-label="${withAck ? 'Action' : 'State'}">${withAck ? html`<button type="button" data-ack="${a.id}">Acknowledge</button>` : html`${a.state}${a.acked_by ? ` by ${a.acked_by}` : ''}`}</td></tr>`)}
+      <td data-label="${withAck ? 'Action' : 'State'}">${withAck ? html`<button type="button" data-ack="${a.id}" aria-label="Acknowledge: ${a.title}">Acknowledge</button>` : html`${a.state}${a.acked_by ? ` by ${a.acked_by}` : ''}`}</td></tr>`)}
   </tbody></table></div>`;
 }
 
@@ -31,7 +31,7 @@ export function mount(el, { api, store }) {
   async function load() {
     try {
       const { alerts } = await api('/v1/alerts?state=all&limit=200');
-      for (const a of alerts) store().alerts.set(a.id, a);
+      store().setAlerts(alerts);
       available = true;
       paint();
     } catch (err) {
@@ -59,14 +59,32 @@ export function mount(el, { api, store }) {
     catch (err) { q('#al-note').textContent = `Could not acknowledge: ${err.message}`; }
   });
 
-  // Notifications: PUSH's module. If it is missing or throws, the section stays hidden.
+  // Notifications: PUSH's module. If it does not load, the section stays hidden; what it cannot do, it says.
   (async () => {
     let push;
     try { push = await import('../push.js'); } catch { return; }
     const section = q('#notifications');
+    const buttons = { sub: q('#push-sub'), unsub: q('#push-unsub') };
+    // pushState's answer (push.js) in words, and only the buttons that can do something now.
+    const describe = (st) => {
+      const line = q('#push-state');
+      section.dataset.push = !st?.supported ? 'unsupported' : st.subscribed ? 'subscribed' : st.permission === 'denied' ? 'blocked' : 'not-subscribed';
+      if (!st?.supported) line.textContent = `Notifications are not available in this browser: ${st?.reason ?? 'unknown reason'}.`;
+      else if (st.subscribed) line.textContent = `This browser is subscribed to ${st.kinds?.length ? st.kinds.join(', ') : 'every alert'}.`;
+      else if (st.permission === 'denied') line.textContent = 'This browser is not subscribed: notifications are blocked for this site (allow them in the browser settings to subscribe).';
+      else line.textContent = 'This browser is not subscribed. Subscribe to get alerts as notifications, even with this page closed.';
+      for (const box of el.querySelectorAll('input[name=kind]')) box.checked = Boolean(st?.kinds?.includes(box.value));
+      buttons.sub.disabled = !st?.supported;
+      buttons.unsub.disabled = !st?.subscribed;
+      buttons.sub.textContent = st?.subscribed ? 'Update the kinds' : 'Subscribe this browser';
+    };
     const showState = async () => {
-      try { const st = await push.pushState(api); q('#push-state').textContent = typeof st === 'string' ? st : st?.message ?? (st?.supported === false ? `Notifications are not available here: ${st.reason}` : st?.subscribed ? `This browser is subscribed${st.kinds?.length ? ` to ${st.kinds.join(', ')}` : ' to every alert'}.` : 'This browser is not subscribed.'); section.hidden = false; }
-      catch (err) { if (notAvailable(err)) section.hidden = true; else { q('#push-state').textContent = err.message; section.hidden = false; } }
+      try { const st = await push.pushState(api); describe(st); section.hidden = false; }
+      catch (err) {
+        section.dataset.push = 'error';
+        q('#push-state').textContent = notAvailable(err) ? 'Notifications are not available on this hub (no /v1/push routes).' : `Could not read the notification state: ${err.message}`;
+        section.hidden = false;
+      }
     };
     q('#push-sub').addEventListener('click', async () => {
       const kinds = [...el.querySelectorAll('input[name=kind]:checked')].map((i) => i.value);

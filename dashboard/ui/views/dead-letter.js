@@ -5,7 +5,9 @@ export const title = () => 'Dead letter';
 const MAX = 2000;
 
 export function mount(el, { api, store }) {
-  set(el, html`<h1>Dead letter</h1><p id="dl-note" class="muted" role="status" aria-live="polite">Loading…</p>
+  // Two lines: what is listed (repainted on each reload) and the last action's outcome, which a reload
+  // (a feed event after the retry) must not overwrite before the operator has read it.
+  set(el, html`<h1>Dead letter</h1><p id="dl-note" class="muted" role="status" aria-live="polite">Loading…</p><p id="dl-result" role="status" aria-live="polite"></p>
     <div class="actions"><button type="button" id="dl-retry" class="primary">Retry selected</button><button type="button" id="dl-cancel">Cancel selected</button></div>
     <div id="dl-groups"></div>`);
   const q = (sel) => el.querySelector(sel);
@@ -53,7 +55,7 @@ export function mount(el, { api, store }) {
       catch (err) { failed.push(`${id}: ${err.code}`); }
     }
     await load();
-    q('#dl-note').textContent = `${path === 'retry' ? 'Retried' : 'Cancelled'} ${ok} task(s)${failed.length ? `; refused: ${failed.join(', ')}` : ''}.`;
+    q('#dl-result').textContent = `${path === 'retry' ? 'Retried' : 'Cancelled'} ${ok} task(s)${failed.length ? `; refused: ${failed.join(', ')}` : ''}.`;
   }
 
   el.addEventListener('change', (ev) => {
