@@ -6,7 +6,6 @@
 import type { WebSocket } from 'ws';
 import type { FeedMessage } from '../../shared/feed.js';
 import { CLOSE } from './close-codes.js';
-import type { Corkable } from './outbound.js';
 
 /** The frames (shared/feed.ts defines each once). */
 export type { FeedMessage };
@@ -16,23 +15,56 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 
 /**
  * Frames are still one message each, but those published in one turn of the event loop go out
- * together: each subscriber's socket is corked for the batch, so a burst of changes (a batch commit
- * is hundreds of task.changed) costs one write per subscriber instead of one per frame, and each
- * frame is encoded to bytes once for all subscribers. Measured by `npm run bench:dashboard`
- * (docs/benchmarks.md): with 10 dashboards on 2 cores, per-frame writes cost the hub most of its
- * cycles/s. The TCP socket is the upgrade request's (public `net.Socket` API, as outbound.ts does).
+ * together, and are encoded once for every subscriber: each frame's JSON becomes one complete
+ * WebSocket text frame (RFC 6455 5.2: FIN, opcode 1, the length, an unmasked payload, as a server
+ * sends), the turn's frames are joined into one buffer, and that buffer is written to each
+ * subscriber's TCP socket in one write. A burst of changes (a batch commit is hundreds of
+ * task.changed) thus costs one write per subscriber and no per-frame work per subscriber.
+ * Measured by `npm run bench:dashboard` (docs/benchmarks.md): with 10 dashboards on 2 cores,
+ * per-frame sends through ws cost the hub a third of its cycles/s.
+ *
+ * Writing beside ws is safe here: the feed's sockets negotiate no extension (permessage-deflate is
+ * off, so ws never holds a message back to compress it) and ws writes each of its own frames (the
+ * hello, pings, the close) whole and synchronously, so frames never interleave; `bufferedAmount`
+ * still counts these bytes, since it reads the socket's buffer. Without the TCP socket (a caller
+ * that did not pass it) frames go through `ws.send` one by one.
  */
+
+/** What the feed needs of a subscriber's TCP socket (a `net.Socket`, the upgrade request's). */
+export interface FeedTransport {
+  write(chunk: Uint8Array): boolean;
+}
+
+/** One server-to-client text frame (RFC 6455 section 5.2) around `payload`. */
+export function textFrame(payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? 2 : n < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + n);
+  frame[0] = 0x81; // FIN, opcode 1 (text)
+  if (n < 126) frame[1] = n;
+  else if (n < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(n), 2);
+  }
+  payload.copy(frame, head);
+  return frame;
+}
 
 export class Feed {
   private readonly subscribers = new Set<WebSocket>();
-  /** The TCP socket under each subscriber, corked for a batch. */
-  private readonly transports = new WeakMap<WebSocket, Corkable>();
-  /** Frames published this turn, per subscriber, in order. */
-  private readonly pending = new Map<WebSocket, Buffer[]>();
+  /** The TCP socket under each subscriber, written to once per turn. */
+  private readonly transports = new WeakMap<WebSocket, FeedTransport>();
+  /** This turn's frames (JSON payloads), in order. */
+  private turn: Buffer[] = [];
+  /** Each subscriber this turn: the index in `turn` of its first frame (later joiners start later). */
+  private readonly from = new Map<WebSocket, number>();
   private flushScheduled = false;
 
   /** Adds a subscriber and sends it `first` (the snapshot) before any change. */
-  add(ws: WebSocket, first: FeedMessage, transport?: Corkable): void {
+  add(ws: WebSocket, first: FeedMessage, transport?: FeedTransport): void {
     ws.send(JSON.stringify(first));
     if (transport) this.transports.set(ws, transport);
     this.subscribers.add(ws);
@@ -48,20 +80,22 @@ export class Feed {
 
   publish(message: FeedMessage): void {
     if (this.subscribers.size === 0) return;
-    const frame = Buffer.from(JSON.stringify(message));
+    const index = this.turn.length;
+    let taken = false;
     for (const ws of this.subscribers) {
       if (ws.readyState !== ws.OPEN) continue;
       if (ws.bufferedAmount > MAX_BUFFERED) {
         ws.close(CLOSE.TOO_SLOW, 'feed subscriber too slow');
         this.subscribers.delete(ws);
-        this.pending.delete(ws);
+        this.from.delete(ws);
         continue;
       }
-      const queue = this.pending.get(ws);
-      if (queue) queue.push(frame);
-      else this.pending.set(ws, [frame]);
+      if (!this.from.has(ws)) this.from.set(ws, index);
+      taken = true;
     }
-    if (!this.flushScheduled && this.pending.size > 0) {
+    if (!taken) return;
+    this.turn.push(Buffer.from(JSON.stringify(message)));
+    if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
@@ -69,18 +103,32 @@ export class Feed {
 
   private flush(): void {
     this.flushScheduled = false;
-    for (const [ws, frames] of this.pending) {
+    const turn = this.turn;
+    this.turn = [];
+    // One buffer per starting index (nearly always just 0): built once, written to each.
+    const joined = new Map<number, Buffer>();
+    let frames: Buffer[] | null = null;
+    for (const [ws, start] of this.from) {
       if (ws.readyState !== ws.OPEN) continue;
       const socket = this.transports.get(ws);
-      socket?.cork();
-      for (const frame of frames) ws.send(frame, { binary: false });
-      socket?.uncork();
+      if (!socket) {
+        for (let i = start; i < turn.length; i++) ws.send(turn[i]!, { binary: false });
+        continue;
+      }
+      let bytes = joined.get(start);
+      if (!bytes) {
+        frames ??= turn.map(textFrame);
+        bytes = start === 0 && frames.length === 1 ? frames[0]! : Buffer.concat(frames.slice(start));
+        joined.set(start, bytes);
+      }
+      socket.write(bytes);
     }
-    this.pending.clear();
+    this.from.clear();
   }
 
   closeAll(): void {
-    this.pending.clear();
+    this.turn = [];
+    this.from.clear();
     for (const ws of this.subscribers) ws.close(CLOSE.GOING_AWAY, 'hub shutting down');
     this.subscribers.clear();
   }

@@ -173,3 +173,22 @@ describe('events', () => {
     expect(fast.ws.readyState).toBe(WebSocket.OPEN);
   });
 });
+
+describe('textFrame (the feed writes its frames itself, RFC 6455 5.2)', () => {
+  it('frames payloads of each length class as ws reads them back', async () => {
+    const { textFrame } = await import('../../hub/gateway/feed.js');
+    // ws's own frame parser (exported at run time; @types/ws does not declare it).
+    const { Receiver } = (await import('ws')) as unknown as { Receiver: unknown };
+    for (const size of [0, 1, 125, 126, 65_535, 65_536, 300_000]) {
+      const payload = Buffer.from('x'.repeat(size));
+      const got: string[] = [];
+      const receiver = new (Receiver as unknown as new (o: object) => import('node:stream').Writable & { on(e: 'message', f: (d: Buffer, bin: boolean) => void): void })({ isServer: false, maxPayload: 0 });
+      receiver.on('message', (data: Buffer, isBinary: boolean) => {
+        expect(isBinary).toBe(false);
+        got.push(data.toString());
+      });
+      await new Promise<void>((resolve, reject) => receiver.write(textFrame(payload), (err) => (err ? reject(err) : resolve())));
+      expect(got, `size ${size}`).toEqual([payload.toString()]);
+    }
+  });
+});
