@@ -51,7 +51,8 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
       if (feed.size > 0) feed.publish({ type: 'task.changed', task, event });
     }),
     bus.on('agent.changed', (agent) => {
-      if (feed.size > 0) feed.publish({ type: 'agent.changed', agent: registry.view(agent) });
+      // The newest view per agent per turn (a batch moves an agent through several states at once).
+      if (feed.size > 0) feed.publishLatest(`agent:${agent.id}`, () => ({ type: 'agent.changed', agent: registry.view(agent) }));
     }),
     bus.on('alert', (alert) => feed.publish({ type: 'alert', alert })),
     bus.on('alert.changed', (alert) => feed.publish({ type: 'alert.changed', alert })),

@@ -57,8 +57,12 @@ export class Feed {
   private readonly subscribers = new Set<WebSocket>();
   /** The TCP socket under each subscriber, written to once per turn. */
   private readonly transports = new WeakMap<WebSocket, FeedTransport>();
-  /** This turn's frames (JSON payloads), in order. */
-  private turn: Buffer[] = [];
+  /** This turn's frames (JSON payloads, or builders of them for coalesced frames), in order. */
+  private turn: Array<Buffer | (() => FeedMessage)> = [];
+  /** Coalesced frames of this turn: key -> index in `turn`. */
+  private readonly latest = new Map<string, number>();
+  /** The largest start index of a subscriber this turn (a frame before it does not reach everyone). */
+  private maxFrom = 0;
   /** Each subscriber this turn: the index in `turn` of its first frame (later joiners start later). */
   private readonly from = new Map<WebSocket, number>();
   private flushScheduled = false;
@@ -79,7 +83,33 @@ export class Feed {
   }
 
   publish(message: FeedMessage): void {
-    if (this.subscribers.size === 0) return;
+    if (!this.admit()) return;
+    this.turn.push(Buffer.from(JSON.stringify(message)));
+    this.schedule();
+  }
+
+  /**
+   * A state snapshot (an agent's view) where only the newest matters: within one turn, a later
+   * one replaces the earlier in its place, and `build` runs once, at the flush. A burst of an
+   * agent's state changes (assigned, working, idle in one batch) is then one frame, not three.
+   * Unless a subscriber joined after the earlier one (its snapshot predates the change): then the
+   * frame is appended instead, so nobody misses the newest state.
+   */
+  publishLatest(key: string, build: () => FeedMessage): void {
+    if (!this.admit()) return;
+    const at = this.latest.get(key);
+    if (at !== undefined && at >= this.maxFrom) {
+      this.turn[at] = build;
+    } else {
+      this.latest.set(key, this.turn.length);
+      this.turn.push(build);
+    }
+    this.schedule();
+  }
+
+  /** Notes this turn's receivers (dropping those too far behind); false when there are none. */
+  private admit(): boolean {
+    if (this.subscribers.size === 0) return false;
     const index = this.turn.length;
     let taken = false;
     for (const ws of this.subscribers) {
@@ -90,11 +120,16 @@ export class Feed {
         this.from.delete(ws);
         continue;
       }
-      if (!this.from.has(ws)) this.from.set(ws, index);
+      if (!this.from.has(ws)) {
+        this.from.set(ws, index);
+        if (index > this.maxFrom) this.maxFrom = index;
+      }
       taken = true;
     }
-    if (!taken) return;
-    this.turn.push(Buffer.from(JSON.stringify(message)));
+    return taken;
+  }
+
+  private schedule(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -103,8 +138,10 @@ export class Feed {
 
   private flush(): void {
     this.flushScheduled = false;
-    const turn = this.turn;
+    const turn = this.turn.map((f) => (typeof f === 'function' ? Buffer.from(JSON.stringify(f())) : f));
     this.turn = [];
+    this.latest.clear();
+    this.maxFrom = 0;
     // One buffer per starting index (nearly always just 0): built once, written to each.
     const joined = new Map<number, Buffer>();
     let frames: Buffer[] | null = null;
@@ -128,6 +165,8 @@ export class Feed {
 
   closeAll(): void {
     this.turn = [];
+    this.latest.clear();
+    this.maxFrom = 0;
     this.from.clear();
     for (const ws of this.subscribers) ws.close(CLOSE.GOING_AWAY, 'hub shutting down');
     this.subscribers.clear();
