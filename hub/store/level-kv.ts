@@ -105,6 +105,19 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
+/** An iterator's items `chunk` at a time (one `nextv` each), closing it however the reader stops. */
+async function* inChunks<T>(it: { nextv(size: number): Promise<unknown[]>; close(): Promise<void> }, chunk: number): AsyncGenerator<T[]> {
+  try {
+    for (;;) {
+      const batch = (await it.nextv(chunk)) as T[];
+      if (batch.length === 0) return;
+      yield batch;
+    }
+  } finally {
+    await it.close();
+  }
+}
+
 class LevelKv implements Kv {
   /** While recover() reopens the database: reads wait for it. */
   private reopening: Promise<void> | null = null;
@@ -175,30 +188,12 @@ class LevelKv implements Kv {
 
   async *keys(range: KvRange, chunk = 1000): AsyncGenerator<string[]> {
     if (this.reopening) await this.reopening;
-    const it = this.db.keys(range);
-    try {
-      for (;;) {
-        const batch = await it.nextv(chunk);
-        if (batch.length === 0) return;
-        yield batch;
-      }
-    } finally {
-      await it.close();
-    }
+    yield* inChunks<string>(this.db.keys(range), chunk);
   }
 
   async *entries(range: KvRange, chunk = 1000): AsyncGenerator<Array<[string, string]>> {
     if (this.reopening) await this.reopening;
-    const it = this.db.iterator(range);
-    try {
-      for (;;) {
-        const batch = await it.nextv(chunk);
-        if (batch.length === 0) return;
-        yield batch as Array<[string, string]>;
-      }
-    } finally {
-      await it.close();
-    }
+    yield* inChunks<[string, string]>(this.db.iterator(range), chunk);
   }
 
   /**
@@ -210,17 +205,9 @@ class LevelKv implements Kv {
     const db = this.db;
     const snap = db.snapshot();
     return {
+      // A generator, so that the iterator opens on the first read (and so is always closed).
       async *entries(range: KvRange, chunk = 1000): AsyncGenerator<Array<[string, string]>> {
-        const it = db.iterator({ ...range, snapshot: snap } as object);
-        try {
-          for (;;) {
-            const batch = await it.nextv(chunk);
-            if (batch.length === 0) return;
-            yield batch as Array<[string, string]>;
-          }
-        } finally {
-          await it.close();
-        }
+        yield* inChunks<[string, string]>(db.iterator({ ...range, snapshot: snap } as object), chunk);
       },
       close: () => snap.close(),
     };
