@@ -8,9 +8,10 @@
  * A folder from before the marker (an upgrade) counts as holding a store wherever a store folder
  * has LevelDB data files; the marker is written after it opens cleanly.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../shared/atomic-file.js';
+import { readJsonFile } from './json-file.js';
 import { DATA_FILE } from './level-files.js';
 
 /** The stores of a data folder, each a LevelDB folder `<data>/<name>`. */
@@ -29,19 +30,7 @@ export interface StoreMarker {
 
 /** The marker, or null when the folder has none; a marker that cannot be read still says "a hub made this folder". */
 export async function readMarker(dataDir: string): Promise<StoreMarker | 'garbled' | null> {
-  let text: string;
-  try {
-    text = await readFile(join(dataDir, MARKER_FILE), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    const marker = JSON.parse(text) as StoreMarker;
-    return typeof marker.created_at === 'number' && Array.isArray(marker.stores) ? marker : 'garbled';
-  } catch {
-    return 'garbled';
-  }
+  return readJsonFile<StoreMarker>(join(dataDir, MARKER_FILE), (m) => typeof m.created_at === 'number' && Array.isArray(m.stores));
 }
 
 export function writeMarker(dataDir: string, createdAt: number): Promise<void> {

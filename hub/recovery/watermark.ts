@@ -9,11 +9,11 @@
  * ahead: it follows onChange, which reports only durable changes); writes acknowledged in the
  * second before a crash are the ones it cannot vouch for.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../../shared/atomic-file.js';
 import type { TaskStore } from '../store/task-store.js';
+import { readJsonFile } from './json-file.js';
 
 export const WATERMARK_FILE = 'watermark.json';
 
@@ -29,20 +29,8 @@ export interface Watermark {
 }
 
 export async function readWatermark(dataDir: string): Promise<Watermark | 'garbled' | null> {
-  let text: string;
-  try {
-    text = await readFile(join(dataDir, WATERMARK_FILE), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    const w = JSON.parse(text) as Watermark;
-    const idOrNull = (v: unknown) => v === null || typeof v === 'string';
-    return idOrNull(w.newest_event) && idOrNull(w.newest_task) && typeof w.at === 'number' ? w : 'garbled';
-  } catch {
-    return 'garbled';
-  }
+  const idOrNull = (v: unknown) => v === null || typeof v === 'string';
+  return readJsonFile<Watermark>(join(dataDir, WATERMARK_FILE), (w) => idOrNull(w.newest_event) && idOrNull(w.newest_task) && typeof w.at === 'number');
 }
 
 export function writeWatermark(dataDir: string, w: Watermark): Promise<void> {
