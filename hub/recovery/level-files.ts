@@ -19,6 +19,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c, maskCrc } from './crc32c.js';
 import { snappyUncompress } from './snappy.js';
+import { readVarint } from './varint.js';
 
 export interface FileProblem {
   /** The damaged file's path. */
@@ -128,14 +129,9 @@ function liveFiles(edits: Uint8Array[]): LiveFiles {
   for (const edit of edits) {
     let p = 0;
     const varint = (): number => {
-      let result = 0;
-      for (let shift = 0; shift < 64; shift += 7) {
-        if (p >= edit.length) throw new Error('a version edit is cut short');
-        const b = edit[p++]!;
-        result += (b & 0x7f) * 2 ** shift;
-        if (b < 0x80) return result;
-      }
-      throw new Error('bad varint');
+      let value: number;
+      [value, p] = readVarint(edit, p, edit.length, 64, 'a version edit is cut short', 'bad varint');
+      return value;
     };
     const skipBytes = () => {
       const n = varint();
@@ -260,14 +256,11 @@ export function checkTable(buf: Uint8Array): string | null {
   }
   try {
     let p = buf.length - FOOTER;
+    // (The footer lies inside the file, checked above: running off its end is a bad varint.)
     const varint = (): number => {
-      let result = 0;
-      for (let shift = 0; shift < 64; shift += 7) {
-        const b = buf[p++]!;
-        result += (b & 0x7f) * 2 ** shift;
-        if (b < 0x80) return result;
-      }
-      throw new Error('bad varint');
+      let value: number;
+      [value, p] = readVarint(buf, p, buf.length, 64, 'bad varint', 'bad varint');
+      return value;
     };
     const meta = { offset: varint(), size: varint() };
     const index = { offset: varint(), size: varint() };
@@ -312,14 +305,9 @@ function* blockValues(block: Uint8Array): Generator<{ offset: number; size: numb
   if (end < 0) throw new Error('index block restarts overrun');
   let p = 0;
   const varint = (): number => {
-    let result = 0;
-    for (let shift = 0; shift < 64; shift += 7) {
-      if (p >= end) throw new Error('index entry overruns');
-      const b = block[p++]!;
-      result += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return result;
-    }
-    throw new Error('bad varint');
+    let value: number;
+    [value, p] = readVarint(block, p, end, 64, 'index entry overruns', 'bad varint');
+    return value;
   };
   while (p < end) {
     varint(); // shared key bytes

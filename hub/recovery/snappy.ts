@@ -3,19 +3,11 @@
  * data blocks) when level-files.ts checks a table file without opening the store. Throws on a
  * malformed stream.
  */
+import { readVarint } from './varint.js';
+
 export function snappyUncompress(src: Uint8Array): Uint8Array {
-  let pos = 0;
-  const varint = (): number => {
-    let result = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      if (pos >= src.length) throw new Error('snappy: truncated length');
-      const b = src[pos++]!;
-      result += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return result;
-    }
-    throw new Error('snappy: bad length');
-  };
-  const size = varint();
+  const [size, start] = readVarint(src, 0, src.length, 35, 'snappy: truncated length', 'snappy: bad length');
+  let pos = start;
   if (size > 64 * 1024 * 1024) throw new Error('snappy: implausible length');
   const out = new Uint8Array(size);
   let o = 0;
