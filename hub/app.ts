@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Alert } from '../shared/alerts.js';
 import { ErrorBody, SwitchyardError } from '../shared/errors.js';
-import { ExecutorAlert, FeedMessage } from '../shared/feed.js';
+import { ExecutorAlert, FeedBatch, FeedMessage } from '../shared/feed.js';
 import { Agent, AgentView, BackupManifest, JoinView, QueueStats, type StoreRecovery } from '../shared/rest.js';
 import { Task, TaskEvent, TaskSpec } from '../shared/task.js';
 import { AgentRegistry } from './agents/registry.js';
@@ -99,7 +99,7 @@ export interface Hub {
 }
 
 /** The schemas with an `$id` the routes name: OpenAPI's components. */
-const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, Alert, FeedMessage, JoinView, BackupManifest];
+const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, Alert, FeedMessage, FeedBatch, JoinView, BackupManifest];
 
 export async function buildHub(deps: HubDeps): Promise<Hub> {
   const { config, store, agents, log } = deps;

@@ -57,12 +57,23 @@ export const FeedMessage = Type.Union([M.hello, M['task.changed'], M['agent.chan
 export type FeedMessage = Static<typeof FeedMessage>;
 
 /**
+ * What a subscriber that negotiated FEED_BATCH_PROTOCOL gets after the hello: each turn of the
+ * hub's event loop (a commit's task changes, the agents' changes that went with it) as one
+ * WebSocket message, the FeedMessages in order. Fewer, larger messages: a busy fleet's thousands
+ * of changes a second cost a dashboard tens of messages, not thousands.
+ */
+export const FeedBatch = Type.Object({ type: Type.Literal('batch'), messages: Type.Array(Ref(FeedMessage)) }, { $id: 'FeedBatch' });
+export type FeedBatch = Static<typeof FeedBatch>;
+
+/**
  * Feed authentication without the token in the URL (URLs end up in logs and history): a browser
  * cannot set headers on a WebSocket, but it can offer subprotocols. It offers
  * `[FEED_PROTOCOL, 'bearer.<token>']`; the hub reads the token from the `bearer.` entry and echoes
  * back only FEED_PROTOCOL, never the secret one.
  */
 export const FEED_PROTOCOL = 'switchyard.v1';
+/** Offered before FEED_PROTOCOL by clients that take a turn's messages as one FeedBatch (the dashboard). */
+export const FEED_BATCH_PROTOCOL = 'switchyard.v1.batch';
 export const BEARER_PROTOCOL_PREFIX = 'bearer.';
 
 /** The token in a `Sec-WebSocket-Protocol` header's `bearer.<token>` entry, or null. */
@@ -76,8 +87,9 @@ export function bearerFromProtocols(header: string | string[] | undefined): stri
   return null;
 }
 
-/** The subprotocol a hub answers with: FEED_PROTOCOL when offered, else any non-secret one, else none. */
+/** The subprotocol a hub answers with: FEED_BATCH_PROTOCOL, else FEED_PROTOCOL when offered, else any non-secret one, else none. */
 export function chooseProtocol(offered: ReadonlySet<string>): string | false {
+  if (offered.has(FEED_BATCH_PROTOCOL)) return FEED_BATCH_PROTOCOL;
   if (offered.has(FEED_PROTOCOL)) return FEED_PROTOCOL;
   for (const p of offered) if (!p.startsWith(BEARER_PROTOCOL_PREFIX)) return p;
   return false;

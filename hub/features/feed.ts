@@ -8,6 +8,7 @@
 import { Type } from '@sinclair/typebox';
 import type { AgentRegistry } from '../agents/registry.js';
 import { ErrorBody } from '../../shared/errors.js';
+import { FEED_BATCH_PROTOCOL } from '../../shared/feed.js';
 import { FeedQuery } from '../../shared/rest.js';
 import { Ref } from '../../shared/schema.js';
 import { withErrors } from '../api/validation.js';
@@ -41,14 +42,17 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
       pinger.track(socket);
       const stats = await services.tasks.stats();
       // The snapshot first, then changes; a socket that closed while the counts were read gets nothing.
-      if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: services.agents.live(), stats }, req.raw.socket);
+      if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: services.agents.live(), stats }, req.raw.socket, socket.protocol === FEED_BATCH_PROTOCOL ? 'batch' : 'single');
     },
   );
 
   // Nothing is built for a feed nobody follows.
   const offs = [
-    bus.on('task.changed', ({ task, event }) => {
-      if (feed.size > 0) feed.publish({ type: 'task.changed', task, event });
+    bus.on('task.changed', ({ task, event, json }) => {
+      if (feed.size === 0) return;
+      // The text the store wrote to disk, when it says so: the same JSON, not serialized again.
+      if (json) feed.publishJson(`{"type":"task.changed","task":${json.task},"event":${json.event}}`);
+      else feed.publish({ type: 'task.changed', task, event });
     }),
     bus.on('agent.changed', (agent) => {
       // The newest view per agent per turn (a batch moves an agent through several states at once).

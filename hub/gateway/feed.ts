@@ -14,14 +14,15 @@ export type { FeedMessage };
 const MAX_BUFFERED = 8 * 1024 * 1024;
 
 /**
- * Frames are still one message each, but those published in one turn of the event loop go out
- * together, and are encoded once for every subscriber: each frame's JSON becomes one complete
- * WebSocket text frame (RFC 6455 5.2: FIN, opcode 1, the length, an unmasked payload, as a server
- * sends), the turn's frames are joined into one buffer, and that buffer is written to each
- * subscriber's TCP socket in one write. A burst of changes (a batch commit is hundreds of
- * task.changed) thus costs one write per subscriber and no per-frame work per subscriber.
- * Measured by `npm run bench:dashboard` (docs/benchmarks.md): with 10 dashboards on 2 cores,
- * per-frame sends through ws cost the hub a third of its cycles/s.
+ * Messages published in one turn of the event loop go out together, and are encoded once for
+ * every subscriber: the turn's messages become complete WebSocket text frames (RFC 6455 5.2: FIN,
+ * opcode 1, the length, an unmasked payload, as a server sends) in one buffer, and that buffer is
+ * written to each subscriber's TCP socket in one write. A subscriber that negotiated the batch
+ * subprotocol (FEED_BATCH_PROTOCOL: the dashboard) gets the whole turn as ONE message, a `batch`
+ * of the turn's messages in order, so a commit of hundreds of task changes costs its socket one
+ * frame and its page one JSON.parse and one message event, not hundreds. Task changes are sent as
+ * the text the store already wrote to disk (publishJson), not serialized a second time.
+ * Measured by `npm run bench:dashboard` (docs/benchmarks.md).
  *
  * Writing beside ws is safe here: the feed's sockets negotiate no extension (permessage-deflate is
  * off, so ws never holds a message back to compress it) and ws writes each of its own frames (the
@@ -35,30 +36,56 @@ export interface FeedTransport {
   write(chunk: Uint8Array): boolean;
 }
 
-/** One server-to-client text frame (RFC 6455 section 5.2) around `payload`. */
-export function textFrame(payload: Buffer): Buffer {
-  const n = payload.length;
-  const head = n < 126 ? 2 : n < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(head + n);
-  frame[0] = 0x81; // FIN, opcode 1 (text)
-  if (n < 126) frame[1] = n;
-  else if (n < 65_536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(n, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeBigUInt64BE(BigInt(n), 2);
+/** The header of a server-to-client text frame (RFC 6455 section 5.2) of `n` payload bytes, written at `at`; returns its length. */
+function writeFrameHead(buf: Buffer, at: number, n: number): number {
+  buf[at] = 0x81; // FIN, opcode 1 (text)
+  if (n < 126) {
+    buf[at + 1] = n;
+    return 2;
   }
-  payload.copy(frame, head);
+  if (n < 65_536) {
+    buf[at + 1] = 126;
+    buf.writeUInt16BE(n, at + 2);
+    return 4;
+  }
+  buf[at + 1] = 127;
+  buf.writeBigUInt64BE(BigInt(n), at + 2);
+  return 10;
+}
+
+const headLength = (n: number): number => (n < 126 ? 2 : n < 65_536 ? 4 : 10);
+
+/** One server-to-client text frame around `payload`. */
+export function textFrame(payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(headLength(payload.length) + payload.length);
+  payload.copy(frame, writeFrameHead(frame, 0, payload.length));
   return frame;
 }
+
+/** The text frames of `payloads` (JSON strings), back to back in one buffer: one allocation, no copies between. */
+export function textFrames(payloads: readonly string[]): Buffer {
+  const sizes = payloads.map((p) => Buffer.byteLength(p));
+  let total = 0;
+  for (const n of sizes) total += headLength(n) + n;
+  const buf = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < payloads.length; i++) {
+    at += writeFrameHead(buf, at, sizes[i]!);
+    at += buf.write(payloads[i]!, at);
+  }
+  return buf;
+}
+
+/** A subscriber's framing: one WebSocket message per FeedMessage, or one `batch` message per turn (shared/feed.ts). */
+export type FeedMode = 'single' | 'batch';
 
 export class Feed {
   private readonly subscribers = new Set<WebSocket>();
   /** The TCP socket under each subscriber, written to once per turn. */
   private readonly transports = new WeakMap<WebSocket, FeedTransport>();
-  /** This turn's frames (JSON payloads, or builders of them for coalesced frames), in order. */
-  private turn: Array<Buffer | (() => FeedMessage)> = [];
+  /** This turn's messages (JSON text, or builders of them for coalesced ones), in order. */
+  private turn: Array<string | (() => FeedMessage)> = [];
+  private readonly modes = new WeakMap<WebSocket, FeedMode>();
   /** Coalesced frames of this turn: key -> index in `turn`. */
   private readonly latest = new Map<string, number>();
   /** The largest start index of a subscriber this turn (a frame before it does not reach everyone). */
@@ -68,9 +95,10 @@ export class Feed {
   private flushScheduled = false;
 
   /** Adds a subscriber and sends it `first` (the snapshot) before any change. */
-  add(ws: WebSocket, first: FeedMessage, transport?: FeedTransport): void {
+  add(ws: WebSocket, first: FeedMessage, transport?: FeedTransport, mode: FeedMode = 'single'): void {
     ws.send(JSON.stringify(first));
     if (transport) this.transports.set(ws, transport);
+    if (mode === 'batch') this.modes.set(ws, mode);
     this.subscribers.add(ws);
     ws.on('close', () => this.subscribers.delete(ws));
     // A failed socket (a frame over the hard limit, a reset) gets nothing more; ws closes it, and
@@ -84,7 +112,18 @@ export class Feed {
 
   publish(message: FeedMessage): void {
     if (!this.admit()) return;
-    this.turn.push(Buffer.from(JSON.stringify(message)));
+    this.turn.push(JSON.stringify(message));
+    this.schedule();
+  }
+
+  /**
+   * A message whose JSON the caller already has (a task change: the store serialized the task and
+   * its event for the disk, and the feed sends the same text rather than serializing it again).
+   * `json` must be exactly JSON.stringify of a FeedMessage.
+   */
+  publishJson(json: string): void {
+    if (!this.admit()) return;
+    this.turn.push(json);
     this.schedule();
   }
 
@@ -138,25 +177,26 @@ export class Feed {
 
   private flush(): void {
     this.flushScheduled = false;
-    const turn = this.turn.map((f) => (typeof f === 'function' ? Buffer.from(JSON.stringify(f())) : f));
+    const turn = this.turn.map((f) => (typeof f === 'function' ? JSON.stringify(f()) : f));
     this.turn = [];
     this.latest.clear();
     this.maxFrom = 0;
-    // One buffer per starting index (nearly always just 0): built once, written to each.
-    const joined = new Map<number, Buffer>();
-    let frames: Buffer[] | null = null;
+    // One buffer per (starting index, mode) (nearly always one: start 0): built once, written to each.
+    const built = new Map<string, Buffer>();
     for (const [ws, start] of this.from) {
-      if (ws.readyState !== ws.OPEN) continue;
+      if (ws.readyState !== ws.OPEN || start >= turn.length) continue;
+      const mode = this.modes.get(ws) ?? 'single';
       const socket = this.transports.get(ws);
       if (!socket) {
-        for (let i = start; i < turn.length; i++) ws.send(turn[i]!, { binary: false });
+        if (mode === 'batch') ws.send(batchJson(turn, start), { binary: false });
+        else for (let i = start; i < turn.length; i++) ws.send(turn[i]!, { binary: false });
         continue;
       }
-      let bytes = joined.get(start);
+      const key = `${mode}:${start}`;
+      let bytes = built.get(key);
       if (!bytes) {
-        frames ??= turn.map(textFrame);
-        bytes = start === 0 && frames.length === 1 ? frames[0]! : Buffer.concat(frames.slice(start));
-        joined.set(start, bytes);
+        bytes = mode === 'batch' ? textFrames([batchJson(turn, start)]) : textFrames(start === 0 ? turn : turn.slice(start));
+        built.set(key, bytes);
       }
       socket.write(bytes);
     }
@@ -171,4 +211,9 @@ export class Feed {
     for (const ws of this.subscribers) ws.close(CLOSE.GOING_AWAY, 'hub shutting down');
     this.subscribers.clear();
   }
+}
+
+/** A turn's messages from `start` as one `batch` message (FeedBatch in shared/feed.ts). */
+function batchJson(turn: readonly string[], start: number): string {
+  return `{"type":"batch","messages":[${(start === 0 ? turn : turn.slice(start)).join(',')}]}`;
 }

@@ -80,8 +80,10 @@ export class ChangeWriter implements OperationHooks {
 
   private write(tx: Tx, change: Change): void {
     const { before, task: after, event } = change;
-    if (event) tx.put(K.event(event.id), JSON.stringify(event));
-    tx.put(K.task(after.id), JSON.stringify(after));
+    const eventJson = event ? JSON.stringify(event) : null;
+    const taskJson = JSON.stringify(after);
+    if (eventJson !== null) tx.put(K.event(event!.id), eventJson);
+    tx.put(K.task(after.id), taskJson);
     const oldKeys = before ? indexKeysOf(before) : [];
     const newKeys = indexKeysOf(after);
     for (const key of oldKeys) if (!newKeys.includes(key)) tx.del(key);
@@ -97,6 +99,8 @@ export class ChangeWriter implements OperationHooks {
     if (event) {
       // The change is the TaskChange listeners get: it has its event.
       const told = change as TaskChange;
+      // The same text the disk got, for the live feed (no second JSON.stringify of each change).
+      told.json = { task: taskJson, event: eventJson! };
       if (this.applied.size > 0) tx.onApply(() => this.applied.emit(told));
       tx.onCommit(() => this.committed.emit(told));
     }

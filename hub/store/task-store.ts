@@ -165,6 +165,8 @@ export interface TaskChange {
   /** The record before the change; null for a new task. */
   before: Task | null;
   event: TaskEvent;
+  /** The JSON text of `task` and `event` as the store wrote them, when it has it (the live feed sends it as is). */
+  json?: { task: string; event: string };
 }
 
 export interface TaskStore {

@@ -192,3 +192,38 @@ describe('textFrame (the feed writes its frames itself, RFC 6455 5.2)', () => {
     }
   });
 });
+
+describe('batch subprotocol (the dashboard: one message per turn of the hub loop)', () => {
+  it('negotiates switchyard.v1.batch and sends a commit of many changes as one batch message, in order, each as REST shows it', async () => {
+    const { FEED_BATCH_PROTOCOL, FEED_PROTOCOL } = await import('../../shared/feed.js');
+    // The dashboard offers batch, then plain, then the bearer entry; a CLI offers plain only.
+    const dash = new RawClient(`${h.wsUrl}/v1/feed`, {}, [FEED_BATCH_PROTOCOL, FEED_PROTOCOL, `bearer.${ADMIN_TOKEN}`]);
+    const cli = new RawClient(`${h.wsUrl}/v1/feed`, {}, [FEED_PROTOCOL, `bearer.${ADMIN_TOKEN}`]);
+    clients.push(dash, cli);
+    await Promise.all([dash.opened, cli.opened]);
+    expect(dash.ws.protocol).toBe(FEED_BATCH_PROTOCOL);
+    expect(cli.ws.protocol).toBe(FEED_PROTOCOL);
+    await dash.nextOf('hello');
+    await cli.nextOf('hello');
+
+    const res = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks/batch', headers: h.auth(), payload: { tasks: Array.from({ length: 50 }, (_, i) => ({ title: `b${i}` })) } });
+    expect(res.statusCode).toBe(201);
+    const created = (res.json() as { tasks: Task[] }).tasks;
+
+    // The dashboard: the whole commit in one message.
+    const batch = (await dash.nextOf('batch')) as { messages: Array<Record<string, any>> };
+    expect(batch.messages.map((m) => m.type)).toEqual(Array(50).fill('task.changed'));
+    expect(batch.messages.map((m) => m.task.id)).toEqual(created.map((t) => t.id));
+    // The text the store wrote is what REST returns for the task.
+    const one = await h.hub.app.inject({ method: 'GET', url: `/v1/tasks/${created[7]!.id}`, headers: h.auth() });
+    expect(batch.messages[7]!.task).toEqual((one.json() as { task: Task }).task);
+    expect(batch.messages[7]!.event).toMatchObject({ task_id: created[7]!.id, from: null, to: 'queued', actor: 'admin' });
+    expect(dash.received.filter((m) => m.type === 'task.changed')).toHaveLength(0);
+
+    // A CLI: the same changes one message each, in the same order.
+    const singles: Array<Record<string, any>> = [];
+    while (singles.length < 50) singles.push(await cli.nextOf('task.changed'));
+    expect(singles).toEqual(batch.messages);
+    expect(cli.received.some((m) => m.type === 'batch')).toBe(false);
+  });
+});

@@ -138,8 +138,8 @@ export class RawClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   closeInfo: { code: number; reason: string } | null = null;
 
-  constructor(url: string, options: WebSocket.ClientOptions = {}) {
-    this.ws = new WebSocket(url, options);
+  constructor(url: string, options: WebSocket.ClientOptions = {}, protocols?: string[]) {
+    this.ws = protocols ? new WebSocket(url, protocols, options) : new WebSocket(url, options);
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
