@@ -19,6 +19,8 @@ export interface HubOptions {
   heartbeatMs: number;
   /** When set, the hub runs with --cpu-prof and writes its profile here on exit. */
   cpuProfDir?: string;
+  /** The CLI to run the hub from: another build (BENCH_BASE) for an A/B run. @defaultValue this build's */
+  cli?: string;
 }
 
 /** A free loopback port (the hub logs its address only at info level, and the bench runs it at warn). */
@@ -59,7 +61,7 @@ export class HubProcess {
     const adminToken = `bench-admin-${randomBytes(16).toString('hex')}`;
     const nodeArgs = [
       ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
-      CLI,
+      opts.cli ?? CLI,
       'hub',
       '--data',
       opts.dataDir,

@@ -4,6 +4,7 @@
  *
  *   npm run bench:dispatch
  *   BENCH_SECONDS=2 BENCH_IDLE_SIDECARS=2000 npm run bench:dispatch        (a quick run)
+ *   BENCH_BASE=/tmp/base BENCH_ROUNDS=3 npm run bench:dispatch               (A/B against another build)
  *
  * Three processes: this one (the bench: it starts the others, registers agents over REST, runs the
  * baseline's echo server and reads /proc), the hub (`node dist/cli/switchyard.js hub`, a fresh data
@@ -21,6 +22,12 @@
  *    round trip of a heartbeat followed by a ws ping on the same socket.
  * 4. The targets, PASS or MISS. Informational: the bench exits 0 either way.
  *
+ * With BENCH_BASE (the root of another checkout, built: `npm run build` there), step 2 runs for
+ * both builds in BENCH_ROUNDS rounds, interleaved (A B, B A, ...), with the same fleet process as
+ * the client; the report gives each round's figures and the median of the per-round ratios. Each
+ * round also measures one fsync'd LevelDB batch (bench/dispatch-fsync.ts), the disk baseline that
+ * enqueue-to-assign is read against.
+ *
  * Progress goes to stderr, results to stdout. docs/benchmarks.md says how to read the figures.
  */
 import { HubHttp } from './dispatch-http.js';
@@ -36,7 +43,11 @@ import {
   type LimitsResult,
   type PingPongResult,
 } from './dispatch-ipc.js';
+import { fsyncBatchLatency } from './dispatch-fsync.js';
 import { cpuMsOf, fdLimitOf } from './dispatch-proc.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { LatencySummary } from './support/percentiles.js';
 import { machineInfo } from './support/machine.js';
 import { fmtLatency } from './support/percentiles.js';
 import { fmtBytes, fmtMs, fmtNum, fmtRatio, out, printMachine, printTable, printTargets, progress, progressDone, type Target } from './support/report.js';
@@ -79,6 +90,12 @@ interface DispatchConfig {
   cpuProfDir: string | undefined;
   /** Where the hubs' temp data folders go. @defaultValue os.tmpdir() */
   dir: string | undefined;
+  /** Root of another, built checkout to compare with (A/B); its dist/cli/switchyard.js runs the base hub. */
+  base: string | undefined;
+  /** Rounds of the dispatch phase (each: this build and the base, interleaved). @defaultValue 3 with a base, else 1 */
+  rounds: number;
+  /** Samples of the fsync'd LevelDB batch per round. @defaultValue 300 */
+  fsyncSamples: number;
 }
 
 function num(name: string, raw: string | undefined, fallback: number, opts: { integer?: boolean; zero?: boolean } = {}): number {
@@ -108,6 +125,9 @@ function configFromEnv(env: NodeJS.ProcessEnv): Readonly<DispatchConfig> {
     connectConcurrency: num('BENCH_CONNECT_CONCURRENCY', env.BENCH_CONNECT_CONCURRENCY, 200),
     cpuProfDir: env.BENCH_HUB_CPU_PROF || undefined,
     dir: env.BENCH_DIR || undefined,
+    base: env.BENCH_BASE || undefined,
+    rounds: num('BENCH_ROUNDS', env.BENCH_ROUNDS, env.BENCH_BASE ? 3 : 1),
+    fsyncSamples: num('BENCH_FSYNC_SAMPLES', env.BENCH_FSYNC_SAMPLES, 300),
   });
 }
 
@@ -116,6 +136,10 @@ const TARGET_CYCLES_AT_100 = 10_000;
 const TARGET_ASSIGN_P99_MS = 5;
 const TARGET_IDLE_SIDECARS = 10_000;
 const TARGET_IDLE_RSS_BYTES = 1024 ** 3;
+/** Issue 16: cycles/s at 100 sidecars against the base build, in the same run. */
+const TARGET_RATIO_AT_100 = 2.5;
+/** Issue 16: p99 enqueue-to-assign against one fsync'd LevelDB batch (its median), in the same run. */
+const TARGET_ASSIGN_VS_FSYNC = 3;
 
 /** Bytes per ping-pong message: about a protocol ack or heartbeat frame. */
 const PING_PAYLOAD_BYTES = 64;
@@ -239,10 +263,15 @@ interface DispatchRow {
   latency: LatencyResult;
 }
 
-async function dispatchPhase(cfg: DispatchConfig, fleet: FleetProcess): Promise<DispatchRow[]> {
+async function dispatchPhase(cfg: DispatchConfig, fleet: FleetProcess, cli?: string): Promise<DispatchRow[]> {
   const dataDir = tempDir('sy-bench-dispatch', cfg.dir);
-  progress('dispatch: starting the hub');
-  const hub = await HubProcess.start({ dataDir, heartbeatMs: cfg.heartbeatMs, ...(cfg.cpuProfDir ? { cpuProfDir: cfg.cpuProfDir } : {}) });
+  progress(`dispatch: starting the hub${cli ? ` (${cli})` : ''}`);
+  const hub = await HubProcess.start({
+    dataDir,
+    heartbeatMs: cfg.heartbeatMs,
+    ...(cfg.cpuProfDir ? { cpuProfDir: cfg.cpuProfDir } : {}),
+    ...(cli ? { cli } : {}),
+  });
   const rows: DispatchRow[] = [];
   try {
     const largest = cfg.fleets[cfg.fleets.length - 1]!;
@@ -427,12 +456,22 @@ function printIdle(r: IdleResult, cfg: DispatchConfig): void {
   if (h.dropped > 0) out(`  ${h.dropped} sidecar sockets closed during the window`);
 }
 
-function targets(dispatch: DispatchRow[], idle: IdleResult | null): Target[] {
+function targets(dispatch: DispatchRow[], idle: IdleResult | null, fsync: LatencySummary | null): Target[] {
   const at100 = dispatch.find((r) => r.sidecars === 100);
   const worstP99 = dispatch.length > 0 ? Math.max(...dispatch.map((r) => r.latency.assign.p99)) : NaN;
   const worst = dispatch.find((r) => r.latency.assign.p99 === worstP99);
   const reached = idle ? idle.connect.connected >= TARGET_IDLE_SIDECARS : false;
+  const fsyncTarget: Target[] = fsync
+    ? [
+        {
+          name: `p99 enqueue-to-assign on an idle fleet <= ${TARGET_ASSIGN_VS_FSYNC}x one fsync'd LevelDB batch (its median, same run; worst fleet size)`,
+          pass: Number.isFinite(worstP99) ? worstP99 <= TARGET_ASSIGN_VS_FSYNC * fsync.p50 : null,
+          detail: `p99 ${fmtLatency(worstP99)} vs ${TARGET_ASSIGN_VS_FSYNC} x ${fmtLatency(fsync.p50)} = ${fmtLatency(TARGET_ASSIGN_VS_FSYNC * fsync.p50)} (the batch's own p99: ${fmtLatency(fsync.p99)}); ${fmtRatio(worstP99 / fsync.p50)}`,
+        },
+      ]
+    : [];
   return [
+    ...fsyncTarget,
     {
       name: `at 100 sidecars, at least ${fmtNum(TARGET_CYCLES_AT_100)} full durable cycles/s`,
       pass: at100 ? at100.cycles.perSecond >= TARGET_CYCLES_AT_100 : null,
@@ -455,6 +494,89 @@ function targets(dispatch: DispatchRow[], idle: IdleResult | null): Target[] {
   ];
 }
 
+/** The fsync'd batch's figures per round, and the one the target uses: the median of the rounds' medians. */
+function printFsync(runs: LatencySummary[]): LatencySummary {
+  out();
+  out("One fsync'd LevelDB batch (the 8 key writes of a create placed at once: two records, two events, index keys),");
+  out('one at a time, on the disk of the hubs\' data folders; measured once per round:');
+  printTable(
+    ['round', 'p50', 'p90', 'p99', 'max'],
+    runs.map((r, i) => [String(i + 1), fmtLatency(r.p50), fmtLatency(r.p90), fmtLatency(r.p99), fmtLatency(r.max)]),
+  );
+  const byP50 = [...runs].sort((a, b) => a.p50 - b.p50);
+  return byP50[Math.floor((byP50.length - 1) / 2)]!;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+type AbRun = { round: number; build: 'this' | 'base'; rows: DispatchRow[] };
+
+/** Per fleet size: this build against the base, per round and as the median of the rounds' ratios. */
+function abSummary(ab: AbRun[]): Array<{ sidecars: number; ratios: number[]; cyclesThis: number[]; cyclesBase: number[]; cpuThis: number[]; cpuBase: number[] }> {
+  const sizes = [...new Set(ab.flatMap((a) => a.rows.map((r) => r.sidecars)))].sort((a, b) => a - b);
+  const rounds = [...new Set(ab.map((a) => a.round))];
+  return sizes.map((sidecars) => {
+    const res = { sidecars, ratios: [] as number[], cyclesThis: [] as number[], cyclesBase: [] as number[], cpuThis: [] as number[], cpuBase: [] as number[] };
+    for (const round of rounds) {
+      const t = ab.find((a) => a.round === round && a.build === 'this')?.rows.find((r) => r.sidecars === sidecars);
+      const b = ab.find((a) => a.round === round && a.build === 'base')?.rows.find((r) => r.sidecars === sidecars);
+      if (!t || !b) continue;
+      res.ratios.push(t.cycles.perSecond / b.cycles.perSecond);
+      res.cyclesThis.push(t.cycles.perSecond);
+      res.cyclesBase.push(b.cycles.perSecond);
+      res.cpuThis.push((t.hubCore * 1e6) / t.cycles.perSecond);
+      res.cpuBase.push((b.hubCore * 1e6) / b.cycles.perSecond);
+    }
+    return res;
+  });
+}
+
+function printAb(ab: AbRun[], cfg: DispatchConfig): void {
+  out();
+  out(`A/B: this build against BENCH_BASE=${cfg.base}, ${cfg.rounds} round(s), interleaved (odd rounds this build first, even rounds the base first)`);
+  printTable(
+    ['round', 'build', ...ab[0]!.rows.flatMap((r) => [`cycles/s @${r.sidecars}`, `CPU/cycle @${r.sidecars}`]), 'assign p99 (worst)'],
+    ab.map((a) => [
+      String(a.round),
+      a.build,
+      ...a.rows.flatMap((r) => [fmtNum(r.cycles.perSecond), `${fmtNum((r.hubCore * 1e6) / r.cycles.perSecond)} us`]),
+      fmtLatency(Math.max(...a.rows.map((r) => r.latency.assign.p99))),
+    ]),
+  );
+  out();
+  out('Ratio this / base per round (cycles/s), and the median of those ratios:');
+  printTable(
+    ['sidecars', 'per round', 'median ratio', 'median cycles/s this', 'median cycles/s base', 'median CPU/cycle this', 'base'],
+    abSummary(ab).map((s) => [
+      String(s.sidecars),
+      s.ratios.map(fmtRatio).join(' '),
+      fmtRatio(median(s.ratios)),
+      fmtNum(median(s.cyclesThis)),
+      fmtNum(median(s.cyclesBase)),
+      `${fmtNum(median(s.cpuThis))} us`,
+      `${fmtNum(median(s.cpuBase))} us`,
+    ]),
+  );
+}
+
+function abTargets(ab: AbRun[]): Target[] {
+  if (!ab.some((a) => a.build === 'base')) return [];
+  return abSummary(ab).map((s) => {
+    const m = median(s.ratios);
+    const want = s.sidecars === 100 ? TARGET_RATIO_AT_100 : 1;
+    return {
+      name: s.sidecars === 100 ? `at 100 sidecars, cycles/s >= ${TARGET_RATIO_AT_100}x the base build's (median of rounds)` : `at ${s.sidecars} sidecar(s), cycles/s not lower than the base build's (median of rounds)`,
+      pass: Number.isFinite(m) ? m >= want : null,
+      detail: `median ${fmtRatio(m)}; rounds ${s.ratios.map(fmtRatio).join(', ')}`,
+    };
+  });
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -472,8 +594,25 @@ async function main(): Promise<void> {
     const base = await baseline(cfg, fleet);
     printBaseline(base, cfg);
 
-    const rows = await dispatchPhase(cfg, fleet);
+    let rows: DispatchRow[] = [];
+    const fsyncs: LatencySummary[] = [];
+    const ab: Array<{ round: number; build: 'this' | 'base'; rows: DispatchRow[] }> = [];
+    const baseCli = cfg.base ? path.resolve(cfg.base, 'dist/cli/switchyard.js') : undefined;
+    if (baseCli && !existsSync(baseCli)) throw new Error(`BENCH_BASE: ${baseCli} does not exist (build the base checkout first: npm run build there)`);
+    for (let round = 1; round <= cfg.rounds; round++) {
+      progress(`round ${round}/${cfg.rounds}: one fsync'd LevelDB batch, ${cfg.fsyncSamples} samples`);
+      fsyncs.push(await fsyncBatchLatency(cfg.fsyncSamples, cfg.dir));
+      // Interleaved, the first build alternating: a drift of the machine's load hits both alike.
+      const order: Array<'this' | 'base'> = !baseCli ? ['this'] : round % 2 === 1 ? ['this', 'base'] : ['base', 'this'];
+      for (const build of order) {
+        const r = await dispatchPhase(cfg, fleet, build === 'base' ? baseCli : undefined);
+        ab.push({ round, build, rows: r });
+        if (build === 'this') rows = r;
+      }
+    }
     printDispatch(rows, base, cfg);
+    const fsync = printFsync(fsyncs);
+    if (baseCli) printAb(ab, cfg);
 
     let idle: IdleResult | null = null;
     if (cfg.idleSidecars > 0) {
@@ -483,7 +622,7 @@ async function main(): Promise<void> {
 
     out();
     out('Targets (information only: the bench exits 0 either way)');
-    printTargets(targets(rows, idle));
+    printTargets([...targets(rows, idle, fsync), ...abTargets(ab)]);
     if (cfg.cpuProfDir) out(`\nhub CPU profiles written to ${cfg.cpuProfDir}`);
     out(`\ntotal ${fmtMs(clock() - started)}`);
   } finally {
