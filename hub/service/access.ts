@@ -27,6 +27,12 @@ export const ACTIONS = {
   'metrics.read': ['admin'],
   'push.read': ['admin'],
   'push.write': ['admin'],
+  // The review workflow (docs/workflow.md): an agent's own lease; the operator's decisions.
+  'tasks.ask': ['agent'],
+  'tasks.submit': ['agent'],
+  'tasks.answer': ['admin'],
+  'escalations.read': ['admin'],
+  'escalations.write': ['admin'],
 } as const satisfies Record<string, ReadonlyArray<Principal['kind']>>;
 
 export type Action = keyof typeof ACTIONS;

@@ -26,6 +26,7 @@ import { RetentionTracker } from './retention.js';
 import { SelfService } from './self.js';
 import { ReviewService } from './review.js';
 import { TaskService, type ArchiveReader, type LiveOutput } from './tasks.js';
+import { WorkflowService } from './workflow.js';
 
 export interface Services {
   access: Access;
@@ -41,6 +42,8 @@ export interface Services {
   push: PushService;
   /** Retention rounds since the hub started (the retention feature records them). */
   retention: RetentionTracker;
+  /** The review workflow: questions, answers, approvals, rejections with feedback (docs/workflow.md). */
+  workflow: WorkflowService;
 }
 
 export interface ServiceDeps {
@@ -91,5 +94,6 @@ export function createServices(deps: ServiceDeps): Services {
     alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now }),
     push: new PushService(pushStore, sender, deps.push.keys, now),
     retention,
+    workflow: new WorkflowService(store),
   };
 }
