@@ -42,6 +42,8 @@ import { alertSettingsOf } from './alerts/settings.js';
 import { TaskArchive } from './archive/archive.js';
 import { agentSocketFeature } from './features/agent-socket.js';
 import { alertsFeature } from './features/alerts.js';
+import { workflowFeature } from './features/workflow.js';
+import { workflowRoutes } from './api/workflow.js';
 import { dashboardFeature } from './features/dashboard.js';
 import { backupSignalsFeature } from './features/backup-signals.js';
 import { backupsFeature } from './features/backups.js';
@@ -154,6 +156,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     alertSettings: alertSettingsOf(config),
     feedSockets: () => feed.size,
     perAgentMax: config.metricsPerAgentMax,
+    guardianChains: config.guardianChains,
     push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
   });
   const disconnectBus = connectBus(bus, store, registry);
@@ -173,6 +176,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   metricsRoutes(app, services);
   alertRoutes(app, services);
   pushRoutes(app, services);
+  workflowRoutes(app, services);
   openApiRoute(app);
 
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
@@ -184,6 +188,15 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(backupSignalsFeature, { services, bus, everyMs: config.backupEveryMs });
   await app.register(metricsFeature, { metrics: services.metrics, bus, store, now });
   await app.register(alertsFeature, { alerts: services.alerts, bus, log: log.child({ module: 'alerts' }), checkMs: config.alertCheckMs });
+  await app.register(workflowFeature, {
+    escalations: services.escalations,
+    alerts: services.alerts,
+    store,
+    bus,
+    log: log.child({ module: 'workflow' }),
+    now,
+    watchdog: { questionMs: config.questionEscalateMs, delegateMs: config.delegateTimeoutMs },
+  });
   await app.register(retentionFeature, {
     store,
     archive,
@@ -264,6 +277,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       taskDefaults: {
         maxAttempts: config.maxAttempts,
         timeouts: { start_ms: config.acceptTimeoutMs, lease_ms: config.leaseMs, overall_ms: 3_600_000 },
+        breakerMax: config.breakerMax,
       },
     },
   });

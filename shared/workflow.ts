@@ -183,3 +183,33 @@ export const Escalation = Type.Object(
   { $id: 'Escalation' },
 );
 export type Escalation = Static<typeof Escalation>;
+
+// ------------------------------------------------------------------ REST bodies (hub/api/workflow.ts)
+
+export const AnswerBody = Type.Object({ answer: Text }, { additionalProperties: false });
+export const UnblockBody = Nullable(Type.Object({ note: Type.Optional(Text) }, { additionalProperties: false }));
+export const SupervisionBody = Type.Object({ mode: StringEnum(SUPERVISION_MODES), reason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })) }, { additionalProperties: false });
+export const FeedbackBody = Type.Object(
+  { feedback: Text, findings: Type.Optional(Type.Array(Finding, { maxItems: WORKFLOW_LIMITS.findings })) },
+  { additionalProperties: false },
+);
+export const AskBody = Type.Object(
+  { generation: Type.Integer({ minimum: 0 }), text: Text, options: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 16 })) },
+  { additionalProperties: false },
+);
+export const SubmitBody = Type.Object({ generation: Type.Integer({ minimum: 0 }), evidence: Evidence, result: Type.Optional(Type.Unknown()) }, { additionalProperties: false });
+
+export const EscalationListQuery = Type.Object(
+  {
+    status: Type.Optional(StringEnum(['open', 'resolved', 'all'] as const)),
+    kind: Type.Optional(StringEnum(ESCALATION_KINDS)),
+    task: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type EscalationListQuery = Static<typeof EscalationListQuery>;
+export const EscalationIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const ResolveBody = Nullable(Type.Object({ resolution: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })) }, { additionalProperties: false }));
+export const EscalationList = Type.Object({ escalations: Type.Array(Escalation) });
+export const EscalationAnswer = Type.Object({ escalation: Escalation });

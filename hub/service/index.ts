@@ -27,6 +27,10 @@ import { SelfService } from './self.js';
 import { ReviewService } from './review.js';
 import { TaskService, type ArchiveReader, type LiveOutput } from './tasks.js';
 import { WorkflowService } from './workflow.js';
+import { EscalationService } from './escalations.js';
+import { escalationStoreOf } from '../store/escalation-store.js';
+import { workflowAlertRules } from '../workflow/alert-rules.js';
+import { chainsOf } from '../workflow/chains-config.js';
 
 export interface Services {
   access: Access;
@@ -44,6 +48,8 @@ export interface Services {
   retention: RetentionTracker;
   /** The review workflow: questions, answers, approvals, rejections with feedback (docs/workflow.md). */
   workflow: WorkflowService;
+  /** The escalation queue (docs/workflow.md). */
+  escalations: EscalationService;
 }
 
 export interface ServiceDeps {
@@ -70,6 +76,8 @@ export interface ServiceDeps {
   archive?: ArchiveReader;
   /** Whether retention runs (its rounds then appear in the health report). @defaultValue false */
   retentionOn?: boolean;
+  /** Guardian chains by repo, `repo=role+role` (hub config `guardianChains`). @defaultValue none */
+  guardianChains?: readonly string[];
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -81,9 +89,10 @@ export function createServices(deps: ServiceDeps): Services {
   const pushStore = pushStoreOf(deps.agents);
   const sender = new PushSender({ store: pushStore, keys: deps.push.keys, subject: deps.push.subject, log: deps.push.log, now, onOutcome: (outcome) => metrics.prom.push(outcome), ...(deps.push.agent ? { agent: deps.push.agent } : {}) });
   const retention = new RetentionTracker();
+  const escalations = new EscalationService(escalationStoreOf(deps.agents), now);
   return {
     access: new Access(deps.auth),
-    tasks: new TaskService(store, registry, deps.progress, deps.archive),
+    tasks: new TaskService(store, registry, deps.progress, deps.archive, chainsOf(deps.guardianChains ?? [])),
     review: new ReviewService(store),
     agents,
     health: new HealthService(store, registry, bus, startedAt, now, deps.recovery ?? null, backups, deps.retentionOn ? retention : undefined),
@@ -91,9 +100,10 @@ export function createServices(deps: ServiceDeps): Services {
     self: new SelfService(deps.agents, agents, deps.auth, store),
     backups,
     metrics,
-    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now }),
+    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now, extraRules: workflowAlertRules(() => escalations.open()) }),
     push: new PushService(pushStore, sender, deps.push.keys, now),
     retention,
     workflow: new WorkflowService(store),
+    escalations,
   };
 }
