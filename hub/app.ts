@@ -44,6 +44,9 @@ import { agentSocketFeature } from './features/agent-socket.js';
 import { alertsFeature } from './features/alerts.js';
 import { workflowFeature } from './features/workflow.js';
 import { workflowRoutes } from './api/workflow.js';
+import { historyRoutes } from './api/history.js';
+import { historyFeature } from './features/history.js';
+import { mcpFeature } from './features/mcp.js';
 import { dashboardFeature } from './features/dashboard.js';
 import { backupSignalsFeature } from './features/backup-signals.js';
 import { backupsFeature } from './features/backups.js';
@@ -157,8 +160,10 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     feedSockets: () => feed.size,
     perAgentMax: config.metricsPerAgentMax,
     guardianChains: config.guardianChains,
+    context: { budget: config.contextBudget, budgets: config.contextBudgets, repoDirs: config.contextRepoDirs },
     push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
   });
+  await services.history.load();
   const disconnectBus = connectBus(bus, store, registry);
 
   // The REST edge. OpenAPI first: it follows every route registered after it.
@@ -177,8 +182,11 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   alertRoutes(app, services);
   pushRoutes(app, services);
   workflowRoutes(app, services);
+  historyRoutes(app, services.history);
   openApiRoute(app);
 
+  // Context first of all: it writes a newly queued task's context ahead of the scheduler's placement (hub/features/history.ts).
+  await app.register(historyFeature, { history: services.history, context: services.context, store, bus, log: log.child({ module: 'history' }) });
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
   await app.register(schedulerFeature, { scheduler, store, bus });
   await app.register(executorWatchFeature, { registry, bus, log, now });
@@ -211,6 +219,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now },
   });
   await app.register(pushFeature, { push: services.push, bus, log: log.child({ module: 'push' }) });
+  await app.register(mcpFeature, { services, log: log.child({ module: 'mcp' }) });
   await app.register(dashboardFeature, {});
   await app.register(pingerFeature, { pinger });
 

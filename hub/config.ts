@@ -158,6 +158,20 @@ export const HubConfigSchema = Type.Object(
       Type.String({ pattern: '^[A-Za-z0-9*][A-Za-z0-9._:/@*-]*=(security|qa|docs|ux)(\\+(security|qa|docs|ux))*$', invalid: 'must be repo=role+role (roles: security, qa, docs, ux), e.g. calc=qa+docs' }),
       { default: [], env: 'SWITCHYARD_GUARDIAN_CHAINS' },
     ),
+
+    // Context (docs/context.md).
+    /** Tokens of assembled context a task's prompt gets beside the task itself. @defaultValue 1500 (SWITCHYARD_CONTEXT_BUDGET) */
+    contextBudget: Type.Integer({ minimum: 0, maximum: 200_000, default: 1500, env: 'SWITCHYARD_CONTEXT_BUDGET' }),
+    /** Per-repo budgets, `repo=tokens` (e.g. `calc=3000`). @defaultValue none (SWITCHYARD_CONTEXT_BUDGETS, comma-separated) */
+    contextBudgets: Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*=[0-9]{1,6}$', invalid: 'must be repo=tokens, e.g. calc=3000' }), {
+      default: [],
+      env: 'SWITCHYARD_CONTEXT_BUDGETS',
+    }),
+    /** Checkouts the hub may quote files from, `repo=/abs/path` (for the assembler's file excerpts). @defaultValue none (SWITCHYARD_CONTEXT_REPO_DIRS) */
+    contextRepoDirs: Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*=/.+$', invalid: 'must be repo=/absolute/path' }), {
+      default: [],
+      env: 'SWITCHYARD_CONTEXT_REPO_DIRS',
+    }),
   },
   { additionalProperties: false },
 );

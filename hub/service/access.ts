@@ -33,6 +33,10 @@ export const ACTIONS = {
   'tasks.answer': ['admin'],
   'escalations.read': ['admin'],
   'escalations.write': ['admin'],
+  // Project history and MCP (docs/context.md, docs/mcp.md): each MCP tool checks its own scope (hub/mcp/scopes.ts).
+  'history.read': ['admin', 'agent'],
+  'mcp.use': ['admin', 'agent'],
+  'tasks.claim': ['agent'],
 } as const satisfies Record<string, ReadonlyArray<Principal['kind']>>;
 
 export type Action = keyof typeof ACTIONS;

@@ -31,6 +31,10 @@ import { EscalationService } from './escalations.js';
 import { escalationStoreOf } from '../store/escalation-store.js';
 import { workflowAlertRules } from '../workflow/alert-rules.js';
 import { chainsOf } from '../workflow/chains-config.js';
+import { HistoryService } from '../history/service.js';
+import { ContextService, type ContextSettings } from '../context/service.js';
+import { historyStoreOf } from '../store/history-store.js';
+import { WorkerService } from './worker.js';
 
 export interface Services {
   access: Access;
@@ -50,6 +54,12 @@ export interface Services {
   workflow: WorkflowService;
   /** The escalation queue (docs/workflow.md). */
   escalations: EscalationService;
+  /** Project history per repo (docs/context.md); `load()` it before serving. */
+  history: HistoryService;
+  /** The context assembler over the history (docs/context.md). */
+  context: ContextService;
+  /** An agent's own leases outside the sidecar socket (MCP worker tools, docs/mcp.md). */
+  worker: WorkerService;
 }
 
 export interface ServiceDeps {
@@ -78,6 +88,8 @@ export interface ServiceDeps {
   retentionOn?: boolean;
   /** Guardian chains by repo, `repo=role+role` (hub config `guardianChains`). @defaultValue none */
   guardianChains?: readonly string[];
+  /** The context assembler's budgets and checkouts (hub config context*). @defaultValue 1500 tokens, none */
+  context?: ContextSettings;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -90,6 +102,7 @@ export function createServices(deps: ServiceDeps): Services {
   const sender = new PushSender({ store: pushStore, keys: deps.push.keys, subject: deps.push.subject, log: deps.push.log, now, onOutcome: (outcome) => metrics.prom.push(outcome), ...(deps.push.agent ? { agent: deps.push.agent } : {}) });
   const retention = new RetentionTracker();
   const escalations = new EscalationService(escalationStoreOf(deps.agents), now);
+  const history = new HistoryService(historyStoreOf(deps.agents), now);
   return {
     access: new Access(deps.auth),
     tasks: new TaskService(store, registry, deps.progress, deps.archive, chainsOf(deps.guardianChains ?? [])),
@@ -105,5 +118,8 @@ export function createServices(deps: ServiceDeps): Services {
     retention,
     workflow: new WorkflowService(store),
     escalations,
+    history,
+    worker: new WorkerService(store),
+    context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }

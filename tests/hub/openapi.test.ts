@@ -258,6 +258,13 @@ describe('the answers of a real session', () => {
     await call('GET', `/v1/escalations/${esc.id}`);
     expect((await call('POST', `/v1/escalations/${esc.id}/resolve`, { resolution: 'looked at it' })).body.escalation.status).toBe('resolved');
     expect((await call('GET', '/v1/escalations/NOSUCH')).status).toBe(404);
+    // Project history and MCP (docs/context.md, docs/mcp.md).
+    expect((await call('GET', '/v1/repos/calc/history?scope=all&q=fix&limit=5')).body.entries).toEqual([]);
+    expect((await call('GET', '/v1/mcp')).status).toBe(405);
+    const mcpHeaders = h.auth({ accept: 'application/json, text/event-stream', 'content-type': 'application/json' });
+    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'openapi-test', version: '1' } } };
+    expect((await call('POST', '/v1/mcp', init, mcpHeaders)).body.result.serverInfo.name).toBe('switchyard');
+    expect((await call('DELETE', '/v1/mcp', undefined, h.auth({ 'mcp-session-id': 'no-such-session' }))).body.code).toBe('MCP_SESSION_NOT_FOUND');
 
     // The log.
     await call('GET', '/v1/events?limit=5');
