@@ -8,7 +8,7 @@ import { lastBytes } from '../executors/tail-buffer.js';
 import type { VerificationReport } from '../verify/types.js';
 
 /** The task fields prompts are made of. */
-export type PromptTask = Pick<Task, 'id' | 'title' | 'description' | 'context' | 'success_criteria' | 'verification'>;
+export type PromptTask = Pick<Task, 'id' | 'title' | 'description' | 'context' | 'success_criteria' | 'verification'> & Partial<Pick<Task, 'assembled_context'>>;
 
 /** Bounds of what a corrective prompt quotes, so a huge log cannot crowd out the task. */
 export interface CorrectiveLimits {
@@ -28,6 +28,8 @@ export function buildTaskPrompt(task: PromptTask): string {
   if (ctx.files?.length) parts.push(`## Relevant files\n${ctx.files.map((f) => `- ${f}`).join('\n')}`);
   if (ctx.notes?.trim()) parts.push(`## Notes\n${ctx.notes.trim()}`);
   if (ctx.links?.length) parts.push(`## Links\n${ctx.links.map((l) => `- ${l}`).join('\n')}`);
+  // What the hub assembled for this task under its token budget (docs/context.md): plan, feedback, answers, history.
+  if (task.assembled_context?.text.trim()) parts.push(`# Context from the hub\n\n${task.assembled_context.text.trim()}`);
   if (task.success_criteria.length) parts.push(`## Success criteria\n${task.success_criteria.map((c) => `- ${c}`).join('\n')}`);
   if (task.verification.length) {
     parts.push(`## How your work will be checked\n${task.verification.map((s) => `- ${describeStep(s)}`).join('\n')}`);
