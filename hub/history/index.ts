@@ -31,6 +31,9 @@ export class RepoHistory {
   private readonly postings = new Map<string, number[]>();
   /** How many entries are live (the newest `live` of `entries`). */
   liveCount = 0;
+  /** Scratch space of score(), per entry index; zero between calls. */
+  private scores = new Float64Array(0);
+  private hits = new Uint16Array(0);
 
   get lastSeq(): number {
     return this.entries.length ? this.entries[this.entries.length - 1]!.seq : 0;
@@ -52,17 +55,24 @@ export class RepoHistory {
    */
   score(terms: TaskTerms, limit: number): ScoredEntry[] {
     const n = this.entries.length;
-    if (n === 0) return [];
-    const scores = new Map<number, { score: number; fileHits: number }>();
+    if (n === 0 || limit <= 0) return [];
+    // Typed arrays kept between calls and a list of the entries touched, instead of a Map of
+    // objects: at 10,000 entries a task touches thousands of postings, and the Map's allocations
+    // were most of the time (bench:context: p50 15 ms before, see docs/benchmarks.md after).
+    if (this.scores.length < n) {
+      this.scores = new Float64Array(Math.max(n, this.scores.length * 2));
+      this.hits = new Uint16Array(this.scores.length);
+    }
+    const scores = this.scores;
+    const hits = this.hits;
+    const touched: number[] = [];
     const bump = (term: string, weight: number, file: boolean) => {
       const list = this.postings.get(term);
       if (!list) return;
       for (const i of list) {
-        const s = scores.get(i);
-        if (s) {
-          s.score += weight;
-          if (file) s.fileHits++;
-        } else scores.set(i, { score: weight, fileHits: file ? 1 : 0 });
+        if (scores[i] === 0) touched.push(i);
+        scores[i] = scores[i]! + weight;
+        if (file) hits[i] = hits[i]! + 1;
       }
     };
     const folders = new Set<string>();
@@ -71,19 +81,30 @@ export class RepoHistory {
       bump(`f:${p}`, WEIGHTS.file, true);
       folders.add(folderOf(p));
     }
-    for (const d of folders) bump(`d:${d}`, WEIGHTS.folder, false);
+    // A folder most entries share (`src`, in a repo that has little else) tells nothing apart and
+    // costs a pass over most of the history: folders in over a quarter of the entries are skipped.
+    for (const d of folders) if ((this.postings.get(`d:${d}`)?.length ?? 0) <= n / 4) bump(`d:${d}`, WEIGHTS.folder, false);
     for (const w of terms.words) {
       const df = this.postings.get(`w:${w}`)?.length ?? 0;
       if (df > 0) bump(`w:${w}`, Math.log(1 + n / df), false);
     }
+    // The best `limit` by a bounded insertion (limit is small: tens), not a sort of every one touched.
     const last = this.lastSeq;
-    const out: ScoredEntry[] = [];
-    for (const [i, s] of scores) {
-      const entry = this.entries[i]!;
-      out.push({ entry, score: round(s.score + (WEIGHTS.recency * entry.seq) / last), fileHits: s.fileHits });
+    const best: Array<{ i: number; score: number }> = [];
+    for (const i of touched) {
+      const score = scores[i]! + (WEIGHTS.recency * this.entries[i]!.seq) / last;
+      if (best.length === limit && score <= best[best.length - 1]!.score) continue;
+      let at = best.length;
+      while (at > 0 && best[at - 1]!.score < score) at--;
+      best.splice(at, 0, { i, score });
+      if (best.length > limit) best.pop();
     }
-    out.sort((a, b) => b.score - a.score || b.entry.seq - a.entry.seq);
-    return out.length > limit ? out.slice(0, limit) : out;
+    const out = best.map(({ i, score }) => ({ entry: this.entries[i]!, score: round(score), fileHits: hits[i]! }));
+    for (const i of touched) {
+      scores[i] = 0;
+      hits[i] = 0;
+    }
+    return out;
   }
 }
 
