@@ -98,7 +98,7 @@ function candidates(input: AssembleInput): Block[] {
     if (e.outcome === 'completed' && history < MAX_HISTORY) {
       history++;
       out.push({ section: 'history', ref: e.task_id, score: s.score, text: historyLine(s) });
-    } else if (e.outcome !== 'completed' && s.fileHits > 0 && failures < MAX_FAILURES) {
+    } else if (e.outcome === 'dead_letter' && s.fileHits > 0 && failures < MAX_FAILURES) {
       failures++;
       out.push({ section: 'failures', ref: e.task_id, score: s.score, text: `- ${e.title} (${e.outcome}): ${e.error ?? 'no error recorded'}; files ${e.files.slice(0, 6).join(', ')}` });
     }
