@@ -216,7 +216,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(feedFeature, { feed, bus, registry, services, pinger });
   await app.register(agentSocketFeature, {
     pinger,
-    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now },
+    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now, workflow: services.workflow },
   });
   await app.register(pushFeature, { push: services.push, bus, log: log.child({ module: 'push' }) });
   await app.register(mcpFeature, { services, log: log.child({ module: 'mcp' }) });

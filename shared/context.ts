@@ -45,6 +45,11 @@ export type ContextSection = (typeof CONTEXT_SECTIONS)[number];
 export const AssembledContext = Type.Object({
   /** The text the agent gets beside the task (markdown); '' when nothing fitted or nothing was relevant. */
   text: Type.String(),
+  /**
+   * The parts of `text` the task record does not hold itself (history, failures, file excerpts):
+   * what a prompt that already quotes the task's plan, feedback and answers adds (the sidecar's).
+   */
+  extras: Type.Optional(Type.String()),
   /** Estimated tokens of `text` (docs/context.md: ceil(UTF-8 bytes / 4)); never above `budget`. */
   tokens: Type.Integer({ minimum: 0 }),
   budget: Type.Integer({ minimum: 0 }),

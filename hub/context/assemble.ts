@@ -28,6 +28,8 @@ const MAX_HISTORY = 12;
 const MAX_FAILURES = 5;
 const MAX_FILES = 8;
 const SEPARATOR = '\n\n';
+/** Sections the task record holds itself (a prompt built from the record quotes them already). */
+const OWN: ReadonlySet<ContextSection> = new Set(['plan', 'feedback', 'answers']);
 
 interface Block {
   section: ContextSection;
@@ -51,6 +53,7 @@ export function assembleContext(input: AssembleInput): AssembledContext {
   const included: AssembledContext['included'] = [];
   const leftOut: AssembledContext['left_out'] = [];
   const parts: string[] = [];
+  const extras: string[] = [];
   const opened = new Set<ContextSection>();
   let used = 0;
   for (const b of blocks) {
@@ -62,12 +65,13 @@ export function assembleContext(input: AssembleInput): AssembledContext {
     if (used + cost <= budget) {
       used += cost;
       parts.push(piece);
+      if (!OWN.has(b.section)) extras.push(piece);
       opened.add(b.section);
       included.push(entry);
     } else leftOut.push(entry);
   }
   const text = parts.join(SEPARATOR);
-  return { text, tokens: estimateTokens(text), budget, included, left_out: leftOut, assembled_at: input.now };
+  return { text, extras: extras.join(SEPARATOR), tokens: estimateTokens(text), budget, included, left_out: leftOut, assembled_at: input.now };
 }
 
 function candidates(input: AssembleInput): Block[] {

@@ -13,7 +13,7 @@ export function parsePlan(result: unknown): Parsed {
   if (Array.isArray(structured.steps)) {
     return { steps: strings(structured.steps), files: strings(structured.files), risks: strings(structured.risks) };
   }
-  const text = typeof result === 'string' ? result : (['plan', 'output', 'text', 'summary', 'final'].map((k) => r[k]).find((v) => typeof v === 'string') as string | undefined) ?? '';
+  const text = typeof result === 'string' ? result : (['plan', 'output', 'output_tail', 'text', 'summary', 'final'].map((k) => r[k]).find((v) => typeof v === 'string') as string | undefined) ?? '';
   return { ...fromText(text), text: text.slice(0, 65_536) };
 }
 

@@ -22,7 +22,7 @@ export function parseVerdict(result: unknown): Verdict | null {
     return v;
   }
   if (typeof r.verdict === 'object' && r.verdict !== null) return parseVerdict(r.verdict);
-  for (const key of ['output', 'text', 'summary', 'stdout', 'final']) {
+  for (const key of ['output', 'output_tail', 'text', 'summary', 'stdout', 'final']) {
     const value = r[key];
     if (typeof value === 'string') {
       const v = fromText(value);

@@ -69,6 +69,10 @@ describe('assembleContext', () => {
     expect(out.included.slice(0, 3).map((i) => i.section)).toEqual(['plan', 'feedback', 'answers']);
     expect(out.text.indexOf('round half to even')).toBeLessThan(out.text.indexOf('totals still off'));
     expect(out.text).toContain('A: EUR only');
+    // The extras are what the record does not hold: history only here.
+    expect(out.extras).toContain('## Earlier work in this repo');
+    expect(out.extras).not.toContain('totals still off');
+    expect(out.text.endsWith(out.extras!)).toBe(true);
     expect(out.tokens).toBeLessThanOrEqual(200);
     expect(out.left_out.length).toBeGreaterThan(0);
     expect(out.left_out.every((l) => l.section === 'history')).toBe(true);
