@@ -34,6 +34,8 @@ export const historyFeature = feature<HistoryFeatureOptions>('history', async (a
       log.warn({ err, task_id: task.id }, 'assembling the context failed; the task goes without it');
       return;
     }
+    // Nothing to say and nothing said before: no write (a hub without history costs no extra record per task).
+    if (assembled.text === '' && !task.assembled_context) return;
     store
       .applyRule(task.id, (ws, t) => edit(ws, t, { assembled_context: assembled }))
       .catch((err: unknown) => log.warn({ err, task_id: task.id }, 'writing the assembled context failed'));
