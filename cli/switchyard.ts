@@ -20,6 +20,8 @@ Commands:
   submit    Submit a coding task for the repo of this checkout and follow it
   teardown  Remove this host's agent (drain, pm2, deregister, files)
   notify    Push notifications: send a test, list and remove subscribed browsers
+  history   A repo's project history (history REPO [--archived|--all] [--q WORDS])
+  mcp       The hub's MCP tools on stdio, for Claude Code and other MCP clients
 
 Run 'switchyard <command> --help' for a command's options.
 `;
@@ -36,6 +38,8 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
   submit: async () => (await import('./commands/submit.js')).submitCommand,
   teardown: async () => (await import('./commands/host.js')).teardownCommand,
   notify: async () => (await import('./commands/notify.js')).notifyCommand,
+  history: async () => (await import('./commands/history.js')).historyCommand,
+  mcp: async () => (await import('./commands/mcp.js')).mcpCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -42,6 +42,11 @@ import { alertSettingsOf } from './alerts/settings.js';
 import { TaskArchive } from './archive/archive.js';
 import { agentSocketFeature } from './features/agent-socket.js';
 import { alertsFeature } from './features/alerts.js';
+import { workflowFeature } from './features/workflow.js';
+import { workflowRoutes } from './api/workflow.js';
+import { historyRoutes } from './api/history.js';
+import { historyFeature } from './features/history.js';
+import { mcpFeature } from './features/mcp.js';
 import { dashboardFeature } from './features/dashboard.js';
 import { backupSignalsFeature } from './features/backup-signals.js';
 import { backupsFeature } from './features/backups.js';
@@ -154,8 +159,11 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     alertSettings: alertSettingsOf(config),
     feedSockets: () => feed.size,
     perAgentMax: config.metricsPerAgentMax,
+    guardianChains: config.guardianChains,
+    context: { budget: config.contextBudget, budgets: config.contextBudgets, repoDirs: config.contextRepoDirs },
     push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
   });
+  await services.history.load();
   const disconnectBus = connectBus(bus, store, registry);
 
   // The REST edge. OpenAPI first: it follows every route registered after it.
@@ -173,8 +181,12 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   metricsRoutes(app, services);
   alertRoutes(app, services);
   pushRoutes(app, services);
+  workflowRoutes(app, services);
+  historyRoutes(app, services.history);
   openApiRoute(app);
 
+  // Context first of all: it writes a newly queued task's context ahead of the scheduler's placement (hub/features/history.ts).
+  await app.register(historyFeature, { history: services.history, context: services.context, store, bus, log: log.child({ module: 'history' }) });
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
   await app.register(schedulerFeature, { scheduler, store, bus });
   await app.register(executorWatchFeature, { registry, bus, log, now });
@@ -184,6 +196,15 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(backupSignalsFeature, { services, bus, everyMs: config.backupEveryMs });
   await app.register(metricsFeature, { metrics: services.metrics, bus, store, now });
   await app.register(alertsFeature, { alerts: services.alerts, bus, log: log.child({ module: 'alerts' }), checkMs: config.alertCheckMs });
+  await app.register(workflowFeature, {
+    escalations: services.escalations,
+    alerts: services.alerts,
+    store,
+    bus,
+    log: log.child({ module: 'workflow' }),
+    now,
+    watchdog: { questionMs: config.questionEscalateMs, delegateMs: config.delegateTimeoutMs },
+  });
   await app.register(retentionFeature, {
     store,
     archive,
@@ -195,9 +216,10 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(feedFeature, { feed, bus, registry, services, pinger });
   await app.register(agentSocketFeature, {
     pinger,
-    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now },
+    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now, workflow: services.workflow },
   });
   await app.register(pushFeature, { push: services.push, bus, log: log.child({ module: 'push' }) });
+  await app.register(mcpFeature, { services, log: log.child({ module: 'mcp' }) });
   await app.register(dashboardFeature, {});
   await app.register(pingerFeature, { pinger });
 
@@ -264,6 +286,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
       taskDefaults: {
         maxAttempts: config.maxAttempts,
         timeouts: { start_ms: config.acceptTimeoutMs, lease_ms: config.leaseMs, overall_ms: 3_600_000 },
+        breakerMax: config.breakerMax,
       },
     },
   });

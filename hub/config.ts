@@ -138,6 +138,40 @@ export const HubConfigSchema = Type.Object(
     alertHistory: Type.Integer({ minimum: 10, maximum: 100_000, default: 1000 }),
     /** Per-agent metric series only while the fleet has at most this many agents (label cardinality). @defaultValue 50 */
     metricsPerAgentMax: Type.Integer({ minimum: 0, maximum: 1000, default: 50, env: 'SWITCHYARD_METRICS_PER_AGENT_MAX' }),
+
+    // The review workflow (docs/workflow.md).
+    /** Rejections, or lease expiries in a row, that open a task's circuit breaker. @defaultValue 3 (SWITCHYARD_BREAKER_MAX) */
+    breakerMax: Type.Integer({ minimum: 1, maximum: 100, default: 3, env: 'SWITCHYARD_BREAKER_MAX' }),
+    /** A question unanswered this long becomes an escalation. @defaultValue 1800000, 30 min (SWITCHYARD_QUESTION_ESCALATE_MS) */
+    questionEscalateMs: ms(100, 30 * DAY_MS, 1_800_000, 'SWITCHYARD_QUESTION_ESCALATE_MS'),
+    /**
+     * A task delegated to a named agent and not taken this long is offered to any able agent; not
+     * taken this long again, it becomes an escalation. @defaultValue 300000, 5 min (SWITCHYARD_DELEGATE_TIMEOUT_MS)
+     */
+    delegateTimeoutMs: ms(100, 30 * DAY_MS, 300_000, 'SWITCHYARD_DELEGATE_TIMEOUT_MS'),
+    /**
+     * Guardian chains by repo, `repo=role+role` (e.g. `calc=qa+docs`), or `*=role+…` for every
+     * repo; a task's own `chain` wins. Roles: security, qa, docs, ux. (Until the repo registry of
+     * issue 12 holds them.) @defaultValue none (SWITCHYARD_GUARDIAN_CHAINS, comma-separated)
+     */
+    guardianChains: Type.Array(
+      Type.String({ pattern: '^[A-Za-z0-9*][A-Za-z0-9._:/@*-]*=(security|qa|docs|ux)(\\+(security|qa|docs|ux))*$', invalid: 'must be repo=role+role (roles: security, qa, docs, ux), e.g. calc=qa+docs' }),
+      { default: [], env: 'SWITCHYARD_GUARDIAN_CHAINS' },
+    ),
+
+    // Context (docs/context.md).
+    /** Tokens of assembled context a task's prompt gets beside the task itself. @defaultValue 1500 (SWITCHYARD_CONTEXT_BUDGET) */
+    contextBudget: Type.Integer({ minimum: 0, maximum: 200_000, default: 1500, env: 'SWITCHYARD_CONTEXT_BUDGET' }),
+    /** Per-repo budgets, `repo=tokens` (e.g. `calc=3000`). @defaultValue none (SWITCHYARD_CONTEXT_BUDGETS, comma-separated) */
+    contextBudgets: Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*=[0-9]{1,6}$', invalid: 'must be repo=tokens, e.g. calc=3000' }), {
+      default: [],
+      env: 'SWITCHYARD_CONTEXT_BUDGETS',
+    }),
+    /** Checkouts the hub may quote files from, `repo=/abs/path` (for the assembler's file excerpts). @defaultValue none (SWITCHYARD_CONTEXT_REPO_DIRS) */
+    contextRepoDirs: Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*=/.+$', invalid: 'must be repo=/absolute/path' }), {
+      default: [],
+      env: 'SWITCHYARD_CONTEXT_REPO_DIRS',
+    }),
   },
   { additionalProperties: false },
 );

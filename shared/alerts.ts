@@ -18,6 +18,9 @@ export const ALERT_RULES = [
   'backup_failed',
   'backup_overdue',
   'executor_gone',
+  // The review workflow (hub/workflow/alert-rules.ts, docs/workflow.md)
+  'circuit_open',
+  'escalation_open',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

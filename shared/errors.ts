@@ -87,6 +87,14 @@ export const ERROR_CODES = {
   ONBOARD_NOT_ONBOARDED: { status: 404, retryable: false },
   // Push notifications (hub/push)
   PUSH_KEYS_INVALID: { status: 500, retryable: false },
+  // The review workflow (docs/workflow.md)
+  CIRCUIT_OPEN: { status: 409, retryable: false },
+  // MCP (docs/mcp.md)
+  MCP_SESSION_NOT_FOUND: { status: 404, retryable: false },
+  MCP_STREAM_NOT_OFFERED: { status: 405, retryable: false },
+  GUARDIAN_NO_VERDICT: { status: 422, retryable: true },
+  ESCALATION_NOT_FOUND: { status: 404, retryable: false },
+  PATH_NOT_ALLOWED: { status: 403, retryable: false },
   INTERNAL: { status: 500, retryable: true },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 

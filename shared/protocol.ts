@@ -5,6 +5,7 @@
  * Frames are JSON text, one message per frame, each with a `type`. Messages that ask for an
  * answer carry an `id` chosen by the sender; the hub answers each with `ack` or `error` naming it.
  */
+import { QuestionBody } from './workflow.js';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { SwitchyardError } from './errors.js';
 import { leadingId } from './frame-id.js';
@@ -176,6 +177,15 @@ export const SidecarMessages = {
       error: TaskFailError,
       result: Type.Optional(Type.Unknown()),
     },
+    { additionalProperties: false },
+  ),
+  /**
+   * The agent asks the operator a question instead of finishing (docs/workflow.md): the task goes
+   * `blocked` with it, the lease ends, and the answer comes with the task's next assignment (in
+   * its `clarifications`). A result like complete/fail: held and resent until answered.
+   */
+  'task.ask': Type.Object(
+    { type: Type.Literal('task.ask'), id: MsgId, task_id: Id, generation: Generation, question: QuestionBody, result: Type.Optional(Type.Unknown()) },
     { additionalProperties: false },
   ),
   goodbye: Type.Object(

@@ -186,6 +186,7 @@ const StatusCounts = Type.Partial(
     queued: Count,
     assigned: Count,
     running: Count,
+    blocked: Count,
     review: Count,
     completed: Count,
     failed: Count,

@@ -7,6 +7,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ID_MAX_CHARS, Id } from './ids.js';
 import { Nullable, StringEnum } from './schema.js';
+import { AssembledContext } from './context.js';
+import { Breaker, Clarification, Evidence, Feedback, GUARDIAN_ROLES, GuardianLink, PHASES, Plan, RISKS, Supervision, SUPERVISION_MODES, WORKFLOW_LIMITS } from './workflow.js';
 
 export const LANES = ['urgent', 'high', 'normal', 'low'] as const;
 export type Lane = (typeof LANES)[number];
@@ -19,6 +21,8 @@ export const TASK_STATUSES = [
   'queued',
   'assigned',
   'running',
+  // Waiting for an operator's answer to the agent's question (docs/workflow.md).
+  'blocked',
   'review',
   'completed',
   'failed',
@@ -145,6 +149,17 @@ export const TaskSpec = Type.Object(
     agent: Type.Optional(Token),
     created_by: Type.Optional(Token),
     metadata: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.Unknown())),
+    // ---- the review workflow (docs/workflow.md)
+    /** Overrides the supervision gate's mode. */
+    supervision: Type.Optional(StringEnum(SUPERVISION_MODES)),
+    /** The task's risk; inferred from its words and paths when absent. */
+    risk: Type.Optional(StringEnum(RISKS)),
+    /** Files or folders (repo-relative; a trailing `/` or none both mean the folder) the task may change. */
+    allowed_paths: Type.Optional(Type.Array(ShortText, { maxItems: WORKFLOW_LIMITS.paths })),
+    /** Build-verify-fix iterations of one attempt (the loop's bound; `max_attempts` bounds attempts). */
+    max_iterations: Type.Optional(Type.Integer({ minimum: 1, maximum: WORKFLOW_LIMITS.maxIterations })),
+    /** Guardian roles run after the implementation, in order (overrides the hub's chain for its repo). */
+    chain: Type.Optional(Type.Array(StringEnum(GUARDIAN_ROLES), { maxItems: WORKFLOW_LIMITS.chain })),
   },
   { additionalProperties: false, $id: 'TaskSpec' },
 );
@@ -233,6 +248,30 @@ export const Task = Type.Object(
     last_error: Nullable(TaskError),
     /** What the agent returned on completion (`null` until then). */
     result: Type.Unknown(),
+    // ---- the review workflow (docs/workflow.md); absent on records written before it
+    /** The supervision gate's decision. */
+    supervision: Type.Optional(Supervision),
+    /** `plan` while an agent produces the plan an operator must approve; then `implement`. */
+    phase: Type.Optional(StringEnum(PHASES)),
+    /** The plan, once produced; `approved_at` once an operator approved it. */
+    plan: Type.Optional(Nullable(Plan)),
+    /** Feedback that reopened the task, oldest first (the newest WORKFLOW_LIMITS.history). */
+    feedback: Type.Optional(Type.Array(Feedback)),
+    /** Questions the agent asked and their answers, oldest first; the last is open while `blocked`. */
+    clarifications: Type.Optional(Type.Array(Clarification)),
+    /** The circuit breaker's counters. */
+    breaker: Type.Optional(Breaker),
+    /** The last submission's evidence. */
+    evidence: Type.Optional(Nullable(Evidence)),
+    allowed_paths: Type.Optional(Type.Array(Type.String())),
+    max_iterations: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+    /** Guardian roles after the implementation (a guardian task carries the rest in `guardian`). */
+    chain: Type.Optional(Type.Array(StringEnum(GUARDIAN_ROLES))),
+    /** Present on a guardian's task: its role, the implementation and the roles after it. */
+    guardian: Type.Optional(Nullable(GuardianLink)),
+    // ---- context (docs/context.md)
+    /** What the hub assembled for the prompt beside the task (history, plan, feedback, answers), with its tokens and what the budget left out. */
+    assembled_context: Type.Optional(Nullable(AssembledContext)),
   },
   // Open to fields a newer hub adds: a sidecar checks what it reads, and ignores the rest.
   { $id: 'Task' },

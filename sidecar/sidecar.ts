@@ -430,9 +430,11 @@ export class Sidecar {
         return;
       }
       const id = this.nextId();
-      const result: ResultMessage = outcome.ok
-        ? { type: 'task.complete', id, task_id: task.id, generation, result: outcome.result }
-        : { type: 'task.fail', id, task_id: task.id, generation, error: outcome.error!, result: outcome.result };
+      const result: ResultMessage = outcome.question
+        ? { type: 'task.ask', id, task_id: task.id, generation, question: outcome.question, result: outcome.result }
+        : outcome.ok
+          ? { type: 'task.complete', id, task_id: task.id, generation, result: outcome.result }
+          : { type: 'task.fail', id, task_id: task.id, generation, error: outcome.error!, result: outcome.result };
       await this.state.set(task.id, { ...held, state: 'finished', result });
       log.info({ ok: outcome.ok, code: outcome.error?.code }, 'task finished');
       this.send(result, { kind: 'result', taskId: task.id, generation });

@@ -43,7 +43,7 @@ export const HeldTaskSchema = Type.Object({
   boot_id: Type.Optional(Type.String()),
   pgid_start_ticks: Type.Optional(Type.Integer({ minimum: 0 })),
   run_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{16}$' })),
-  result: Type.Optional(Type.Union([SidecarMessages['task.complete'], SidecarMessages['task.fail']])),
+  result: Type.Optional(Type.Union([SidecarMessages['task.complete'], SidecarMessages['task.fail'], SidecarMessages['task.ask']])),
 });
 
 export const StateFileSchema = Type.Object({

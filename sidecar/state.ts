@@ -18,7 +18,7 @@ import type { SidecarMessageOf } from '../shared/protocol.js';
 import type { Task } from '../shared/task.js';
 import { stateFileProblem, type StateFileContent } from './state-schema.js';
 
-export type ResultMessage = SidecarMessageOf<'task.complete'> | SidecarMessageOf<'task.fail'>;
+export type ResultMessage = SidecarMessageOf<'task.complete'> | SidecarMessageOf<'task.fail'> | SidecarMessageOf<'task.ask'>;
 
 export interface HeldTask {
   task: Task;

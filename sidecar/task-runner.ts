@@ -25,6 +25,8 @@ export interface RunOutcome {
    * sidecar hands the task back without an attempt and marks the executor or model unavailable.
    */
   hostFault?: HostFault;
+  /** The model asked the operator a question: the sidecar sends task.ask (the task goes blocked). */
+  question?: { text: string; options?: string[] };
 }
 
 /** A host fault as the sidecar acts on it. */
@@ -146,6 +148,8 @@ export function outcomeOf(executor: ExecutorName, branch: string | null, loop: L
     submission: loop.submission,
     url: loop.submission?.pr_url ?? loop.submission?.url ?? null,
   };
+  if (loop.plan !== undefined) result.plan = loop.plan;
+  if (loop.question) return { ok: false, result, question: loop.question };
   if (loop.ok) return { ok: true, result };
   const f: ExecutorFailure = loop.failure ?? taskFailure('EXEC_FAILED', 'the run failed');
   const outcome: RunOutcome = { ok: false, result, error: { code: f.code, message: f.message, retryable: f.retryable } };

@@ -5,6 +5,7 @@ import type { Task, TaskEvent, TaskSpec } from '../../shared/task.js';
 import { CliError, HubClient } from '../client.js';
 import { table, taskRow, TASK_HEADER, time } from '../format.js';
 import { resultLines } from '../result-format.js';
+import { contextLines } from './history.js';
 
 export const TASK_HELP = `Usage: switchyard task <command> [options]
 
@@ -153,6 +154,7 @@ export async function taskCommand(argv: string[]): Promise<void> {
           lines.push(...resultLines(details?.result, "last attempt's result"));
         }
         lines.push(...resultLines(t.result));
+        lines.push(...contextLines(t.assembled_context));
         if (body.progress_tail) lines.push('', 'live output (last lines):', ...body.progress_tail.trimEnd().split('\n').slice(-20));
         lines.push('', table([['TIME', 'FROM', 'TO', 'GEN', 'BY', 'REASON'], ...body.events.map((e) => [time(e.at), e.from ?? '-', e.to, String(e.generation), e.actor, e.reason])]));
         return lines.join('\n');

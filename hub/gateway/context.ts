@@ -11,6 +11,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Feed } from './feed.js';
 import type { Outbound } from './outbound.js';
 import type { ProgressTails } from './progress-tail.js';
+import type { WorkflowService } from '../service/workflow.js';
 
 export interface GatewayDeps {
   store: TaskStore;
@@ -26,6 +27,8 @@ export interface GatewayDeps {
   /** Time a new socket has to send a valid hello. @defaultValue 10000 */
   helloTimeoutMs?: number;
   now: () => number;
+  /** The review workflow's agent actions (`task.ask`); without it a question is refused. @defaultValue none */
+  workflow?: Pick<WorkflowService, 'ask'>;
 }
 
 /** One agent connection, as the handshake and the handlers see it. */

@@ -94,6 +94,15 @@ export const HANDLERS: { [T in Type]: Handler<T> } = {
     s.answer(msg.id, s.deps.store.fail(msg.task_id, msg.generation, live.id, error));
   },
 
+  'task.ask'(s, live, msg) {
+    s.lastSeq.delete(`${msg.task_id}:${msg.generation}`);
+    const agent = { kind: 'agent' as const, actor: `agent:${live.id}`, agentId: live.id };
+    const asked = s.deps.workflow
+      ? s.deps.workflow.ask(agent, msg.task_id, msg.generation, msg.question)
+      : Promise.reject(new SwitchyardError('PROTOCOL_UNKNOWN_TYPE', 'this hub takes no questions (task.ask)'));
+    s.answer(msg.id, asked);
+  },
+
   goodbye(s, live) {
     live.draining = true;
     s.deps.registry.heartbeat(live, live.resources!, undefined, true, s.deps.now());

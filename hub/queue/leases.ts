@@ -4,11 +4,11 @@
  * records the caller read; the store applies what it recorded in `Changes`.
  */
 import { SwitchyardError } from '../../shared/errors.js';
-import type { Task, TaskError, TaskStatus } from '../../shared/task.js';
+import type { Task, TaskError } from '../../shared/task.js';
 import { edit, transition, type Changes } from './changes.js';
-import { releaseDependants } from './dependencies.js';
 import { agentMatches, type AgentFilter } from './matching.js';
 import { failAttempt } from './retry-policy.js';
+import { completeAttempt } from '../workflow/complete.js';
 
 /** The fence: the caller must name the current lease's generation and be its holder. */
 export function checkLease(task: Task, generation: number, agentId: string): void {
@@ -85,21 +85,22 @@ export function renew(ws: Changes, task: Task, generation: number, agentId: stri
   return edit(ws, task, { lease: { ...lease, expires_at: expires }, updated_at: now });
 }
 
-/** running -> completed (its dependants may start), or -> review for a task that asks for one. */
-export async function complete(ws: Changes, task: Task, generation: number, agentId: string, result: unknown): Promise<Task> {
+/**
+ * running -> completed (its dependants may start, its guardian chain begins), or -> review for a
+ * task that asks for one or a plan; a guardian's verdict decides its own way (workflow/complete.ts).
+ */
+export function complete(ws: Changes, task: Task, generation: number, agentId: string, result: unknown): Promise<Task> {
   checkLease(task, generation, agentId);
-  const to: TaskStatus = task.review ? 'review' : 'completed';
-  const actor = `agent:${agentId}`;
-  const after = transition(ws, task, to, { result: result ?? null }, actor, to === 'review' ? 'awaiting review' : 'completed');
-  if (to === 'completed') await releaseDependants(ws, after, actor);
-  return after;
+  return completeAttempt(ws, task, `agent:${agentId}`, result);
 }
 
 export function fail(ws: Changes, task: Task, generation: number, agentId: string, error: TaskError): Promise<Task> {
   checkLease(task, generation, agentId);
   // A failure before the attempt started still counts, so a task that cannot start ends.
   const attempts = task.status === 'assigned' ? task.attempts + 1 : task.attempts;
-  return failAttempt(ws, { ...task, attempts }, task, error, `agent:${agentId}`);
+  // The agent reported: the circuit breaker's run of lease expiries ends (docs/workflow.md).
+  const breaker = task.breaker && task.breaker.expiries > 0 ? { breaker: { ...task.breaker, expiries: 0 } } : {};
+  return failAttempt(ws, { ...task, attempts, ...breaker }, task, error, `agent:${agentId}`);
 }
 
 /**

@@ -7,12 +7,15 @@ import { LIMITS, TaskSpec, type Task } from '../../shared/task.js';
 import { assertWellFormed } from '../../shared/unicode.js';
 import { assertValid } from '../../shared/validate.js';
 import { inferComplexity } from './complexity.js';
+import { workflowFields } from '../workflow/record.js';
 
 export interface TaskDefaults {
   /** @defaultValue 3 */
   maxAttempts: number;
   /** @defaultValue { start_ms: 60_000, lease_ms: 60_000, overall_ms: 3_600_000 } */
   timeouts: Task['timeouts'];
+  /** Rejections (and lease expiries in a row) that open a task's circuit breaker (docs/workflow.md). @defaultValue 3 */
+  breakerMax?: number;
 }
 
 export const DEFAULT_TASK_DEFAULTS: TaskDefaults = {
@@ -122,6 +125,7 @@ export function newTaskRecord(
     next_run_at: null,
     last_error: null,
     result: null,
+    ...workflowFields(spec, complexity),
   };
 }
 

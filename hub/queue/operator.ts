@@ -5,6 +5,7 @@ import { illegal, transition, type Changes } from './changes.js';
 import { cascade, failedDependency, releaseDependants, revive } from './dependencies.js';
 import { failAttempt } from './retry-policy.js';
 import { assertTransition, FINAL_STATUSES } from './states.js';
+import * as workflow from '../workflow/rules.js';
 
 /** From any state that is not final; the task's waiting dependants are cancelled too. */
 export async function cancel(ws: Changes, task: Task, actor: string, reason: string): Promise<Task> {
@@ -26,19 +27,20 @@ export async function retry(ws: Changes, task: Task, actor: string): Promise<Tas
       status: failedDep.status,
     });
   }
-  return revive(ws, task, actor, 'retried by operator', true);
+  // An operator's retry closes an open circuit breaker: its counters start again.
+  const closed = task.breaker ? { ...task, breaker: { rejections: 0, expiries: 0, opened_at: null } } : task;
+  return revive(ws, closed, actor, 'retried by operator', true);
 }
 
+/** Work completed (dependants start, its guardian chain begins), or an approved plan queued for its implementation. */
 export async function approve(ws: Changes, task: Task, actor: string): Promise<Task> {
-  // The table allows running -> completed for agents; an operator may only approve a review.
-  if (task.status !== 'review') throw illegal(task, 'completed', 'only a task in review can be approved');
-  const after = transition(ws, task, 'completed', {}, actor, 'approved');
-  await releaseDependants(ws, after, actor);
-  return after;
+  return workflow.approve(actor)(ws, task);
 }
 
-/** A rejected review is a retryable failure of the attempt (REVIEW_REJECTED). */
-export function rejectReview(ws: Changes, task: Task, actor: string, reason: string): Promise<Task> {
-  if (task.status !== 'review') throw illegal(task, 'failed', 'only a task in review can be rejected');
-  return failAttempt(ws, task, task, { code: 'REVIEW_REJECTED', message: reason, retryable: true }, actor);
+/**
+ * A rejected review reopens the task with the reason as feedback (docs/workflow.md), counted by
+ * the circuit breaker.
+ */
+export async function rejectReview(ws: Changes, task: Task, actor: string, reason: string): Promise<Task> {
+  return workflow.reject(actor, reason)(ws, task);
 }

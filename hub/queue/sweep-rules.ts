@@ -6,6 +6,7 @@
 import type { Task } from '../../shared/task.js';
 import { edit, transition, type Changes } from './changes.js';
 import { cascade, depsCompleted } from './dependencies.js';
+import { expiryCounted } from '../workflow/breaker.js';
 
 const SWEEPER = 'sweeper';
 
@@ -26,10 +27,15 @@ export async function expireLease(ws: Changes, task: Task): Promise<void> {
   const overall = lease.started_at !== undefined && lease.expires_at >= lease.started_at + task.timeouts.overall_ms;
   const code = overall ? 'TASK_TIMEOUT' : 'LEASE_EXPIRED';
   const message = overall ? `attempt ran longer than ${task.timeouts.overall_ms} ms` : `lease of ${lease.agent_id} expired without renewal`;
+  // The circuit breaker counts expiries in a row (an agent that keeps crashing on the task), before
+  // the attempts: its stop is for good, and it raises an escalation (docs/workflow.md).
+  const lastError = { code, message, retryable: true };
+  const { opened, breaker } = await expiryCounted(ws, task, lastError);
+  if (opened) return;
   if (task.attempts < task.max_attempts) {
-    transition(ws, task, 'queued', { last_error: { code, message, retryable: true } }, SWEEPER, `${code}: requeued`);
+    transition(ws, task, 'queued', { last_error: lastError, breaker }, SWEEPER, `${code}: requeued`);
   } else {
-    const after = transition(ws, task, 'dead_letter', { last_error: { code, message, retryable: true } }, SWEEPER, `${code}: out of attempts`);
+    const after = transition(ws, task, 'dead_letter', { last_error: lastError, breaker }, SWEEPER, `${code}: out of attempts`);
     await cascade(ws, after, 'dead_letter', SWEEPER);
   }
 }

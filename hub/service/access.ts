@@ -27,6 +27,16 @@ export const ACTIONS = {
   'metrics.read': ['admin'],
   'push.read': ['admin'],
   'push.write': ['admin'],
+  // The review workflow (docs/workflow.md): an agent's own lease; the operator's decisions.
+  'tasks.ask': ['agent'],
+  'tasks.submit': ['agent'],
+  'tasks.answer': ['admin'],
+  'escalations.read': ['admin'],
+  'escalations.write': ['admin'],
+  // Project history and MCP (docs/context.md, docs/mcp.md): each MCP tool checks its own scope (hub/mcp/scopes.ts).
+  'history.read': ['admin', 'agent'],
+  'mcp.use': ['admin', 'agent'],
+  'tasks.claim': ['agent'],
 } as const satisfies Record<string, ReadonlyArray<Principal['kind']>>;
 
 export type Action = keyof typeof ACTIONS;

@@ -26,6 +26,15 @@ import { RetentionTracker } from './retention.js';
 import { SelfService } from './self.js';
 import { ReviewService } from './review.js';
 import { TaskService, type ArchiveReader, type LiveOutput } from './tasks.js';
+import { WorkflowService } from './workflow.js';
+import { EscalationService } from './escalations.js';
+import { escalationStoreOf } from '../store/escalation-store.js';
+import { workflowAlertRules } from '../workflow/alert-rules.js';
+import { chainsOf } from '../workflow/chains-config.js';
+import { HistoryService } from '../history/service.js';
+import { ContextService, type ContextSettings } from '../context/service.js';
+import { historyStoreOf } from '../store/history-store.js';
+import { WorkerService } from './worker.js';
 
 export interface Services {
   access: Access;
@@ -41,6 +50,16 @@ export interface Services {
   push: PushService;
   /** Retention rounds since the hub started (the retention feature records them). */
   retention: RetentionTracker;
+  /** The review workflow: questions, answers, approvals, rejections with feedback (docs/workflow.md). */
+  workflow: WorkflowService;
+  /** The escalation queue (docs/workflow.md). */
+  escalations: EscalationService;
+  /** Project history per repo (docs/context.md); `load()` it before serving. */
+  history: HistoryService;
+  /** The context assembler over the history (docs/context.md). */
+  context: ContextService;
+  /** An agent's own leases outside the sidecar socket (MCP worker tools, docs/mcp.md). */
+  worker: WorkerService;
 }
 
 export interface ServiceDeps {
@@ -67,6 +86,10 @@ export interface ServiceDeps {
   archive?: ArchiveReader;
   /** Whether retention runs (its rounds then appear in the health report). @defaultValue false */
   retentionOn?: boolean;
+  /** Guardian chains by repo, `repo=role+role` (hub config `guardianChains`). @defaultValue none */
+  guardianChains?: readonly string[];
+  /** The context assembler's budgets and checkouts (hub config context*). @defaultValue 1500 tokens, none */
+  context?: ContextSettings;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -78,9 +101,11 @@ export function createServices(deps: ServiceDeps): Services {
   const pushStore = pushStoreOf(deps.agents);
   const sender = new PushSender({ store: pushStore, keys: deps.push.keys, subject: deps.push.subject, log: deps.push.log, now, onOutcome: (outcome) => metrics.prom.push(outcome), ...(deps.push.agent ? { agent: deps.push.agent } : {}) });
   const retention = new RetentionTracker();
+  const escalations = new EscalationService(escalationStoreOf(deps.agents), now);
+  const history = new HistoryService(historyStoreOf(deps.agents), now);
   return {
     access: new Access(deps.auth),
-    tasks: new TaskService(store, registry, deps.progress, deps.archive),
+    tasks: new TaskService(store, registry, deps.progress, deps.archive, chainsOf(deps.guardianChains ?? [])),
     review: new ReviewService(store),
     agents,
     health: new HealthService(store, registry, bus, startedAt, now, deps.recovery ?? null, backups, deps.retentionOn ? retention : undefined),
@@ -88,8 +113,13 @@ export function createServices(deps: ServiceDeps): Services {
     self: new SelfService(deps.agents, agents, deps.auth, store),
     backups,
     metrics,
-    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now }),
+    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now, extraRules: workflowAlertRules(() => escalations.open()) }),
     push: new PushService(pushStore, sender, deps.push.keys, now),
     retention,
+    workflow: new WorkflowService(store),
+    escalations,
+    history,
+    worker: new WorkerService(store),
+    context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }

@@ -40,17 +40,19 @@ export class TaskService {
     private readonly registry: AgentRegistry,
     private readonly progress: LiveOutput,
     private readonly archive?: ArchiveReader,
+    /** Fills in what the hub's config adds to a spec (the guardian chain of its repo: workflow/chains-config.ts). */
+    private readonly prepare: (spec: TaskSpec) => TaskSpec = (spec) => spec,
   ) {}
 
   async create(caller: Principal, spec: TaskSpec, options: CreateOptions = {}): Promise<CreateResult> {
     Access.authorize(caller, 'tasks.write');
-    return this.store.create(withRoutingCapabilities(withIdempotencyKey(spec, options.idempotencyKey)), caller.actor);
+    return this.store.create(this.prepare(withRoutingCapabilities(withIdempotencyKey(spec, options.idempotencyKey))), caller.actor);
   }
 
   /** All or nothing, in one atomic write; tasks may depend on each other by `ref`. */
   async createMany(caller: Principal, specs: TaskSpec[]): Promise<CreateResult[]> {
     Access.authorize(caller, 'tasks.write');
-    return this.store.createMany(Array.isArray(specs) ? specs.map(withRoutingCapabilities) : specs, caller.actor);
+    return this.store.createMany(Array.isArray(specs) ? specs.map((s) => this.prepare(withRoutingCapabilities(s))) : specs, caller.actor);
   }
 
   /** The task, or TASK_NOT_FOUND. */

@@ -11,7 +11,7 @@ import { prefixRange, type Kv } from './kv.js';
 import type { QueueStats } from './task-store.js';
 
 /** Statuses whose counts are kept in memory (the rest grow without bound and are not counted). */
-export const COUNTED: readonly TaskStatus[] = ['pending', 'assigned', 'running', 'review', 'failed', 'dead_letter'];
+export const COUNTED: readonly TaskStatus[] = ['pending', 'assigned', 'running', 'blocked', 'review', 'failed', 'dead_letter'];
 const IS_COUNTED = new Set<TaskStatus>(COUNTED);
 
 export interface TimeEntry {

@@ -27,6 +27,7 @@ import * as leases from '../queue/leases.js';
 import type { AgentFilter } from '../queue/matching.js';
 import { DEFAULT_TASK_DEFAULTS, type TaskDefaults } from '../queue/normalize.js';
 import * as operator from '../queue/operator.js';
+import type { TaskRule } from '../workflow/rules.js';
 import { ChangeWriter, Listeners } from './apply.js';
 import { openFormat } from './format.js';
 import { GroupCommit, type DegradedState } from './group-commit.js';
@@ -356,6 +357,10 @@ export class KvTaskStore implements TaskStore {
 
   rejectReview(taskId: string, actor: string, reason: string): Promise<Task> {
     return this.run(async () => operator.rejectReview(this.ws, await this.ws.mustRead(taskId), actor, reason));
+  }
+
+  applyRule(taskId: string, rule: TaskRule): Promise<Task> {
+    return this.run(async () => rule(this.ws, await this.ws.mustRead(taskId)));
   }
 
   // ---------------------------------------------------------------- sweeper

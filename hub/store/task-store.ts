@@ -14,6 +14,7 @@ import type { AgentFilter } from '../queue/matching.js';
 import type { KvSnapshot } from './kv.js';
 import type { DegradedState } from './group-commit.js';
 import type { RetentionLimits } from '../queue/retention-rules.js';
+import type { TaskRule } from '../workflow/rules.js';
 
 export type { AgentFilter, DegradedState, RetentionLimits };
 
@@ -198,6 +199,12 @@ export interface TaskStore {
   retry(taskId: string, actor: string): Promise<Task>;
   approve(taskId: string, actor: string): Promise<Task>;
   rejectReview(taskId: string, actor: string, reason: string): Promise<Task>;
+  /**
+   * Runs one of the review workflow's rules (hub/workflow/rules.ts: ask, submit, answer,
+   * force-unblock, approve, reject with feedback, the gate's override) on one task, on the serial
+   * path like every operation: what it decided is one atomic batch. TASK_NOT_FOUND without it.
+   */
+  applyRule(taskId: string, rule: TaskRule): Promise<Task>;
   /** Requeues expired leases and queues due tasks; runs by itself on timers too. */
   sweep(): Promise<number>;
   list(query: ListQuery): Promise<Page<Task>>;

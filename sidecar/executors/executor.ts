@@ -59,6 +59,13 @@ export interface ExecutorRequest {
    * record it and stop an orphan after its own crash.
    */
   onSpawn?: (pgid: number) => void;
+  /**
+   * Repo-relative files or folders the task may change (its `allowed_paths`): a model executor's
+   * write tool refuses others up front. Absent: anywhere in the worktree.
+   */
+  allowedPaths?: readonly string[];
+  /** Offer the model a way to ask the operator a question (the Ollama loop's `ask_operator` tool). @defaultValue false */
+  canAsk?: boolean;
 }
 
 export interface ExecutorResult {
@@ -72,6 +79,8 @@ export interface ExecutorResult {
   turns?: number;
   /** Claude: the session id, so an operator can resume or inspect the session. */
   session_id?: string;
+  /** The model stopped to ask the operator this (docs/workflow.md): the task goes `blocked`. */
+  question?: { text: string; options?: string[] };
 }
 
 /** A model loaded in memory on this host (Ollama: from /api/ps). */

@@ -19,7 +19,7 @@ import {
 } from './ollama-client.js';
 import { TailBuffer } from './tail-buffer.js';
 import { executorBaseEnv } from '../child-env.js';
-import { runTool, toolDefinitions, type WorkspaceToolsOptions } from './workspace-tools.js';
+import { ASK_TOOL, runTool, toolDefinitions, type WorkspaceToolsOptions } from './workspace-tools.js';
 
 /** Options of the {@link OllamaExecutor}; the client's options (baseUrl, timeouts) included. */
 export interface OllamaExecutorOptions extends OllamaClientOptions {
@@ -100,7 +100,7 @@ export class OllamaExecutor implements Executor {
 
     const usage: ExecutorUsage = zeroUsage(0);
     const transcript = new TailBuffer({ maxBytes: this.opts.outputTailBytes });
-    const tools = toolDefinitions(this.opts.tools);
+    const tools = [...toolDefinitions(this.opts.tools), ...(req.canAsk ? [ASK_TOOL] : [])];
     const messages: OllamaMessage[] = [
       { role: 'system', content: this.opts.systemPrompt },
       { role: 'user', content: req.prompt },
@@ -161,7 +161,18 @@ export class OllamaExecutor implements Executor {
           const name = typeof call.function?.name === 'string' ? call.function.name : '';
           const shown = `${name} ${abbreviate(JSON.stringify(call.function?.arguments ?? {}), 200)}`;
           req.onProgress({ stream: 'tool', data: shown });
-          const out = await runTool(name, call.function?.arguments, { root: req.cwd, signal, env }, this.opts.tools);
+          if (name === ASK_TOOL.function.name && req.canAsk) {
+            const question = questionOf(call.function?.arguments);
+            if (question) {
+              transcript.append(`[asked the operator] ${question.text}\n`);
+              const asked = finish();
+              asked.question = question;
+              return asked;
+            }
+            messages.push({ role: 'tool', content: "error: ask_operator needs a non-empty 'question'", tool_name: name });
+            continue;
+          }
+          const out = await runTool(name, call.function?.arguments, { root: req.cwd, signal, env, ...(req.allowedPaths ? { allowedPaths: req.allowedPaths } : {}) }, this.opts.tools);
           transcript.append(`[tool ${shown}] ${abbreviate(out, 500)}\n`);
           messages.push({ role: 'tool', content: out, tool_name: name });
         }
@@ -270,4 +281,25 @@ function apiFailure(err: unknown, model: string): ExecutorFailure {
     case 'protocol':
       return execFailure('EXEC_PROTOCOL', err.message);
   }
+}
+
+/** The ask_operator call's question, or null when it has none. */
+function questionOf(raw: unknown): { text: string; options?: string[] } | null {
+  let args: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      args = JSON.parse(raw);
+    } catch {
+      return null;
+    }
+  }
+  if (typeof args !== 'object' || args === null) return null;
+  const a = args as { question?: unknown; options?: unknown };
+  if (typeof a.question !== 'string' || a.question.trim() === '') return null;
+  const q: { text: string; options?: string[] } = { text: a.question.slice(0, 16_384) };
+  if (Array.isArray(a.options)) {
+    const options = a.options.filter((o): o is string => typeof o === 'string' && o !== '').slice(0, 16).map((o) => o.slice(0, 1024));
+    if (options.length > 0) q.options = options;
+  }
+  return q;
 }

@@ -11,7 +11,7 @@
  */
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, normalize, relative } from 'node:path';
 import { isInside, openForRead, replaceFile, resolveForRead, resolveForWrite } from './safe-path.js';
 import { runProcess } from './run-process.js';
 import type { OllamaTool } from './ollama-client.js';
@@ -57,7 +57,33 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Environment of run_command. */
   env: NodeJS.ProcessEnv;
+  /** Repo-relative files or folders write_file may change; absent: anywhere in the worktree. */
+  allowedPaths?: readonly string[];
 }
+
+/** Whether a repo-relative path is one of `allowed` or inside one of its folders. */
+export function pathAllowed(path: string, allowed: readonly string[]): boolean {
+  const p = normalize(path).replace(/^(\.\/)+/, '');
+  return allowed.some((a) => {
+    const base = normalize(a).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+    return base === '' || base === '.' || p === base || p.startsWith(`${base}/`);
+  });
+}
+
+/** The tool a model calls to ask the operator a question; handled by the executor, not runTool. */
+export const ASK_TOOL: OllamaTool = {
+  type: 'function',
+  function: {
+    name: 'ask_operator',
+    description:
+      'Ask the operator a question when the task is ambiguous and a wrong guess would waste the work. The run stops here; the task resumes later with the answer in its instructions. Ask only what you cannot find out from the code.',
+    parameters: {
+      type: 'object',
+      properties: { question: { type: 'string', description: 'The question, with the context the operator needs' }, options: { type: 'array', items: { type: 'string' }, description: 'Choices, if there are some' } },
+      required: ['question'],
+    },
+  },
+};
 
 /** Folders search_text and list_dir do not descend into: metadata and dependency trees. */
 const SKIP_DIRS = new Set(['.git', 'node_modules']);
@@ -184,6 +210,10 @@ async function readFileTool(ctx: ToolContext, path: string, o: WorkspaceToolsOpt
 }
 
 async function writeFileTool(ctx: ToolContext, path: string, content: string, o: WorkspaceToolsOptions): Promise<string> {
+  // PATH_NOT_ALLOWED: refused before anything is written, so the model can choose another way.
+  if (ctx.allowedPaths && !pathAllowed(path, ctx.allowedPaths)) {
+    return `error: PATH_NOT_ALLOWED: this task may change only ${ctx.allowedPaths.join(', ')}; '${path}' is outside them`;
+  }
   const bytes = Buffer.byteLength(content);
   if (bytes > o.writeMaxBytes) return `error: content is ${bytes} bytes; the limit is ${o.writeMaxBytes}`;
   const target = await resolveForWrite(ctx.root, path);

@@ -18,13 +18,17 @@ import { runChecks } from '../verify/run-checks.js';
 import type { CheckContext, VerificationReport } from '../verify/types.js';
 import type { SubmitInfo, SubmitResult } from '../workspace/submit.js';
 import { intendedCode } from '../workspace/errors.js';
-import { buildCorrectivePrompt, buildTaskPrompt, type CorrectiveLimits } from './prompt.js';
+import { buildCorrectivePrompt, buildPlanPrompt, buildTaskPrompt, type CorrectiveLimits } from './prompt.js';
+import { checkAllowedPaths } from '../verify/allowed-paths.js';
+import { resolveContext } from '../verify/types.js';
+import { guardianPrompt } from './guardian.js';
 
 /** The task fields the loop reads. */
 export type LoopTask = Pick<
   Task,
   'id' | 'title' | 'description' | 'context' | 'success_criteria' | 'verification' | 'max_attempts' | 'command' | 'model'
->;
+> &
+  Partial<Pick<Task, 'max_iterations' | 'allowed_paths' | 'phase' | 'plan' | 'feedback' | 'clarifications' | 'guardian'>>;
 
 /** Where the loop works and how it submits (a TaskWorkspace with its manager's submit bound). */
 export interface LoopWorkspace {
@@ -65,11 +69,18 @@ export interface LoopResult {
   /** Set when passing work was submitted. */
   submission: SubmitResult | null;
   failure?: ExecutorFailure;
+  /** The model stopped to ask the operator (docs/workflow.md): the sidecar sends task.ask. */
+  question?: { text: string; options?: string[] };
+  /** A plan-phase run: the plan as the model wrote it (its whole output, bounded). */
+  plan?: string;
 }
 
 /** Options of the loop. */
 export interface LoopOptions {
-  /** Most iterations, whatever the task's max_attempts says. @defaultValue 5 */
+  /**
+   * Iterations of one attempt when the task names no `max_iterations` (the queue's max_attempts
+   * bounds attempts, not iterations: docs/workflow.md). @defaultValue 5
+   */
   maxIterations: number;
   /**
    * Iterations for the shell executor: a command cannot take a corrective prompt, and running
@@ -122,7 +133,7 @@ export async function runBuildVerifyFix(input: LoopInput, options: Partial<LoopO
   const o: LoopOptions = { ...LOOP_DEFAULTS, ...options };
   const { task, executor, workspace } = input;
   const isShell = executor.name === 'shell';
-  const budget = Math.max(1, Math.min(task.max_attempts, o.maxIterations, isShell ? o.shellIterations : Infinity));
+  const budget = Math.max(1, Math.min(task.max_iterations ?? o.maxIterations, isShell ? o.shellIterations : Infinity));
 
   // One signal for everything: the caller's cancel or the loop's deadline.
   const deadline = Date.now() + input.timeoutMs;
@@ -149,7 +160,8 @@ export async function runBuildVerifyFix(input: LoopInput, options: Partial<LoopO
       : { code: 'EXEC_CANCELLED', message: 'the task was cancelled', retryable: false };
 
   try {
-    let prompt = buildTaskPrompt(task);
+    if (task.phase === 'plan' && !isShell) return await planOnly(input, signal, iterations, usage, o, done, stopped);
+    let prompt = task.guardian ? await guardianPrompt(task, workspace.path) : buildTaskPrompt(task);
     let lastFailure: ExecutorFailure | undefined;
     for (let n = 1; n <= budget; n++) {
       if (signal.aborted) return done(false, stopped());
@@ -166,6 +178,8 @@ export async function runBuildVerifyFix(input: LoopInput, options: Partial<LoopO
       if (task.model) req.model = task.model;
       if (input.env) req.env = input.env;
       if (input.onSpawn) req.onSpawn = input.onSpawn;
+      if (task.allowed_paths?.length) req.allowedPaths = task.allowed_paths;
+      if (!isShell) req.canAsk = true;
 
       const res = await executor.run(req);
       addUsage(usage, res.usage);
@@ -178,13 +192,21 @@ export async function runBuildVerifyFix(input: LoopInput, options: Partial<LoopO
         // The executor saw our own deadline as its timeout, or our cancel as a cancel.
         return done(false, signal.aborted ? stopped() : res.failure);
       }
+      if (res.question) {
+        // The model asked the operator: the attempt stops here, nothing is checked or submitted.
+        input.onIteration?.(record);
+        const asked = done(false);
+        asked.question = res.question;
+        return asked;
+      }
 
-      report = await o.checks(task.verification, {
-        cwd: workspace.path,
-        testCommand: workspace.testCommand,
-        signal,
-        env: o.checkEnv,
-      });
+      const checkCtx = { cwd: workspace.path, testCommand: workspace.testCommand, signal, env: o.checkEnv };
+      report = await o.checks(task.verification, checkCtx);
+      if (task.allowed_paths?.length) {
+        // A change outside the allowed paths fails verification, naming the paths (PATH_NOT_ALLOWED).
+        const bounds = await checkAllowedPaths(task.allowed_paths, resolveContext(checkCtx));
+        report = { ...report, passed: report.passed && bounds.passed, checks: [...report.checks, bounds] };
+      }
       record.verification = trimReport(report, o.historyTailBytes);
       input.onIteration?.(record);
       if (signal.aborted) return done(false, stopped());
@@ -208,6 +230,36 @@ export async function runBuildVerifyFix(input: LoopInput, options: Partial<LoopO
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A plan-phase run (plan and strict modes): one run of the model with the plan prompt; no checks,
+ * no submission, and whatever it changed in the worktree is not kept (the workspace is released).
+ * The plan is the run's output; the hub stores it for the operator's approval.
+ */
+async function planOnly(
+  input: LoopInput,
+  signal: AbortSignal,
+  iterations: IterationRecord[],
+  usage: ExecutorUsage,
+  o: LoopOptions,
+  done: (ok: boolean, failure?: ExecutorFailure) => LoopResult,
+  stopped: () => ExecutorFailure,
+): Promise<LoopResult> {
+  input.onProgress({ stream: 'status', data: 'planning: running the model for a plan' });
+  const req: ExecutorRequest = { taskId: input.task.id, cwd: input.workspace.path, timeoutMs: input.timeoutMs, signal, onProgress: input.onProgress, prompt: buildPlanPrompt(input.task), canAsk: true };
+  if (input.task.model) req.model = input.task.model;
+  if (input.env) req.env = input.env;
+  if (input.onSpawn) req.onSpawn = input.onSpawn;
+  const res = await input.executor.run(req);
+  addUsage(usage, res.usage);
+  const record = iterationRecord(1, res, o.historyTailBytes);
+  iterations.push(record);
+  input.onIteration?.(record);
+  if (signal.aborted) return done(false, stopped());
+  if (res.question) return { ...done(false), question: res.question };
+  if (!res.ok) return done(false, res.failure ?? taskFailure('EXEC_FAILED', 'the planning run failed'));
+  return { ...done(true), plan: lastBytes(res.output, 65_536) };
 }
 
 async function submitPassing(

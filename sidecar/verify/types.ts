@@ -5,7 +5,8 @@
 import type { VerificationStep } from '../../shared/task.js';
 import { executorBaseEnv } from '../child-env.js';
 
-export type CheckType = VerificationStep['type'];
+/** A task's own steps, and `allowed_paths`, which the loop adds for a task that names them. */
+export type CheckType = VerificationStep['type'] | 'allowed_paths';
 
 /** One check's outcome. */
 export interface CheckResult {

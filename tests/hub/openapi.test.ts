@@ -230,6 +230,42 @@ describe('the answers of a real session', () => {
       expect((await call('POST', `/v1/tasks/${t.id}/${decide}`, decide === 'reject' ? { reason: 'not like this' } : undefined)).status).toBe(200);
     }
 
+    // The review workflow: an agent asks on its own lease (its token), the operator answers or
+    // force-unblocks; it submits with evidence; changes requested; the gate overridden; escalations.
+    const agentAuth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const wt = (await call('POST', '/v1/tasks', { title: 'ask me', review: true, capabilities: ['none-has-it'] })).body as Task;
+    const runOnW1 = async () => {
+      const l = (await h.store.leaseTask(wt.id, { agentId: 'w1', capabilities: ['none-has-it'], repos: null }))!;
+      await h.store.accept(wt.id, l.generation, 'w1');
+      return l.generation;
+    };
+    let gen = await runOnW1();
+    expect((await call('POST', `/v1/tasks/${wt.id}/ask`, { generation: gen, text: 'which file?' }, agentAuth)).body.status).toBe('blocked');
+    expect((await call('POST', `/v1/tasks/${wt.id}/answer`, { answer: 'src/a.ts' })).body.status).toBe('queued');
+    gen = await runOnW1();
+    await call('POST', `/v1/tasks/${wt.id}/ask`, { generation: gen, text: 'still?', options: ['yes', 'no'] }, agentAuth);
+    expect((await call('POST', `/v1/tasks/${wt.id}/force-unblock`, { note: 'go on' })).body.status).toBe('queued');
+    gen = await runOnW1();
+    const evidence = { test_command: 'npm test', test_result: 'passed', commit: 'abc1234', files_changed: ['src/a.ts'] };
+    expect((await call('POST', `/v1/tasks/${wt.id}/submit`, { generation: gen, evidence }, agentAuth)).body.status).toBe('review');
+    expect((await call('POST', `/v1/tasks/${wt.id}/request-changes`, { feedback: 'add a test', findings: [{ message: 'no test', file: 'src/a.ts', line: 1 }] })).body.status).toBe('queued');
+    expect((await call('POST', `/v1/tasks/${wt.id}/supervision`, { mode: 'plan', reason: 'bigger than it looked' })).body.supervision.mode).toBe('plan');
+    expect((await call('POST', `/v1/tasks/${wt.id}/answer`, { answer: 'not blocked' })).status).toBe(409);
+    gen = await runOnW1();
+    await h.store.complete(wt.id, gen, 'w1', { plan: { steps: ['one'], files: ['src/a.ts'], risks: [] } });
+    await waitFor(async () => ((await call('GET', '/v1/escalations')).body.escalations as unknown[]).length > 0, 'the plan_approval escalation');
+    const esc = ((await call('GET', `/v1/escalations?kind=plan_approval&task=${wt.id}`)).body.escalations as Array<{ id: string }>)[0]!;
+    await call('GET', `/v1/escalations/${esc.id}`);
+    expect((await call('POST', `/v1/escalations/${esc.id}/resolve`, { resolution: 'looked at it' })).body.escalation.status).toBe('resolved');
+    expect((await call('GET', '/v1/escalations/NOSUCH')).status).toBe(404);
+    // Project history and MCP (docs/context.md, docs/mcp.md).
+    expect((await call('GET', '/v1/repos/calc/history?scope=all&q=fix&limit=5')).body.entries).toEqual([]);
+    expect((await call('GET', '/v1/mcp')).status).toBe(405);
+    const mcpHeaders = h.auth({ accept: 'application/json, text/event-stream', 'content-type': 'application/json' });
+    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'openapi-test', version: '1' } } };
+    expect((await call('POST', '/v1/mcp', init, mcpHeaders)).body.result.serverInfo.name).toBe('switchyard');
+    expect((await call('DELETE', '/v1/mcp', undefined, h.auth({ 'mcp-session-id': 'no-such-session' }))).body.code).toBe('MCP_SESSION_NOT_FOUND');
+
     // The log.
     await call('GET', '/v1/events?limit=5');
     await call('GET', `/v1/events?task=${a.id}&since=0`);

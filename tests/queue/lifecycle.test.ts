@@ -128,20 +128,18 @@ describe('review', () => {
     expect((await h.store.get(after.id))!.status).toBe('queued');
   });
 
-  it('rejectReview -> failed with REVIEW_REJECTED and a backoff, or dead_letter when out of attempts', async () => {
+  it('rejectReview reopens the task with the reason as feedback (queued at once), or dead-letters it when out of attempts', async () => {
     const t = (await h.store.create(spec('careful', { review: true, max_attempts: 2 }), 'c')).task;
     let running = await leaseAndAccept(h.store, A0);
     await h.store.complete(running.id, running.generation, 'a0', 'r1');
-    const failed = await h.store.rejectReview(t.id, 'operator', 'tests are missing');
-    expect(failed).toMatchObject({ status: 'failed', attempts: 1 });
-    expect(failed.last_error).toEqual({ code: 'REVIEW_REJECTED', message: 'tests are missing', retryable: true });
-    expect(failed.next_run_at).toBeGreaterThan(h.clock.t);
-    h.clock.advance(failed.next_run_at! - h.clock.t);
-    await h.store.sweep();
+    const reopened = await h.store.rejectReview(t.id, 'operator', 'tests are missing');
+    expect(reopened).toMatchObject({ status: 'queued', attempts: 1, breaker: { rejections: 1 } });
+    expect(reopened.feedback).toEqual([{ at: h.clock.t, by: 'operator', kind: 'review', text: 'tests are missing', attempt: 1 }]);
     running = await leaseAndAccept(h.store, A0);
     await h.store.complete(running.id, running.generation, 'a0', 'r2');
     const dead = await h.store.rejectReview(t.id, 'operator', 'still wrong');
     expect(dead).toMatchObject({ status: 'dead_letter', attempts: 2 });
+    expect(dead.last_error).toEqual({ code: 'REVIEW_REJECTED', message: 'still wrong', retryable: true });
   });
 
   it('approve and rejectReview are refused outside review, even where the table has the edge', async () => {

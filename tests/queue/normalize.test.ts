@@ -55,6 +55,8 @@ describe('defaults', () => {
       next_run_at: null,
       last_error: null,
       result: null,
+      // The supervision gate's decision (docs/workflow.md): a plain task is dispatched at once.
+      supervision: { mode: 'auto', risk: 'low', reason: 'low risk, complexity standard', decided_by: 'gate' },
     });
   });
 

@@ -8,6 +8,7 @@ import { TASK_STATUSES, type Task, type TaskStatus } from '../../shared/task.js'
 import { SwitchyardError, type ErrorCode } from '../../shared/errors.js';
 import { canTransition, TRANSITIONS } from '../../hub/queue/states.js';
 import type { TaskStore } from '../../hub/store/task-store.js';
+import { answer } from '../../hub/workflow/rules.js';
 import { A0, allEvents, makeTaskIn, openTestStore, snapshot, spec, transitionsOf, type TestStore } from '../support/queue-store.js';
 
 // ---------------------------------------------------------------- every allowed transition, reached
@@ -89,8 +90,23 @@ describe('every transition of the table is reached by an operation', () => {
   });
   reach('running', 'cancelled', async (s) => s.cancel((await running(s)).id, 'test'));
   reach('review', 'completed', async (s) => s.approve((await makeTaskIn(s, 'review')).id, 'operator'));
-  reach('review', 'failed', async (s) => s.rejectReview((await makeTaskIn(s, 'review')).id, 'operator', 'wrong'));
-  reach('review', 'dead_letter', async (s) => s.rejectReview((await makeTaskIn(s, 'review', { max_attempts: 1 })).id, 'operator', 'wrong'));
+  reach('review', 'queued', async (s) => s.rejectReview((await makeTaskIn(s, 'review')).id, 'operator', 'wrong'));
+  reach('review', 'dead_letter', async (s) => {
+    // The third rejection opens the circuit breaker (default 3).
+    let t = await makeTaskIn(s, 'review');
+    for (let i = 0; i < 2; i++) {
+      await s.rejectReview(t.id, 'operator', `wrong ${i}`);
+      const leased = (await s.leaseTask(t.id, A0))!;
+      const running = await s.accept(leased.id, leased.generation, 'a0');
+      t = await s.complete(running.id, running.generation, 'a0', 'again');
+    }
+    return s.rejectReview(t.id, 'operator', 'still wrong');
+  });
+  reach('running', 'blocked', async (s) => makeTaskIn(s, 'blocked'));
+  reach('blocked', 'queued', async (s) => s.applyRule((await makeTaskIn(s, 'blocked')).id, answer('operator', 'left')));
+  reach('blocked', 'cancelled', async (s) => s.cancel((await makeTaskIn(s, 'blocked')).id, 'test'));
+  reach('completed', 'queued', async (s) => (await guardianRejects(s, 1)).target);
+  reach('completed', 'dead_letter', async (s) => (await guardianRejects(s, 3)).target);
   reach('review', 'cancelled', async (s) => s.cancel((await makeTaskIn(s, 'review')).id, 'test'));
   reach('failed', 'queued', async (s) => s.retry((await makeTaskIn(s, 'failed')).id, 'operator'));
   reach('failed', 'cancelled', async (s) => s.cancel((await makeTaskIn(s, 'failed')).id, 'test'));
@@ -111,6 +127,25 @@ describe('every transition of the table is reached by an operation', () => {
   });
 });
 
+/**
+ * An implementation with a QA chain, completed; its QA guardian REJECTs it `times` times (each
+ * time the reopened implementation runs and completes again): the implementation as it ends.
+ */
+async function guardianRejects(s: TaskStore, times: number): Promise<{ target: Task }> {
+  const impl = (await s.create(spec('implement it', { chain: ['qa'] }), 'test')).task;
+  const qaAgent = { agentId: 'qa0', capabilities: ['role:qa'] };
+  for (let i = 0; i < times; i++) {
+    const leased = (await s.leaseTask(impl.id, A0))!;
+    const run = await s.accept(leased.id, leased.generation, 'a0');
+    await s.complete(run.id, run.generation, 'a0', 'built');
+    const guardian = (await s.list({ status: 'queued' })).items.find((t) => t.guardian?.target === impl.id)!;
+    const g = (await s.leaseTask(guardian.id, qaAgent))!;
+    const gr = await s.accept(g.id, g.generation, 'qa0');
+    await s.complete(gr.id, gr.generation, 'qa0', { verdict: 'REJECT', summary: `missing a test (${i})` });
+  }
+  return { target: (await s.get(impl.id))! };
+}
+
 // ---------------------------------------------------------------- every operation in every state
 
 type OpName = 'leaseTask' | 'accept' | 'renew' | 'complete' | 'failRetryable' | 'failFinal' | 'release' | 'cancel' | 'retry' | 'approve' | 'reject';
@@ -124,7 +159,8 @@ const MATRIX: Record<TaskStatus, Record<OpName, TaskStatus | ErrorCode | 'null'>
   queued: { leaseTask: 'assigned', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
   assigned: { leaseTask: 'null', accept: 'running', renew: 'assigned', complete: ILLEGAL, failRetryable: 'failed', failFinal: 'dead_letter', release: 'queued', cancel: 'cancelled', retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
   running: { leaseTask: 'null', accept: 'running', renew: 'running', complete: 'completed', failRetryable: 'failed', failFinal: 'dead_letter', release: 'queued', cancel: 'cancelled', retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
-  review: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: ILLEGAL, approve: 'completed', reject: 'failed' },
+  blocked: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
+  review: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: ILLEGAL, approve: 'completed', reject: 'queued' },
   completed: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: ILLEGAL, retry: ILLEGAL, approve: ILLEGAL, reject: ILLEGAL },
   failed: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: 'queued', approve: ILLEGAL, reject: ILLEGAL },
   dead_letter: { leaseTask: 'null', accept: STALE, renew: STALE, complete: STALE, failRetryable: STALE, failFinal: STALE, release: STALE, cancel: 'cancelled', retry: 'queued', approve: ILLEGAL, reject: ILLEGAL },

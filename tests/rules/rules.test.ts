@@ -78,7 +78,7 @@ describe('changes', () => {
 
   it('refuses a transition the table does not list', () => {
     const tx = new RecordsTx();
-    expect(() => transition(changesOver(tx), tx.add('a', 'completed'), 'queued', {}, 'op', '')).toThrow(/cannot go from completed to queued/);
+    expect(() => transition(changesOver(tx), tx.add('a', 'cancelled'), 'queued', {}, 'op', '')).toThrow(/cannot go from cancelled to queued/);
   });
 });
 

@@ -12,16 +12,18 @@ const EXPECTED: Record<TaskStatus, TaskStatus[]> = {
   pending: ['queued', 'cancelled', 'dead_letter'],
   queued: ['assigned', 'cancelled'],
   assigned: ['running', 'queued', 'failed', 'dead_letter', 'cancelled'],
-  running: ['completed', 'review', 'failed', 'queued', 'dead_letter', 'cancelled'],
-  review: ['completed', 'failed', 'dead_letter', 'cancelled'],
+  running: ['completed', 'review', 'failed', 'queued', 'dead_letter', 'cancelled', 'blocked'],
+  blocked: ['queued', 'cancelled'],
+  review: ['completed', 'queued', 'dead_letter', 'cancelled'],
   failed: ['queued', 'cancelled'],
   dead_letter: ['queued', 'pending', 'cancelled'],
-  completed: [],
+  // A guardian's REJECT reopens a completed implementation (docs/workflow.md).
+  completed: ['queued', 'dead_letter'],
   cancelled: [],
 };
 
 describe('the transition table', () => {
-  it('allows exactly the listed transitions, all 81 pairs checked', () => {
+  it('allows exactly the listed transitions, all 100 pairs checked', () => {
     for (const from of TASK_STATUSES) {
       for (const to of TASK_STATUSES) {
         expect(canTransition(from, to), `${from} -> ${to}`).toBe(EXPECTED[from].includes(to));
@@ -33,19 +35,20 @@ describe('the transition table', () => {
   it('refuses an unlisted transition with ILLEGAL_TRANSITION naming both ends', () => {
     let err: unknown;
     try {
-      assertTransition('t1', 'completed', 'queued');
+      assertTransition('t1', 'cancelled', 'queued');
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(SwitchyardError);
     expect((err as SwitchyardError).code).toBe('ILLEGAL_TRANSITION');
-    expect((err as SwitchyardError).details).toEqual({ task_id: 't1', from: 'completed', to: 'queued' });
+    expect((err as SwitchyardError).details).toEqual({ task_id: 't1', from: 'cancelled', to: 'queued' });
     expect(() => assertTransition('t1', 'queued', 'assigned')).not.toThrow();
   });
 
-  it('final states have no way out, and leased states are assigned and running', () => {
+  it('final states have no way out but a guardian reopening completed work, and leased states are assigned and running', () => {
     expect([...FINAL_STATUSES].sort()).toEqual(['cancelled', 'completed']);
-    for (const s of FINAL_STATUSES) expect(TRANSITIONS[s]).toEqual([]);
+    expect(TRANSITIONS.cancelled).toEqual([]);
+    expect(TRANSITIONS.completed).toEqual(['queued', 'dead_letter']);
     expect([...LEASED_STATUSES].sort()).toEqual(['assigned', 'running']);
   });
 });

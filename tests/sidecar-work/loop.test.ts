@@ -101,10 +101,11 @@ describe('runBuildVerifyFix with a scripted model', () => {
     expect(await git(remote, 'show', `refs/heads/${ws.branch}:sum.mjs`)).toBe(fixed.trim());
     expect(await git(remote, 'rev-parse', `refs/heads/${ws.branch}`)).toBe(result.submission!.commit);
     expect(progress.filter((p) => p.stream === 'status').map((p) => p.data)).toEqual([
-      'iteration 1/3: running ollama',
-      'iteration 1/3: not done (failing: test_passes)',
-      'iteration 2/3: running ollama',
-      'iteration 2/3: checks passed',
+      // max_iterations, not max_attempts, bounds the loop (docs/workflow.md): the default 5.
+      'iteration 1/5: running ollama',
+      'iteration 1/5: not done (failing: test_passes)',
+      'iteration 2/5: running ollama',
+      'iteration 2/5: checks passed',
     ]);
     await manager.release(ws);
   });
@@ -112,7 +113,7 @@ describe('runBuildVerifyFix with a scripted model', () => {
   it('returns a retryable failure with the last report when the checks never pass', async () => {
     const bad = { toolCalls: [{ name: 'write_file', arguments: { path: 'sum.mjs', content: 'export const sum = () => 0;\n' } }] };
     fake.script(bad, { content: 'done' }, bad, { content: 'done again' });
-    const task = makeTask({ max_attempts: 2 });
+    const task = makeTask({ max_iterations: 2 });
     const ws = await manager.prepare({ id: task.id, title: task.title, repo: 'calc' });
     const result = await runBuildVerifyFix({
       task,

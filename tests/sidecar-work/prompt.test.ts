@@ -11,7 +11,7 @@ describe('prompts', () => {
         verification: [{ type: 'test_passes', command: 'npm test' }, { type: 'command_succeeds', command: 'npm run lint' }, { type: 'git_clean' }],
       }),
     );
-    for (const part of ['# Task: Add a sum function', 'Create sum.mjs', '- src/a.ts', 'Keep the API stable.', 'https://example.invalid/issue/1', '- node test.mjs passes', '`npm test` exits 0', '`npm run lint` exits 0', 'Commit your work']) {
+    for (const part of ['# Task: Add a sum function', 'Create sum.mjs', '- src/a.ts', 'Keep the API stable.', 'https://example.invalid/issue/1', '- node test.mjs passes', '`npm test` exits 0', '`npm run lint` exits 0', 'nothing is left outside the commit', 'You need not commit']) {
       expect(p).toContain(part);
     }
     expect(buildTaskPrompt(makeTask())).toContain('You need not commit');

@@ -1,4 +1,5 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCheck, runChecks } from '../../sidecar/verify/run-checks.js';
@@ -83,13 +84,23 @@ describe('git_clean', () => {
     expect(await runCheck({ type: 'git_clean' }, ctx)).toMatchObject({ type: 'git_clean', passed: true });
   });
 
-  it('fails on a modified or an untracked file and names them', async () => {
+  it('passes for work the commit will hold (a modified and a new file), and lists it', async () => {
     await writeFile(join(repo, 'README.md'), 'changed\n');
     await writeFile(join(repo, 'new.txt'), 'x');
     const r = await runCheck({ type: 'git_clean' }, ctx);
-    expect(r.passed).toBe(false);
+    expect(r.passed).toBe(true);
     expect(r.output_tail).toContain('M README.md');
     expect(r.output_tail).toContain('?? new.txt');
+  });
+
+  it('fails on what the commit cannot hold: a nested repository, named', async () => {
+    await writeFile(join(repo, 'new.txt'), 'x');
+    await mkdir(join(repo, 'vendor/lib'), { recursive: true });
+    execFileSync('git', ['init', '-q'], { cwd: join(repo, 'vendor/lib'), env: GIT_ENV });
+    const r = await runCheck({ type: 'git_clean' }, ctx);
+    expect(r.passed).toBe(false);
+    expect(r.output_tail).toContain('nested repositories');
+    expect(r.output_tail).toContain('vendor/lib/');
   });
 
   it('fails outside a git repository', async () => {

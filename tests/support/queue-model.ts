@@ -16,6 +16,9 @@ import type { AgentFilter } from '../../hub/store/task-store.js';
 
 const LANE_ORDER: readonly Lane[] = ['urgent', 'high', 'normal', 'low'];
 
+/** The circuit breaker opens at this many rejections or lease expiries in a row (hub/workflow/breaker.ts). */
+const BREAKER_MAX = 3;
+
 export interface ModelOptions {
   now: () => number;
   /** The constant jitter draw the store is given. */
@@ -43,6 +46,9 @@ export interface MTask {
   queuedAt: number | null;
   lease: { agent: string; generation: number; expiresAt: number; startedAt?: number } | null;
   lastError: string | null;
+  /** The circuit breaker's counters (docs/workflow.md): review rejections, lease expiries in a row. */
+  rejections: number;
+  expiries: number;
   timeouts: { start_ms: number; lease_ms: number; overall_ms: number };
   idempotencyKey: string | null;
 }
@@ -204,6 +210,8 @@ export class QueueModel {
       status: 'pending',
       generation: 0,
       attempts: 0,
+      rejections: 0,
+      expiries: 0,
       maxAttempts: spec.max_attempts ?? this.opts.maxAttempts,
       lane: spec.lane ?? 'normal',
       capabilities: [...(spec.capabilities ?? [])],
@@ -322,6 +330,7 @@ export class QueueModel {
     return this.attempt(() => {
       const t = this.fence(id, generation, agentId);
       if (t.status !== 'running') throw new ModelError('ILLEGAL_TRANSITION');
+      t.expiries = 0;
       if (t.review) {
         this.move(t, 'review');
       } else {
@@ -336,6 +345,7 @@ export class QueueModel {
     return this.attempt(() => {
       const t = this.fence(id, generation, agentId);
       if (t.status === 'assigned') t.attempts++;
+      t.expiries = 0;
       this.failAttempt(t, retryable, 'AGENT_ERROR');
       return { ok: true, id };
     });
@@ -345,6 +355,12 @@ export class QueueModel {
     const { baseMs, maxMs } = this.opts.backoff;
     const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
     return Math.round(exp / 2 + (this.opts.random * exp) / 2);
+  }
+
+  private openBreaker(t: MTask): void {
+    t.lastError = 'CIRCUIT_OPEN';
+    this.move(t, 'dead_letter');
+    this.deadLetterDependants(t);
   }
 
   private failAttempt(t: MTask, retryable: boolean, code: string): void {
@@ -430,6 +446,9 @@ export class QueueModel {
       }
       if (t.status !== 'dead_letter') throw new ModelError('ILLEGAL_TRANSITION');
       if (this.hasFailedDep(t)) throw new ModelError('DEPENDENCY_FAILED');
+      // The operator's retry closes the circuit breaker.
+      t.rejections = 0;
+      t.expiries = 0;
       this.revive(t, true);
       return { ok: true, id };
     });
@@ -449,7 +468,14 @@ export class QueueModel {
     return this.attempt(() => {
       const t = this.must(id);
       if (t.status !== 'review') throw new ModelError('ILLEGAL_TRANSITION');
-      this.failAttempt(t, true, 'REVIEW_REJECTED');
+      // Reopened with the feedback; the third rejection opens the circuit breaker.
+      t.rejections++;
+      if (t.rejections >= BREAKER_MAX) this.openBreaker(t);
+      else if (t.attempts >= t.maxAttempts) {
+        t.lastError = 'REVIEW_REJECTED';
+        this.move(t, 'dead_letter');
+        this.deadLetterDependants(t);
+      } else this.move(t, 'queued');
       return { ok: true, id };
     });
   }
@@ -475,7 +501,9 @@ export class QueueModel {
       }
       const overall = lease.startedAt !== undefined && lease.expiresAt >= lease.startedAt + t.timeouts.overall_ms;
       t.lastError = overall ? 'TASK_TIMEOUT' : 'LEASE_EXPIRED';
-      if (t.attempts < t.maxAttempts) this.move(t, 'queued');
+      t.expiries++;
+      if (t.expiries >= BREAKER_MAX) this.openBreaker(t);
+      else if (t.attempts < t.maxAttempts) this.move(t, 'queued');
       else {
         this.move(t, 'dead_letter');
         this.deadLetterDependants(t);

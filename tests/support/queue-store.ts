@@ -17,6 +17,7 @@ import { openTaskStore } from '../../hub/store/level-task-store.js';
 import { MemoryKv } from '../../hub/store/memory-kv.js';
 import { openMemoryTaskStore } from '../../hub/store/memory-task-store.js';
 import type { AgentFilter, TaskStore } from '../../hub/store/task-store.js';
+import { ask } from '../../hub/workflow/rules.js';
 
 export type BackendName = 'level' | 'memory';
 
@@ -225,6 +226,7 @@ export async function makeTaskIn(store: TaskStore, status: TaskStatus, extra: Pa
   if (status === 'assigned') return leased;
   const running = await store.accept(leased.id, leased.generation, 'a0');
   if (status === 'running') return running;
+  if (status === 'blocked') return store.applyRule(running.id, ask(running.generation, 'a0', { text: 'which way?' }));
   if (status === 'review' || status === 'completed') return store.complete(running.id, running.generation, 'a0', { done: true });
   if (status === 'failed' || status === 'dead_letter') {
     return store.fail(running.id, running.generation, 'a0', { code: 'TEST_FAILURE', message: 'failed on purpose', retryable: status === 'failed' });

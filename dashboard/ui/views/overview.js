@@ -4,7 +4,7 @@ import { lineChart } from '../charts.js';
 import { ago, html, safeUrl, set, statusTag, taskLink, time } from '../html.js';
 
 export const title = () => 'Overview';
-const STATUSES = ['pending', 'queued', 'assigned', 'running', 'review', 'failed', 'dead_letter', 'completed', 'cancelled'];
+const STATUSES = ['pending', 'queued', 'assigned', 'running', 'blocked', 'review', 'failed', 'dead_letter', 'completed', 'cancelled'];
 const LANES = ['urgent', 'high', 'normal', 'low'];
 const AGENT_STATES = ['idle', 'assigned', 'working', 'blocked', 'offline'];
 

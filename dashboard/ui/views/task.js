@@ -42,6 +42,14 @@ function outcome(t) {
   return html`${parts}`;
 }
 
+// What the hub assembled for the agent's prompt under its token budget (docs/context.md), and what it left out.
+function assembled(c) {
+  if (!c) return html`<p class="muted">No context assembled (the task has not been queued since the hub began assembling).</p>`;
+  return html`<p id="task-context-tokens">${c.tokens} of ${c.budget} tokens, ${c.included.length} part(s), assembled ${time(c.assembled_at)}</p>
+    ${c.text ? html`<pre class="output" id="task-context-text">${c.text}</pre>` : html`<p class="muted">Nothing relevant was found.</p>`}
+    ${c.left_out.length ? html`<p>Left out for the budget: ${c.left_out.map((l) => `${l.section} ${l.ref} (${l.tokens} tokens)`).join(', ')}</p>` : ''}`;
+}
+
 export function mount(el, { api, store, route }) {
   const id = route.id;
   set(el, html`<p><a href="#/tasks">← Tasks</a></p><h1 id="task-title">Task ${id}</h1><p id="task-status" aria-live="polite"></p><p id="task-waiting" class="muted"></p>
@@ -53,7 +61,8 @@ export function mount(el, { api, store, route }) {
     <section aria-labelledby="t-out"><h2 id="t-out">Live output</h2><pre class="output" id="task-output" tabindex="0" aria-label="Live output">—</pre></section>
     <section aria-labelledby="t-res"><h2 id="t-res">Result, iterations and usage</h2><div id="task-result"></div></section>
     <section aria-labelledby="t-ev"><h2 id="t-ev">Timeline</h2><ol class="timeline" id="task-events"></ol></section>
-    <section aria-labelledby="t-spec"><h2 id="t-spec">Spec</h2><div id="task-spec"></div></section>`);
+    <section aria-labelledby="t-spec"><h2 id="t-spec">Spec</h2><div id="task-spec"></div></section>
+    <section aria-labelledby="t-ctx"><h2 id="t-ctx">Context the agent was given</h2><div id="task-context"></div></section>`);
   const q = (sel) => el.querySelector(sel);
   let task = null;
   let events = [];
@@ -108,6 +117,7 @@ export function mount(el, { api, store, route }) {
     set(q('#task-result'), outcome(task));
     set(q('#task-events'), html`${events.map((e) => html`<li><time datetime="${new Date(e.at).toISOString()}">${time(e.at)}</time> — ${e.from ? html`${statusTag(e.from)} → ` : ''}${statusTag(e.to)} by ${e.actor}${e.reason ? `: ${e.reason}` : ''}</li>`)}`);
     set(q('#task-spec'), spec(task));
+    set(q('#task-context'), assembled(task.assembled_context));
   }
   return {
     refresh: load,

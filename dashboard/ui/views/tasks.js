@@ -2,7 +2,7 @@
 import { html, set, statusTag, taskLink, time } from '../html.js';
 
 export const title = () => 'Tasks';
-const STATUSES = ['pending', 'queued', 'assigned', 'running', 'review', 'completed', 'failed', 'dead_letter', 'cancelled'];
+const STATUSES = ['pending', 'queued', 'assigned', 'running', 'blocked', 'review', 'completed', 'failed', 'dead_letter', 'cancelled'];
 const LANES = ['urgent', 'high', 'normal', 'low'];
 const PAGE = 50;
 

@@ -1,0 +1,129 @@
+/**
+ * Context bench: how long assembling a task's context takes in a repo with a long history, and
+ * whether the token budget ever breaks.
+ *
+ *   npm run bench:context
+ *   BENCH_ENTRIES=100000 BENCH_RUNS=2000 BENCH_BUDGET=1500 npm run bench:context
+ *
+ * 1. Fill one repo's history with BENCH_ENTRIES entries (default 10,000) through HistoryService
+ *    (in memory: the store under it is not what is measured): titles of 5–10 words from a
+ *    2,000-word vocabulary, 1–6 files of 500 (Zipf-like: some files are touched often), a third
+ *    with a review decision, a third with a summary of ~40 words, one in ten dead-lettered.
+ * 2. Assemble BENCH_RUNS contexts (default 1,000, after 100 to warm up) for new tasks of the same
+ *    shape, with feedback and an answer on one in four, through ContextService.assemble: the
+ *    scoring over the index, the section filling, the token count. Time each with hrtime.
+ * 3. Targets: p99 <= 20 ms; tokens <= budget in every run. Informational: exits 0.
+ */
+import { ContextService } from '../hub/context/service.js';
+import { HistoryService } from '../hub/history/service.js';
+import type { HistoryStore } from '../hub/store/history-store.js';
+import type { Task } from '../shared/task.js';
+import { machineInfo } from './support/machine.js';
+import { summarize } from './support/percentiles.js';
+import { fmtMs, fmtNum, out, printMachine, printTargets, progress, progressDone } from './support/report.js';
+
+const TARGET_P99_MS = 20;
+
+function int(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw.replace(/_/g, ''));
+  if (!(v > 0)) throw new Error(`${name} must be a positive number, got '${raw}'`);
+  return v;
+}
+
+/** A small deterministic generator (mulberry32), so runs compare. */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ENTRIES = int('BENCH_ENTRIES', 10_000);
+const RUNS = int('BENCH_RUNS', 1000);
+const BUDGET = int('BENCH_BUDGET', 1500);
+const rand = rng(14);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+const VOCAB = Array.from({ length: 2000 }, (_, i) => `w${i.toString(36)}${'abcdefghij'[i % 10]}x`);
+const FILES = Array.from({ length: 500 }, (_, i) => `src/${['core', 'api', 'ui', 'db', 'cli'][i % 5]}/m${i}.ts`);
+/** Zipf-like: low indexes far more often. */
+const zipfFile = () => FILES[Math.floor(FILES.length * rand() ** 3)]!;
+const words = (n: number) => Array.from({ length: n }, () => pick(VOCAB)).join(' ');
+const files = () => [...new Set(Array.from({ length: 1 + Math.floor(rand() * 6) }, zipfFile))];
+
+function fakeTask(i: number, finished: boolean): Task {
+  const dead = finished && rand() < 0.1;
+  return {
+    id: `T${String(i).padStart(8, '0')}`,
+    title: words(5 + Math.floor(rand() * 6)),
+    description: finished ? '' : words(30),
+    context: { files: files() },
+    repo: 'bench',
+    status: dead ? 'dead_letter' : 'completed',
+    result: finished && rand() < 0.33 ? { summary: words(40) } : null,
+    last_error: dead ? { code: 'VERIFICATION_FAILED', message: words(8) } : null,
+    feedback: finished && rand() < 0.33 ? [{ at: 1, by: 'admin', kind: 'review', text: words(15), attempt: 1 }] : [],
+    clarifications: [],
+  } as unknown as Task;
+}
+
+const memory: HistoryStore = { load: () => Promise.resolve([]), append: () => Promise.resolve() };
+
+async function main(): Promise<void> {
+  printMachine(machineInfo());
+  const history = new HistoryService(memory, () => Date.now());
+  for (let i = 0; i < ENTRIES; i++) {
+    await history.record(fakeTask(i, true));
+    if (i % 2000 === 0) progress(`history: ${i}/${ENTRIES}`);
+  }
+  progressDone();
+  const context = new ContextService(history, { budget: BUDGET, budgets: [], repoDirs: [] }, () => Date.now());
+  const tasks = Array.from({ length: RUNS + 100 }, (_, i) => {
+    const t = fakeTask(ENTRIES + i, false);
+    if (i % 4 === 0) {
+      Object.assign(t, {
+        feedback: [{ at: 1, by: 'admin', kind: 'review', text: words(25), attempt: 1 }],
+        clarifications: [{ question: words(10), asked_at: 1, asked_by: 'a', generation: 1, answer: words(12), answered_at: 2, answered_by: 'admin' }],
+      });
+    }
+    return t;
+  });
+  const times: number[] = [];
+  const tokens: number[] = [];
+  let over = 0;
+  let leftOut = 0;
+  let included = 0;
+  for (const [i, t] of tasks.entries()) {
+    const start = process.hrtime.bigint();
+    const ctx = context.assemble(t);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (i < 100) continue; // warm-up
+    times.push(ms);
+    tokens.push(ctx.tokens);
+    if (ctx.tokens > ctx.budget) over++;
+    leftOut += ctx.left_out.length;
+    included += ctx.included.length;
+  }
+  const t = summarize(times);
+  const k = summarize(tokens);
+  const list = history.list({ kind: 'admin', actor: 'admin' }, 'bench');
+  out();
+  out(`history: ${fmtNum(ENTRIES)} entries in one repo (${list.live} live, ${fmtNum(list.archived)} archived), budget ${fmtNum(BUDGET)} tokens, ${fmtNum(RUNS)} assemblies`);
+  out(`assembly time: p50 ${fmtMs(t.p50)}  p90 ${fmtMs(t.p90)}  p99 ${fmtMs(t.p99)}  max ${fmtMs(t.max)}`);
+  out(`prompt context tokens: p50 ${fmtNum(k.p50)}  p99 ${fmtNum(k.p99)}  max ${fmtNum(k.max)} (estimate: ceil(UTF-8 bytes / 4))`);
+  out(`parts per context: ${(included / RUNS).toFixed(1)} in, ${(leftOut / RUNS).toFixed(1)} left out for the budget`);
+  out();
+  printTargets([
+    { name: `assembly p99 <= ${TARGET_P99_MS} ms`, pass: t.p99 <= TARGET_P99_MS, detail: `p99 ${fmtMs(t.p99)} over ${fmtNum(RUNS)} runs` },
+    { name: 'budget never exceeded', pass: over === 0, detail: `${over} of ${fmtNum(RUNS)} over; max ${fmtNum(k.max)} of ${fmtNum(BUDGET)} tokens` },
+  ]);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

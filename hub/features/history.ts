@@ -1,0 +1,54 @@
+/**
+ * Project history and context follow the store (docs/context.md): a task that finishes
+ * (completed, dead_letter, cancelled) adds its entry to its repo's history, once durable; a task
+ * that becomes queued gets its context assembled and written onto its record. That write is made
+ * where the store applies the queueing (onApplied), ahead of the scheduler's placement on the
+ * serial path, so the task an agent is offered already carries its context. Registered before the
+ * scheduler for that reason.
+ */
+import type { Logger } from 'pino';
+import type { ContextService } from '../context/service.js';
+import type { HistoryService } from '../history/service.js';
+import { finishes } from '../history/entry.js';
+import { edit } from '../queue/changes.js';
+import type { HubBus } from '../service/bus.js';
+import type { TaskChange, TaskStore } from '../store/task-store.js';
+import { feature, onStop } from './feature.js';
+
+export interface HistoryFeatureOptions {
+  history: HistoryService;
+  context: ContextService;
+  store: TaskStore;
+  bus: HubBus;
+  log: Logger;
+}
+
+export const historyFeature = feature<HistoryFeatureOptions>('history', async (app, { history, context, store, bus, log }) => {
+  const onQueued = (change: TaskChange) => {
+    const { task, before } = change;
+    if (task.status !== 'queued' || before?.status === 'queued') return;
+    let assembled;
+    try {
+      assembled = context.assemble(task);
+    } catch (err) {
+      log.warn({ err, task_id: task.id }, 'assembling the context failed; the task goes without it');
+      return;
+    }
+    // Nothing to say and nothing said before: no write (a hub without history costs no extra record per task).
+    if (assembled.text === '' && !task.assembled_context) return;
+    store
+      .applyRule(task.id, (ws, t) => edit(ws, t, { assembled_context: assembled }))
+      .catch((err: unknown) => log.warn({ err, task_id: task.id }, 'writing the assembled context failed'));
+  };
+  const offApplied = store.supports.onApplied && store.onApplied ? store.onApplied(onQueued) : null;
+  const offChanged = bus.on('task.changed', (change) => {
+    if (!offApplied) onQueued(change);
+    if (finishes(change.task, change.before)) {
+      history.record(change.task).catch((err: unknown) => log.error({ err, task_id: change.task.id }, 'adding a history entry failed'));
+    }
+  });
+  onStop(app, () => {
+    offApplied?.();
+    offChanged();
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Project history, durable (docs/context.md, "History"): per repo, the newest entries live, the
+ * older ones archived, both kept. They live in the agent store's database (so backups hold them
+ * with it, hub/backup/stores.ts's `agents`), key spaces `hl!` (live) and `ha!` (archived):
+ * `hl!<repo>!<seq, 12 digits>` -> HistoryEntry (JSON). Repo names cannot hold `!` (shared/ids.ts),
+ * so one repo's range never takes in another's. An entry that falls out of the live window moves
+ * from `hl!` to `ha!` in the same fsync'd batch that adds the new one: none is lost or doubled.
+ */
+import type { HistoryEntry } from '../../shared/context.js';
+import { LevelAgentStore, type AgentStore } from './agent-store.js';
+import { prefixRange, type KvOp } from './kv.js';
+
+const LIVE = 'hl!';
+const ARCHIVED = 'ha!';
+const seqKey = (seq: number) => String(seq).padStart(12, '0');
+const keyOf = (e: HistoryEntry) => `${e.archived ? ARCHIVED : LIVE}${e.repo}!${seqKey(e.seq)}`;
+
+export interface HistoryStore {
+  /** Every entry, live and archived, each repo's oldest first. */
+  load(): Promise<HistoryEntry[]>;
+  /** Adds `entry` (live) and moves `archive` (their live copies) to the archive, in one durable batch. */
+  append(entry: HistoryEntry, archive: readonly HistoryEntry[]): Promise<void>;
+}
+
+/** The history store in an agent store's database; in memory for any other agent store (tests). */
+export function historyStoreOf(agents: AgentStore): HistoryStore {
+  return agents instanceof LevelAgentStore ? new KvHistoryStore(agents) : new MemoryHistoryStore();
+}
+
+class KvHistoryStore implements HistoryStore {
+  constructor(private readonly agents: LevelAgentStore) {}
+
+  async load(): Promise<HistoryEntry[]> {
+    const out: HistoryEntry[] = [];
+    for (const prefix of [ARCHIVED, LIVE]) {
+      for await (const entries of this.agents.kv.entries(prefixRange(prefix))) {
+        for (const [, raw] of entries) out.push(JSON.parse(raw) as HistoryEntry);
+      }
+    }
+    return out.sort((a, b) => (a.repo === b.repo ? a.seq - b.seq : a.repo < b.repo ? -1 : 1));
+  }
+
+  append(entry: HistoryEntry, archive: readonly HistoryEntry[]): Promise<void> {
+    const ops: KvOp[] = [{ type: 'put', key: keyOf(entry), value: JSON.stringify(entry) }];
+    for (const old of archive) {
+      ops.push({ type: 'del', key: keyOf({ ...old, archived: false }) });
+      ops.push({ type: 'put', key: keyOf({ ...old, archived: true }), value: JSON.stringify({ ...old, archived: true }) });
+    }
+    return this.agents.serial(() => this.agents.kv.write(ops, true));
+  }
+}
+
+class MemoryHistoryStore implements HistoryStore {
+  private readonly items = new Map<string, HistoryEntry>();
+
+  load(): Promise<HistoryEntry[]> {
+    return Promise.resolve([...this.items.values()].sort((a, b) => (a.repo === b.repo ? a.seq - b.seq : a.repo < b.repo ? -1 : 1)));
+  }
+
+  append(entry: HistoryEntry, archive: readonly HistoryEntry[]): Promise<void> {
+    this.items.set(`${entry.repo}!${entry.seq}`, entry);
+    for (const old of archive) this.items.set(`${old.repo}!${old.seq}`, { ...old, archived: true });
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Project history and the context assembler in a real hub (LevelDB in a temp folder): a finished
+ * task adds its entry (files, commit, decisions, answers) to its repo's history, readable over
+ * REST; the newest entries stay live and older ones move to the archive, still searchable, and
+ * survive a reopen; a newly queued task carries its assembled context on its record, under the
+ * budget, with what the budget left out listed.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HistoryService } from '../../hub/history/service.js';
+import { openAgentStore } from '../../hub/store/agent-store.js';
+import { historyStoreOf } from '../../hub/store/history-store.js';
+import { OPERATOR } from '../../hub/service/access.js';
+import type { Task } from '../../shared/task.js';
+import { closeAfterEach } from '../support/cleanup.js';
+import { startInprocHub, type InprocHub } from '../support/hub-inproc.js';
+
+const closing = closeAfterEach();
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+/** Runs a task to completion as agent `x` would (lease, accept, complete with `result`). */
+async function finish(h: InprocHub, spec: Record<string, unknown>, result: unknown): Promise<Task> {
+  const t = (await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { capabilities: ['ctx-test'], ...spec } })).json() as Task;
+  const l = (await h.store.leaseTask(t.id, { agentId: 'x', capabilities: ['ctx-test'], repos: null }))!;
+  await h.store.accept(t.id, l.lease!.generation, 'x');
+  return h.store.complete(t.id, l.lease!.generation, 'x', result);
+}
+
+async function until<T>(f: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('project history', () => {
+  it('records a finished task with its files, commit and summary, over REST', async () => {
+    const h = closing(await startInprocHub());
+    await finish(h, { title: 'Parse negative numbers', repo: 'calc', context: { files: ['src/parse.ts'] } }, {
+      submission: { commit: 'abc1234def', files_changed: ['src/parse.ts', 'tests/parse.test.ts'] },
+      summary: 'the tokenizer reads a leading minus',
+    });
+    const res = await until(async () => {
+      const r = (await h.hub.app.inject({ method: 'GET', url: '/v1/repos/calc/history', headers: h.auth() })).json() as { entries: unknown[] };
+      return r.entries.length ? r : undefined;
+    }, 'the history entry');
+    expect(res).toMatchObject({ repo: 'calc', live: 1, archived: 0 });
+    expect(res.entries[0]).toMatchObject({
+      seq: 1,
+      title: 'Parse negative numbers',
+      outcome: 'completed',
+      files: ['src/parse.ts', 'tests/parse.test.ts'],
+      commit: 'abc1234def',
+      summary: 'the tokenizer reads a leading minus',
+      summary_by: 'agent',
+      archived: false,
+    });
+    // Searched by words; other repos have none; a bad query is a 400 with the stable code.
+    expect(((await h.hub.app.inject({ method: 'GET', url: '/v1/repos/calc/history?q=tokenizer', headers: h.auth() })).json() as { entries: unknown[] }).entries).toHaveLength(1);
+    expect(((await h.hub.app.inject({ method: 'GET', url: '/v1/repos/calc/history?q=nothing-like-it', headers: h.auth() })).json() as { entries: unknown[] }).entries).toHaveLength(0);
+    expect(((await h.hub.app.inject({ method: 'GET', url: '/v1/repos/other/history', headers: h.auth() })).json() as { entries: unknown[] }).entries).toHaveLength(0);
+    const bad = await h.hub.app.inject({ method: 'GET', url: '/v1/repos/calc/history?scope=sometimes', headers: h.auth() });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().code).toBe('VALIDATION_FAILED');
+  });
+
+  it('keeps the newest entries live and archives older ones, searchable and durable across a reopen', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sy-hist-'));
+    dirs.push(dir);
+    const agents = await openAgentStore(join(dir, 'agents'));
+    const history = new HistoryService(historyStoreOf(agents), () => 1000, 3);
+    await history.load();
+    const base = { description: '', context: {}, repo: 'r', status: 'completed', result: null, last_error: null } as unknown as Task;
+    for (let i = 1; i <= 5; i++) await history.record({ ...base, id: `T${i}`, title: `step ${i} of the migration` });
+    const live = history.list(OPERATOR, 'r');
+    expect(live.entries.map((e) => e.task_id)).toEqual(['T5', 'T4', 'T3']);
+    expect(live).toMatchObject({ live: 3, archived: 2 });
+    expect(history.list(OPERATOR, 'r', { scope: 'archived' }).entries.map((e) => [e.task_id, e.archived])).toEqual([['T2', true], ['T1', true]]);
+    expect(history.list(OPERATOR, 'r', { scope: 'all', q: 'step 1' }).entries.map((e) => e.task_id)).toEqual(['T1']);
+    await agents.close();
+
+    const again = await openAgentStore(join(dir, 'agents'));
+    const reloaded = new HistoryService(historyStoreOf(again), () => 2000, 3);
+    await reloaded.load();
+    expect(reloaded.list(OPERATOR, 'r', { scope: 'all' }).entries.map((e) => `${e.seq}:${e.task_id}:${e.archived}`)).toEqual(['5:T5:false', '4:T4:false', '3:T3:false', '2:T2:true', '1:T1:true']);
+    // Numbering goes on after the reopen: nothing doubled.
+    expect((await reloaded.record({ ...base, id: 'T6', title: 'six' })).seq).toBe(6);
+    expect(reloaded.list(OPERATOR, 'r', { scope: 'archived' }).entries.map((e) => e.task_id)).toEqual(['T3', 'T2', 'T1']);
+    await again.close();
+  });
+});
+
+describe('the assembled context', () => {
+  it('travels on a newly queued task: relevant history first, under the budget, the rest listed as left out', async () => {
+    const h = closing(await startInprocHub({ config: { contextBudget: 120 } }));
+    await finish(h, { title: 'Add the divide operator', repo: 'calc', context: { files: ['src/ops.ts'] } }, { submission: { commit: 'aaaaaaa1', files_changed: ['src/ops.ts'] } });
+    await finish(h, { title: 'Unrelated docs typo', repo: 'calc', context: { files: ['README.md'] } }, {});
+    for (let i = 0; i < 6; i++) await finish(h, { title: `Operator precedence table ${i}`, repo: 'calc', context: { files: ['src/ops.ts', `src/extra${i}.ts`] } }, {});
+    await until(async () => (h.hub.services.history.list(h.hub.services.access.authenticate(h.adminToken), 'calc').live === 8 ? true : undefined), 'eight entries');
+
+    const t = (await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'Divide by zero gives an error', repo: 'calc', context: { files: ['src/ops.ts'] }, capabilities: ['ctx-test'] } })).json() as Task;
+    const ctx = await until(async () => (await h.store.get(t.id))?.assembled_context ?? undefined, 'the assembled context');
+    expect(ctx.budget).toBe(120);
+    expect(ctx.tokens).toBeLessThanOrEqual(120);
+    expect(ctx.tokens).toBeGreaterThan(0);
+    expect(ctx.text).toContain('## Earlier work in this repo');
+    // The divide task shares the file and the word: it scores first.
+    expect(ctx.included[0]).toMatchObject({ section: 'history' });
+    expect(ctx.text.indexOf('Add the divide operator')).toBeGreaterThan(-1);
+    expect(ctx.left_out.length).toBeGreaterThan(0);
+    // The docs typo shares nothing with it: not a candidate at all.
+    expect(ctx.text).not.toContain('Unrelated docs typo');
+    // `task show` over REST carries it.
+    const shown = (await h.hub.app.inject({ method: 'GET', url: `/v1/tasks/${t.id}`, headers: h.auth() })).json() as { task: Task };
+    expect(shown.task.assembled_context?.tokens).toBe(ctx.tokens);
+  });
+});
