@@ -1,10 +1,11 @@
-/** `switchyard task add|list|show|cancel|retry` */
+/** `switchyard task add|list|show|cancel|retry|answer|force-unblock|approve|reject|supervision` */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Task, TaskEvent, TaskSpec } from '../../shared/task.js';
 import { CliError, HubClient } from '../client.js';
 import { table, taskRow, TASK_HEADER, time } from '../format.js';
 import { resultLines } from '../result-format.js';
+import { TASK_WORKFLOW_HELP, taskWorkflowCommand, WORKFLOW_SUBCOMMANDS } from './task-workflow.js';
 import { contextLines } from './history.js';
 
 export const TASK_HELP = `Usage: switchyard task <command> [options]
@@ -15,7 +16,7 @@ Commands:
   show ID   Show one task and its event history (an archived task too, marked archived)
   cancel ID Cancel a task (from any state that is not final)
   retry ID  Retry a dead-lettered task (or a failed one without waiting for backoff)
-
+${TASK_WORKFLOW_HELP}
 Common options:
   --hub URL        Hub URL (default $SWITCHYARD_HUB or http://127.0.0.1:7070)
   --token T        Admin token (default $SWITCHYARD_ADMIN_TOKEN or .switchyard/hub/admin.token)
@@ -77,6 +78,7 @@ export async function taskCommand(argv: string[]): Promise<void> {
       limit: { type: 'string' },
       after: { type: 'string' },
       reason: { type: 'string' },
+      note: { type: 'string' },
     },
   });
   if (values.help) {
@@ -90,6 +92,11 @@ export async function taskCommand(argv: string[]): Promise<void> {
     if (!id) throw new CliError(`switchyard task ${sub} needs a task ID (see switchyard task --help)`, 2);
     return id;
   };
+
+  if (WORKFLOW_SUBCOMMANDS.has(sub)) {
+    await taskWorkflowCommand(sub, positionals, values, client, out);
+    return;
+  }
 
   switch (sub) {
     case 'add': {
