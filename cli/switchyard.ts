@@ -15,6 +15,7 @@ Commands:
   task      Submit, list, show, cancel and retry tasks
   agent     Register, list and remove agents; invite new hosts
   alerts    List the hub's alerts; acknowledge one (alerts ack ID)
+  escalations  What needs a person: open escalations; show or resolve one
   onboard   Make this host an agent of a hub (switchyard onboard --hub URL --join TOKEN)
   status    This host's sidecar (pm2, hub connection, tasks) and the hub's summary
   submit    Submit a coding task for the repo of this checkout and follow it
@@ -33,6 +34,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
   task: async () => (await import('./commands/task.js')).taskCommand,
   agent: async () => (await import('./commands/agent.js')).agentCommand,
   alerts: async () => (await import('./commands/alerts.js')).alertsCommand,
+  escalations: async () => (await import('./commands/escalations.js')).escalationsCommand,
   onboard: async () => (await import('./commands/onboard.js')).onboardCommand,
   status: async () => (await import('./commands/host.js')).statusCommand,
   submit: async () => (await import('./commands/submit.js')).submitCommand,

@@ -80,3 +80,43 @@ describe('switchyard task answer | force-unblock | approve | reject | supervisio
     for (const c of ['answer ID', 'force-unblock ID', 'approve ID', 'reject ID', 'supervision ID MODE']) expect(r.stdout).toContain(c);
   });
 });
+
+describe('switchyard escalations', () => {
+  it('lists the escalation a third rejection raises (the circuit breaker), shows it, and resolves it', async () => {
+    const { waitFor } = await import('../support/hub-inproc.js');
+    const { OPERATOR } = await import('../../hub/service/access.js');
+    const created = (await h.store.create({ title: 'Keeps being wrong', review: true }, 'admin')).task;
+    for (let i = 0; i < 3; i++) {
+      const leased = (await h.store.leaseTask(created.id, { agentId: 'a0', capabilities: [] }))!;
+      const t = await h.store.accept(leased.id, leased.generation, 'a0');
+      await h.store.complete(t.id, t.generation, 'a0', { ok: true });
+      await h.hub.services.workflow.reject(OPERATOR, t.id, `not yet (${i + 1})`);
+    }
+    const after = (await h.store.get(created.id))!;
+    expect(after.status).toBe('dead_letter');
+    expect(after.last_error?.code).toBe('CIRCUIT_OPEN');
+    const esc = () => runCli(['escalations', '--json', '--hub', h.url, '--token', ADMIN_TOKEN]);
+    let list: Array<{ id: string; kind: string; task_id: string }> = [];
+    await waitFor(async () => {
+      const r = await esc();
+      list = r.code === 0 ? (JSON.parse(r.stdout) as typeof list) : [];
+      return list.some((e) => e.kind === 'circuit_open' && e.task_id === created.id);
+    }, 'the circuit_open escalation');
+    const e = list.find((x) => x.kind === 'circuit_open')!;
+    const text = await runCli(['escalations', '--hub', h.url, '--token', ADMIN_TOKEN]);
+    expect(text.stdout).toMatch(/ID\s+KIND\s+PRIORITY/);
+    expect(text.stdout).toContain(e.id);
+    const shown = await runCli(['escalations', 'show', e.id, '--hub', h.url, '--token', ADMIN_TOKEN]);
+    expect(shown.code, show(shown)).toBe(0);
+    expect(shown.stdout).toContain(`task ${created.id}`);
+    const resolved = await runCli(['escalations', 'resolve', e.id, '--resolution', 'split into two tasks', '--json', '--hub', h.url, '--token', ADMIN_TOKEN]);
+    expect(resolved.code, show(resolved)).toBe(0);
+    expect(JSON.parse(resolved.stdout)).toMatchObject({ id: e.id, resolution: 'split into two tasks', resolved_by: 'admin' });
+    const open = await esc();
+    expect((JSON.parse(open.stdout) as typeof list).some((x) => x.id === e.id)).toBe(false);
+    const missing = await runCli(['escalations', 'resolve', '--hub', h.url, '--token', ADMIN_TOKEN]);
+    expect(missing.code).toBe(2);
+    const help = await runCli(['escalations', '--help']);
+    expect(help.stdout).toContain('switchyard escalations resolve ID');
+  });
+});
