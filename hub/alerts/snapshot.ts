@@ -6,6 +6,7 @@
  * agent has been online.
  */
 import type { ExecutorAlert } from '../../shared/feed.js';
+import type { AgentPresence } from '../agents/presence.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { MetricsHistory } from '../metrics/history.js';
 import { waitingReason } from '../scheduler/waiting-reason.js';
@@ -20,6 +21,8 @@ export interface SnapshotDeps {
   store: TaskStore;
   history: MetricsHistory;
   startedAt: number;
+  /** Agents seen over MCP (no socket): present from their last call. */
+  presence?: AgentPresence;
 }
 
 export class SnapshotSource {
@@ -69,6 +72,14 @@ export class SnapshotSource {
     }
     // Registered agents this hub has not seen since it started: offline at least since then.
     for (const id of this.registered) if (!live.has(id)) offline.push({ id, since: startedAt });
+    // An agent that works over MCP (no socket) is offline only from its last call.
+    const presence = this.deps.presence;
+    if (presence) {
+      for (let i = offline.length - 1; i >= 0; i--) {
+        const at = presence.lastSeen(offline[i]!.id);
+        if (at !== undefined && at > offline[i]!.since) offline[i] = { id: offline[i]!.id, since: at };
+      }
+    }
     if (online > 0) this.noneOnlineSince = null;
     else this.noneOnlineSince ??= now;
 

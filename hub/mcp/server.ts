@@ -29,6 +29,8 @@ export function createMcpServer({ services, caller, log, version }: McpSessionOp
     server.registerTool(name, { description: `[${TOOL_SCOPES[name]}] ${def.description}`, inputSchema: def.input }, async (args: Record<string, unknown>) => {
       const client = clientName(server);
       const actor = viaMcp(caller, client);
+      // An MCP worker has no socket the registry could watch: its calls are its presence.
+      if (caller.kind === 'agent') services.presence.note(caller.agentId, Date.now());
       try {
         if (!mayCall(caller, name)) {
           throw new SwitchyardError('FORBIDDEN', `${name} needs the ${TOOL_SCOPES[name]} scope: ${TOOL_SCOPES[name] === 'worker' ? 'an agent token' : 'the admin token'}`, {

@@ -4,6 +4,7 @@
  * and stores; this service authorizes, builds each check's snapshot, and tells the bus
  * (`alert.changed`), which the feed, push and the log follow.
  */
+import type { AgentPresence } from '../agents/presence.js';
 import type { Alert, AlertListQuery } from '../../shared/alerts.js';
 import type { ExecutorAlert } from '../../shared/feed.js';
 import type { AgentRegistry } from '../agents/registry.js';
@@ -28,6 +29,8 @@ export interface AlertServiceDeps {
   now: () => number;
   /** Rules beyond the built-in ones (the review workflow's, later). @defaultValue none */
   extraRules?: readonly AlertRuleDef[];
+  /** Agents that work over MCP (no socket): present from their last call. */
+  presence?: AgentPresence;
 }
 
 export class AlertService {
@@ -37,7 +40,7 @@ export class AlertService {
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.engine = new AlertEngine(alertStoreOf(deps.agents), [...RULES, ...(deps.extraRules ?? [])], deps.settings, (alert) => deps.bus.emit('alert.changed', alert));
-    this.source = new SnapshotSource({ registry: deps.registry, store: deps.store, history: deps.history, startedAt: deps.startedAt }, deps.settings);
+    this.source = new SnapshotSource({ registry: deps.registry, store: deps.store, history: deps.history, startedAt: deps.startedAt, ...(deps.presence ? { presence: deps.presence } : {}) }, deps.settings);
   }
 
   /** Reads the stored alerts; before the first check (the feature awaits it). */

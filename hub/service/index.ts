@@ -2,6 +2,7 @@
  * The application services, built once per hub and handed to every edge (REST, the feed, the
  * CLI's in-process `up`; later MCP, ChatOps, the dashboard), which call them and never the store.
  */
+import { AgentPresence } from '../agents/presence.js';
 import type { StoreRecovery } from '../../shared/rest.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -60,6 +61,8 @@ export interface Services {
   context: ContextService;
   /** An agent's own leases outside the sidecar socket (MCP worker tools, docs/mcp.md). */
   worker: WorkerService;
+  /** Agents seen over MCP rather than a sidecar socket (the agent_offline alert reads it). */
+  presence: AgentPresence;
 }
 
 export interface ServiceDeps {
@@ -97,6 +100,7 @@ export function createServices(deps: ServiceDeps): Services {
   const agents = new AgentService(deps.agents, registry, deps.auth, store, now);
   const metrics = new MetricsService(store, registry, deps.feedSockets ?? (() => 0), deps.perAgentMax ?? 50);
   const startedAt = now();
+  const presence = new AgentPresence();
   const backups = new BackupService(deps.backup ?? { dataDir: '', everyMs: 0, keep: 3 }, store, deps.agents, bus, now);
   const pushStore = pushStoreOf(deps.agents);
   const sender = new PushSender({ store: pushStore, keys: deps.push.keys, subject: deps.push.subject, log: deps.push.log, now, onOutcome: (outcome) => metrics.prom.push(outcome), ...(deps.push.agent ? { agent: deps.push.agent } : {}) });
@@ -113,13 +117,14 @@ export function createServices(deps: ServiceDeps): Services {
     self: new SelfService(deps.agents, agents, deps.auth, store),
     backups,
     metrics,
-    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now, extraRules: workflowAlertRules(() => escalations.open()) }),
+    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now, extraRules: workflowAlertRules(() => escalations.open()), presence }),
     push: new PushService(pushStore, sender, deps.push.keys, now),
     retention,
     workflow: new WorkflowService(store),
     escalations,
     history,
     worker: new WorkerService(store),
+    presence,
     context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }

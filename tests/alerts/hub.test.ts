@@ -4,6 +4,8 @@
  * is named with what is missing; a task that really dead-letters raises dead_letter_growth,
  * acknowledged through the CLI; each change reaches the feed and the log.
  */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../shared/alerts.js';
 import { runCli, show } from '../support/cli-run.js';
@@ -72,6 +74,35 @@ describe('on a real hub', () => {
     await waitFor(() => !h.hub.services.alerts.isRegistered('gpu-1'), 'the removal to be seen');
     await h.hub.services.alerts.check();
     expect((await alerts('active')).filter((a) => a.rule === 'agent_offline')).toEqual([]);
+  });
+
+  it('an agent that works only over MCP is present from its calls; a silent one is offline', async () => {
+    h = await startInprocHub({ listen: true, config: { ...FAST, alertAgentOfflineMs: 1_000, alertNoAgentMs: 3_600_000 } });
+    await h.addAgent('silent-1');
+    const client = new Client({ name: 'presence-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${h.url}/v1/mcp`), { requestInit: { headers: { authorization: `Bearer ${await h.addAgent('mcp-1')}` } } }));
+    await h.hub.services.alerts.refreshRegistered(); // the periodic refresh, now
+    try {
+      // mcp-1 polls for work (its only sign of life) until the silent agent's alert fires.
+      let polling = true;
+      const poll = (async () => {
+        while (polling) {
+          await client.callTool({ name: 'claim_task', arguments: {} });
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const silent = await until('agent_offline', 'active');
+      expect(silent.subject).toEqual({ agent_id: 'silent-1' });
+      await h.hub.services.alerts.check();
+      expect((await alerts('active')).filter((a) => a.rule === 'agent_offline').map((a) => a.subject)).toEqual([{ agent_id: 'silent-1' }]);
+      polling = false;
+      await poll;
+      // Once its calls stop, the bound runs from its last one.
+      const quiet = await waitFor(async () => (await alerts('active')).find((a) => a.rule === 'agent_offline' && (a.subject as { agent_id?: string }).agent_id === 'mcp-1'), 'mcp-1 to be missed');
+      expect(quiet!.message).toContain('mcp-1');
+    } finally {
+      await client.close();
+    }
   });
 
   it("executor_gone folds in the executor watch's alert, and clears when the executor is back", async () => {
