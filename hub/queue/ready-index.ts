@@ -9,11 +9,13 @@
  * Selection rule (documented in docs/tasks.md):
  *  1. Anti-starvation: if any compatible head has waited longer than `starvationMs`, the one that
  *     has waited longest is served, whatever its lane.
- *  2. Otherwise the highest lane wins (urgent > high > normal > low), and within a lane the task
- *     queued first (FIFO), across signatures.
+ *  2. Otherwise the highest lane wins (urgent > high > normal > low). Within a lane, follow-up
+ *     work (a guardian's review, an implementation reopened with feedback: `isFollowUp`) is
+ *     served before new work, so work already under way finishes before more is started; then
+ *     the task queued first (FIFO), across signatures.
  *  Ties in queue time go to the smaller task id (ids sort by creation).
  */
-import { LANES, type Lane } from '../../shared/task.js';
+import { LANES, type Lane, type Task } from '../../shared/task.js';
 import { MinHeap } from './heap.js';
 import { agentMatches, type AgentFilter } from './matching.js';
 
@@ -28,18 +30,32 @@ interface SigGroup {
   caps: string[];
   repo: string;
   delegate: string;
+  followUp: boolean;
   heaps: Record<Lane, MinHeap<ReadyEntry>>;
 }
 
 const before = (a: ReadyEntry, b: ReadyEntry): boolean => a.at < b.at || (a.at === b.at && a.id < b.id);
 
-export function signatureOf(capabilities: readonly string[], repo: string | null, delegate: string | null): string {
-  return `${[...capabilities].sort().join(',')}|${repo ?? ''}|${delegate ?? ''}`;
+/** The marker a follow-up signature ends with (store format 5). */
+const FOLLOW_UP = 'follow-up';
+
+/**
+ * Work that finishes something already under way: a guardian's review of an implementation, or
+ * an implementation reopened with feedback (a review's or a guardian's rejection). Served ahead
+ * of new work in its lane (the selection rule above).
+ */
+export function isFollowUp(task: Pick<Task, 'guardian' | 'feedback'>): boolean {
+  return (task.guardian ?? null) !== null || (task.feedback?.length ?? 0) > 0;
 }
 
-function parseSignature(sig: string): { caps: string[]; repo: string; delegate: string } {
-  const [caps = '', repo = '', delegate = ''] = sig.split('|');
-  return { caps: caps === '' ? [] : caps.split(','), repo, delegate };
+export function signatureOf(capabilities: readonly string[], repo: string | null, delegate: string | null, followUp = false): string {
+  const sig = `${[...capabilities].sort().join(',')}|${repo ?? ''}|${delegate ?? ''}`;
+  return followUp ? `${sig}|${FOLLOW_UP}` : sig;
+}
+
+function parseSignature(sig: string): { caps: string[]; repo: string; delegate: string; followUp: boolean } {
+  const [caps = '', repo = '', delegate = '', marker = ''] = sig.split('|');
+  return { caps: caps === '' ? [] : caps.split(','), repo, delegate, followUp: marker === FOLLOW_UP };
 }
 
 export class ReadyIndex {
@@ -186,6 +202,7 @@ export class ReadyIndex {
    */
   pick(agent: AgentFilter, now: number, exclude?: ReadonlySet<string>, maxProbes = 32): ReadyEntry | undefined {
     let best: ReadyEntry | undefined;
+    let bestFollowUp = false;
     let oldestStarving: ReadyEntry | undefined;
     for (const g of this.compatibleGroups(agent)) {
       for (let li = 0; li < LANES.length; li++) {
@@ -195,8 +212,13 @@ export class ReadyIndex {
         if (now - head.at > this.starvationMs && (!oldestStarving || before(head, oldestStarving))) {
           oldestStarving = head;
         }
-        if (!best || LANES.indexOf(head.lane) < LANES.indexOf(best.lane) || (head.lane === best.lane && before(head, best))) {
+        if (
+          !best ||
+          LANES.indexOf(head.lane) < LANES.indexOf(best.lane) ||
+          (head.lane === best.lane && (g.followUp !== bestFollowUp ? g.followUp : before(head, best)))
+        ) {
           best = head;
+          bestFollowUp = g.followUp;
         }
       }
     }

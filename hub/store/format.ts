@@ -1,10 +1,11 @@
 /**
  * The store format of a Kv store (`m!version`), checked when it opens. A new store is written as
- * the current format; a format-2 or -3 store is migrated (2 -> 3 -> 4), unless the store is opened read-only (then
+ * the current format; a format-2, -3 or -4 store is migrated (2 -> 3 -> 4 -> 5), unless the store is opened read-only (then
  * STORE_NEEDS_MIGRATION says so and nothing is written); any other format is refused.
  */
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Task } from '../../shared/task.js';
+import { signatureOf } from '../queue/ready-index.js';
 import { indexKeysOf, K, STORE_FORMAT_VERSION } from './keys.js';
 import { prefixRange, type Kv, type KvOp } from './kv.js';
 
@@ -17,7 +18,7 @@ export async function openFormat(kv: Kv, readOnly: boolean): Promise<void> {
     if (!readOnly) await kv.write([{ type: 'put', key: K.version, value: STORE_FORMAT_VERSION }], true);
     return;
   }
-  if (version === '2' || version === '3') {
+  if (version === '2' || version === '3' || version === '4') {
     if (readOnly) {
       throw new SwitchyardError(
         'STORE_NEEDS_MIGRATION',
@@ -26,10 +27,37 @@ export async function openFormat(kv: Kv, readOnly: boolean): Promise<void> {
       );
     }
     if (version === '2') await migrateFormat2(kv);
-    await migrateFormat3(kv);
+    if (version !== '4') await migrateFormat3(kv);
+    await migrateFormat4(kv);
     return;
   }
   throw new SwitchyardError('STORE_FAILED', `store format ${version} is not supported (expected ${STORE_FORMAT_VERSION})`);
+}
+
+/**
+ * Format 5 marks follow-up work in the ready index (its signature ends `|follow-up`, so a pick
+ * serves it ahead of new work in the lane). The migration moves each queued follow-up task's
+ * `r!` key from the old signature to the new one, in batches (deleting a missing key and putting
+ * one twice are harmless, so an interrupted run is simply run again); the version moves to 5 last.
+ */
+async function migrateFormat4(kv: Kv): Promise<void> {
+  let ops: KvOp[] = [];
+  for await (const entries of kv.entries(prefixRange(K.taskPrefix), 2000)) {
+    for (const [, raw] of entries) {
+      const task = JSON.parse(raw) as Task;
+      if (task.status !== 'queued' || task.queued_at === null || task.queued_at === undefined) continue;
+      const key = indexKeysOf(task).find((k) => k.startsWith(K.readyPrefix));
+      const old = K.ready(signatureOf(task.capabilities, task.repo, task.delegate), task.lane, task.queued_at, task.id);
+      if (!key || key === old) continue;
+      ops.push({ type: 'del', key: old }, { type: 'put', key, value: '' });
+    }
+    if (ops.length >= 4000) {
+      await kv.write(ops, true);
+      ops = [];
+    }
+  }
+  ops.push({ type: 'put', key: K.version, value: '5' });
+  await kv.write(ops, true);
 }
 
 /**
@@ -49,7 +77,7 @@ async function migrateFormat3(kv: Kv): Promise<void> {
       ops = [];
     }
   }
-  ops.push({ type: 'put', key: K.version, value: STORE_FORMAT_VERSION });
+  ops.push({ type: 'put', key: K.version, value: '4' });
   await kv.write(ops, true);
 }
 

@@ -5,6 +5,7 @@
  *   s!<status>!<taskId>                      status index of every status but assigned and running
  *                                            (listing, counts)
  *   r!<signature>!<lane>!<queuedAt>!<taskId> ready index: queued tasks, FIFO per signature and lane
+ *                                            (the signature ends `|follow-up` for follow-up work, format 5)
  *   l!<expiresAt>!<taskId>                   lease expiry index (also the status index of `assigned`,
  *                                            `running`, and of an agent's tasks)
  *   d!<dueAt>!<taskId>                       due index: delayed (pending with run_at) and backoff (failed)
@@ -28,11 +29,11 @@
  */
 import { SwitchyardError } from '../../shared/errors.js';
 import { LIMITS, TASK_STATUSES, type Lane, type Task, type TaskStatus } from '../../shared/task.js';
-import { signatureOf } from '../queue/ready-index.js';
+import { isFollowUp, signatureOf } from '../queue/ready-index.js';
 import { finishedAt } from '../queue/retention-rules.js';
 import { LEASED_STATUSES } from '../queue/states.js';
 
-export const STORE_FORMAT_VERSION = '4';
+export const STORE_FORMAT_VERSION = '5';
 
 /** A time as 13 fixed-width digits; throws for a time that 13 digits cannot hold. */
 export function pad(n: number): string {
@@ -83,7 +84,7 @@ export const STATUS_INDEXED: ReadonlySet<TaskStatus> = new Set(TASK_STATUSES.fil
 
 /** The ready index's signature of a queued task (capabilities, repo, delegate). */
 export function readySig(task: Task): string {
-  return signatureOf(task.capabilities, task.repo, task.delegate);
+  return signatureOf(task.capabilities, task.repo, task.delegate, isFollowUp(task));
 }
 
 /**

@@ -59,7 +59,7 @@ describe('switchyard hub check', () => {
     const before = await rawContents(tasksDir);
     const r = await check(dataDir);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^NEEDS MIGRATION: the store is in format 2; this version uses format 4/);
+    expect(r.stdout).toMatch(/^NEEDS MIGRATION: the store is in format 2; this version uses format 5/);
     expect(await rawContents(tasksDir)).toEqual(before);
   });
 });

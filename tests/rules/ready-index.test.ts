@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MinHeap } from '../../hub/queue/heap.js';
 import { agentMatches } from '../../hub/queue/matching.js';
-import { ReadyIndex, signatureOf, type ReadyEntry } from '../../hub/queue/ready-index.js';
+import { isFollowUp, ReadyIndex, signatureOf, type ReadyEntry } from '../../hub/queue/ready-index.js';
 import { encodeTime, ulidGenerator } from '../../hub/store/ids.js';
 import { K, parseReadyKey, parseTimeKey } from '../../hub/store/keys.js';
 
@@ -32,6 +32,32 @@ describe('ReadyIndex', () => {
     }
     expect(order).toEqual(['d', 'a', 'c', 'b']);
     expect(ix.size).toBe(0);
+  });
+
+  it('follow-up work goes ahead of new work in its lane, not ahead of a higher lane or a starving task', () => {
+    const follow = signatureOf([], null, null, true);
+    const ix = new ReadyIndex(100);
+    ix.add(entry('new-old', 50));
+    ix.add(entry('new-high', 60, 'high'));
+    ix.add(entry('fix', 70, 'normal', follow));
+    ix.add(entry('fix-low', 10, 'low', follow));
+    const order: string[] = [];
+    for (let e = ix.pick(any, 100); e; e = ix.pick(any, 100)) {
+      order.push(e.id);
+      ix.remove(e);
+    }
+    expect(order).toEqual(['new-high', 'fix', 'new-old', 'fix-low']);
+    // Anti-starvation is unchanged: new work that waited past the bound beats follow-up work.
+    ix.add(entry('starved', 0));
+    ix.add(entry('fix-2', 150, 'normal', follow));
+    expect(ix.pick(any, 200)?.id).toBe('starved');
+  });
+
+  it('isFollowUp: a guardian task, or one reopened with feedback', () => {
+    expect(isFollowUp({})).toBe(false);
+    expect(isFollowUp({ guardian: null, feedback: [] })).toBe(false);
+    expect(isFollowUp({ feedback: [{ at: 1, by: 'admin', kind: 'review', text: 'no', attempt: 1 }] })).toBe(true);
+    expect(isFollowUp({ guardian: { role: 'qa', implementation: 't1', rest: [] } as never })).toBe(true);
   });
 
   it('counts per lane, and removal is by live entry', () => {

@@ -89,10 +89,10 @@ describe('read-only (hub check)', () => {
     await kv.close();
     const before = await rawContents(h.dir);
     const err = await expectCode(openTaskStore(h.dir, { readOnly: true }), 'STORE_NEEDS_MIGRATION');
-    expect(err.details).toEqual({ format: '2', current: '4' });
+    expect(err.details).toEqual({ format: '2', current: '5' });
     expect(await rawContents(h.dir)).toEqual(before);
     await (await h.reopen()).close(); // opened normally, it migrates
-    expect((await rawContents(h.dir)).find(([k]) => k === K.version)?.[1]).toBe('4');
+    expect((await rawContents(h.dir)).find(([k]) => k === K.version)?.[1]).toBe('5');
     await h.reopen();
   });
 

@@ -10,6 +10,9 @@ import { OPERATOR, type Principal } from '../../hub/service/access.js';
 import { WorkflowService } from '../../hub/service/workflow.js';
 import type { TaskStore } from '../../hub/store/task-store.js';
 import { openTaskStore } from '../../hub/store/level-task-store.js';
+import { signatureOf } from '../../hub/queue/ready-index.js';
+import { K } from '../../hub/store/keys.js';
+import { openLevelKv } from '../../hub/store/level-kv.js';
 import { FakeClock, makeTempDir, removeDir } from '../support/queue-store.js';
 
 const AGENT: Principal = { kind: 'agent', actor: 'agent:a0', agentId: 'a0' };
@@ -149,5 +152,51 @@ describe('plans and reviews', () => {
     const r = await running({ title: 'x' });
     expect(await code(wf.setSupervision(OPERATOR, r.id, 'plan'))).toBe('ILLEGAL_TRANSITION');
     expect((await store.verifyIntegrity()).problems).toEqual([]);
+  });
+});
+
+describe('follow-up work is served ahead of new work in its lane', () => {
+  const pick = async () => (await store.leaseNext({ agentId: 'a1', capabilities: [] }))?.title;
+
+  it('a reopened implementation goes before older new work; a higher lane still goes first; kept across a reopen', async () => {
+    const t = await running({ title: 'Fix the parser', review: true });
+    clock.advance(1000);
+    await store.create({ title: 'New work, older' }, 'test');
+    await store.create({ title: 'Urgent new work', lane: 'urgent' }, 'test');
+    clock.advance(1000);
+    await store.complete(t.id, t.generation, 'a0', 'done');
+    await wf.reject(OPERATOR, t.id, 'The test does not cover an empty input.');
+    // Restarted: the marker is in the store's ready index, not only in memory.
+    await store.close();
+    store = await openTaskStore(dir, { now: clock.now, autoSweep: false });
+    expect((await store.verifyIntegrity()).ok).toBe(true);
+    expect(await pick()).toBe('Urgent new work');
+    expect(await pick()).toBe('Fix the parser');
+    expect(await pick()).toBe('New work, older');
+  });
+
+  it('a format-4 store (follow-up work keyed as new work) is migrated on open', async () => {
+    const t = await running({ title: 'Fix the parser', review: true });
+    await store.create({ title: 'New work, older' }, 'test');
+    clock.advance(1000);
+    await store.complete(t.id, t.generation, 'a0', 'done');
+    const reopened = await wf.reject(OPERATOR, t.id, 'Again, with a test.');
+    await store.close();
+    // Write it back as format 4 wrote it: the ready key without the follow-up marker.
+    const kv = await openLevelKv(dir);
+    const marked = K.ready(signatureOf([], null, null, true), reopened.lane, reopened.queued_at!, reopened.id);
+    expect(await kv.get(marked)).toBe('');
+    await kv.write(
+      [
+        { type: 'del', key: marked },
+        { type: 'put', key: K.ready(signatureOf([], null, null), reopened.lane, reopened.queued_at!, reopened.id), value: '' },
+        { type: 'put', key: K.version, value: '4' },
+      ],
+      true,
+    );
+    await kv.close();
+    store = await openTaskStore(dir, { now: clock.now, autoSweep: false });
+    expect((await store.verifyIntegrity()).ok).toBe(true);
+    expect(await pick()).toBe('Fix the parser');
   });
 });
