@@ -133,7 +133,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(websocket, { ...websocketPluginOptions(log), preClose: (done) => done() });
 
   const bus: HubBus = new EventBus<HubEvents>((err, type) => log.error({ err, event: type }, 'a listener of the hub bus failed'));
-  const registry = new AgentRegistry();
+  const registry = new AgentRegistry(now);
   const scheduler = new Scheduler(store, registry, log.child({ module: 'scheduler' }));
   const feed = new Feed();
   const progress = new ProgressTails();

@@ -148,6 +148,10 @@ export const AgentView = Type.Object(
     resources: Nullable(HostResources),
     connected_at: Nullable(Ms),
     last_seen_at: Nullable(Ms),
+    /** When it last became idle (connected, holding nothing); null while it is not idle. */
+    idle_since: Nullable(Ms),
+    /** Tasks it completed since 00:00 UTC (counted since the hub started). */
+    completed_today: Type.Integer({ minimum: 0 }),
   },
   { $id: 'AgentView' },
 );

@@ -30,6 +30,7 @@ type AgentView = Agent;
 export function formatAgent(a: AgentView): string {
   const lines = [`${a.id}  ${a.state}${a.description ? `  (${a.description})` : ''}`];
   lines.push(`  last seen ${time(a.last_seen_at)}, connected ${time(a.connected_at)}`);
+  if (a.completed_today !== undefined) lines.push(`  ${a.tasks.length} active, ${a.completed_today} completed today${a.idle_since ? `, idle since ${time(a.idle_since)}` : ''}`);
   if (a.capabilities?.length) lines.push(`  capabilities: ${a.capabilities.join(', ')}`);
   if (a.repos) lines.push(`  repos: ${a.repos.join(', ') || '(none)'}`);
   lines.push('  executors:');

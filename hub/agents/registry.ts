@@ -42,10 +42,20 @@ export interface LiveAgent {
   connectedAt: number | null;
   lastSeenAt: number | null;
   state: AgentState;
+  /** When it last became idle (connected with nothing); null while it is not idle. */
+  idleSince: number | null;
+  /** Tasks it completed on the current UTC day (`day` is that day's start), counted live. */
+  completed: { day: number; count: number };
 }
+
+const DAY_MS = 86_400_000;
 
 export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
   private readonly agents = new Map<string, LiveAgent>();
+
+  constructor(private readonly now: () => number = Date.now) {
+    super();
+  }
 
   get(id: string): LiveAgent | undefined {
     return this.agents.get(id);
@@ -80,6 +90,8 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
         connectedAt: null,
         lastSeenAt: null,
         state: 'offline',
+        idleSince: null,
+        completed: { day: 0, count: 0 },
       };
       this.agents.set(id, agent);
     }
@@ -148,6 +160,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     const newHolder = task.lease?.agent_id;
     if (oldHolder && oldHolder !== newHolder) {
       const a = this.agents.get(oldHolder);
+      if (a && task.status === 'completed' && before?.status !== 'completed') this.countCompleted(a);
       if (a?.leases.delete(task.id)) this.refresh(a, true);
     }
     if (newHolder && task.lease && LEASED_STATUSES.has(task.status)) {
@@ -155,6 +168,12 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
       a.leases.set(task.id, { generation: task.lease.generation, status: task.status as 'assigned' | 'running' });
       this.refresh(a, true);
     }
+  }
+
+  private countCompleted(agent: LiveAgent): void {
+    const day = Math.floor(this.now() / DAY_MS) * DAY_MS;
+    if (agent.completed.day !== day) agent.completed = { day, count: 0 };
+    agent.completed.count++;
   }
 
   freeSlots(agent: LiveAgent): number {
@@ -171,6 +190,8 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     else if ([...agent.leases.values()].some((l) => l.status === 'running')) state = 'working';
     else if (agent.leases.size > 0) state = 'assigned';
     else state = 'idle';
+    if (state !== 'idle') agent.idleSince = null;
+    else if (previous !== 'idle' || agent.idleSince === null) agent.idleSince = this.now();
     agent.state = state;
     if (force || state !== previous) this.emit('changed', agent);
   }
@@ -187,6 +208,8 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
       resources: agent.resources,
       connected_at: agent.connectedAt,
       last_seen_at: agent.lastSeenAt,
+      idle_since: agent.idleSince,
+      completed_today: agent.completed.day === Math.floor(this.now() / DAY_MS) * DAY_MS ? agent.completed.count : 0,
     };
   }
 

@@ -134,3 +134,38 @@ describe('framework errors', () => {
     expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
   });
 });
+
+describe('the agent view', () => {
+  test('counts active and completed-today tasks, and says since when an agent is idle', async () => {
+    h = await startInprocHub({ listen: true });
+    const c = await connect('w1');
+    const agentView = async () => {
+      const res = await h.hub.app.inject({ method: 'GET', url: '/v1/agents/w1', headers: h.auth() });
+      expect(res.statusCode).toBe(200);
+      return res.json() as { state: string; idle_since: number | null; completed_today: number; tasks: unknown[] };
+    };
+    const idle = await waitFor(async () => {
+      const a = await agentView();
+      return a.state === 'idle' ? a : undefined;
+    }, 'w1 to be idle');
+    expect(idle!.completed_today).toBe(0);
+    expect(idle!.idle_since).toBeGreaterThan(0);
+
+    const t = await create({ title: 'compile', executor: 'shell', command: 'make' });
+    const assign = await c.nextOf('task.assign');
+    const generation = assign.generation as number;
+    c.send({ type: 'task.accept', id: 'a1', task_id: t.id, generation });
+    await waitFor(async () => (await agentView()).state === 'working', 'w1 to be working');
+    const working = await agentView();
+    expect(working).toMatchObject({ idle_since: null, completed_today: 0 });
+    expect(working.tasks).toHaveLength(1);
+    c.send({ type: 'task.complete', id: 'c1', task_id: t.id, generation, result: { exit_code: 0, summary: 'built' } });
+    const after = await waitFor(async () => {
+      const a = await agentView();
+      return a.state === 'idle' ? a : undefined;
+    }, 'w1 to be idle again');
+    expect(after!.completed_today).toBe(1);
+    expect(after!.idle_since!).toBeGreaterThanOrEqual(idle!.idle_since!);
+    expect(after!.tasks).toEqual([]);
+  });
+});

@@ -16,6 +16,8 @@ function agentCard(a, selected) {
     <dl class="kv">
       <dt>Last heartbeat</dt><dd>${ago(a.last_seen_at)}</dd>
       <dt>Capacity</dt><dd>${a.tasks.length} / ${a.max_concurrency}</dd>
+      <dt>Completed today</dt><dd>${a.completed_today ?? 0}</dd>
+      ${a.idle_since ? html`<dt>Idle since</dt><dd>${ago(a.idle_since)}</dd>` : ''}
       <dt>Repos</dt><dd>${a.repos === null ? 'any' : a.repos.join(', ') || 'none'}</dd>
       <dt>Capabilities</dt><dd>${a.capabilities.join(', ') || '—'}</dd>
       <dt>Executors</dt><dd>${a.executors.length ? a.executors.map((e) => html`<div>${e.name}: ${e.available ? 'available' : html`<span class="error">unavailable</span>`}${e.reason ? ` (${e.reason})` : ''}${e.models.length ? html` — models: ${e.models.join(', ')}` : ''}</div>`) : '—'}</dd>
