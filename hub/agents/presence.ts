@@ -7,8 +7,11 @@
 export class AgentPresence {
   private readonly seen = new Map<string, number>();
 
-  note(agentId: string, at: number): void {
-    this.seen.set(agentId, at);
+  /** `now` is the hub's clock, the one the alert checks read. */
+  constructor(private readonly now: () => number) {}
+
+  note(agentId: string): void {
+    this.seen.set(agentId, this.now());
   }
 
   /** When the agent last called the hub other than over its sidecar socket, or undefined. */

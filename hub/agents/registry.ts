@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { ExecutorAdvert, HostResources, HubMessage } from '../../shared/protocol.js';
 import type { AgentState, AgentView } from '../../shared/rest.js';
 import type { Task } from '../../shared/task.js';
+import { DAY_MS } from '../queue/retention-rules.js';
 import { LEASED_STATUSES } from '../queue/states.js';
 
 export type { AgentState, AgentView };
@@ -47,8 +48,6 @@ export interface LiveAgent {
   /** Tasks it completed on the current UTC day (`day` is that day's start), counted live. */
   completed: { day: number; count: number };
 }
-
-const DAY_MS = 86_400_000;
 
 export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
   private readonly agents = new Map<string, LiveAgent>();
@@ -160,7 +159,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     const newHolder = task.lease?.agent_id;
     if (oldHolder && oldHolder !== newHolder) {
       const a = this.agents.get(oldHolder);
-      if (a && task.status === 'completed' && before?.status !== 'completed') this.countCompleted(a);
+      if (a && task.status === 'completed') this.countCompleted(a);
       if (a?.leases.delete(task.id)) this.refresh(a, true);
     }
     if (newHolder && task.lease && LEASED_STATUSES.has(task.status)) {
@@ -170,8 +169,13 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     }
   }
 
+  /** The start of the current UTC day. */
+  private today(): number {
+    return Math.floor(this.now() / DAY_MS) * DAY_MS;
+  }
+
   private countCompleted(agent: LiveAgent): void {
-    const day = Math.floor(this.now() / DAY_MS) * DAY_MS;
+    const day = this.today();
     if (agent.completed.day !== day) agent.completed = { day, count: 0 };
     agent.completed.count++;
   }
@@ -191,7 +195,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     else if (agent.leases.size > 0) state = 'assigned';
     else state = 'idle';
     if (state !== 'idle') agent.idleSince = null;
-    else if (previous !== 'idle' || agent.idleSince === null) agent.idleSince = this.now();
+    else if (previous !== 'idle') agent.idleSince = this.now();
     agent.state = state;
     if (force || state !== previous) this.emit('changed', agent);
   }
@@ -209,7 +213,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
       connected_at: agent.connectedAt,
       last_seen_at: agent.lastSeenAt,
       idle_since: agent.idleSince,
-      completed_today: agent.completed.day === Math.floor(this.now() / DAY_MS) * DAY_MS ? agent.completed.count : 0,
+      completed_today: agent.completed.day === this.today() ? agent.completed.count : 0,
     };
   }
 

@@ -22,7 +22,7 @@ export interface SnapshotDeps {
   history: MetricsHistory;
   startedAt: number;
   /** Agents seen over MCP (no socket): present from their last call. */
-  presence?: AgentPresence;
+  presence: AgentPresence;
 }
 
 export class SnapshotSource {
@@ -59,7 +59,9 @@ export class SnapshotSource {
   }
 
   async take(now: number): Promise<AlertSnapshot> {
-    const { registry, store, history, startedAt } = this.deps;
+    const { registry, store, history, startedAt, presence } = this.deps;
+    // An agent that works over MCP (no socket) is offline only from its last call.
+    const offlineSince = (id: string, since: number) => Math.max(since, presence.lastSeen(id) ?? since);
     const stats = await store.stats();
     let online = 0;
     const offline: AlertSnapshot['offline'] = [];
@@ -68,18 +70,10 @@ export class SnapshotSource {
       live.add(a.id);
       if (a.conn) online++;
       // The registry keeps removed agents (offline); only registered ones are missed.
-      else if (this.registered.has(a.id)) offline.push({ id: a.id, since: a.lastSeenAt ?? startedAt });
+      else if (this.registered.has(a.id)) offline.push({ id: a.id, since: offlineSince(a.id, a.lastSeenAt ?? startedAt) });
     }
     // Registered agents this hub has not seen since it started: offline at least since then.
-    for (const id of this.registered) if (!live.has(id)) offline.push({ id, since: startedAt });
-    // An agent that works over MCP (no socket) is offline only from its last call.
-    const presence = this.deps.presence;
-    if (presence) {
-      for (let i = offline.length - 1; i >= 0; i--) {
-        const at = presence.lastSeen(offline[i]!.id);
-        if (at !== undefined && at > offline[i]!.since) offline[i] = { id: offline[i]!.id, since: at };
-      }
-    }
+    for (const id of this.registered) if (!live.has(id)) offline.push({ id, since: offlineSince(id, startedAt) });
     if (online > 0) this.noneOnlineSince = null;
     else this.noneOnlineSince ??= now;
 

@@ -30,7 +30,7 @@ export function createMcpServer({ services, caller, log, version }: McpSessionOp
       const client = clientName(server);
       const actor = viaMcp(caller, client);
       // An MCP worker has no socket the registry could watch: its calls are its presence.
-      if (caller.kind === 'agent') services.presence.note(caller.agentId, Date.now());
+      if (caller.kind === 'agent') services.presence.note(caller.agentId);
       try {
         if (!mayCall(caller, name)) {
           throw new SwitchyardError('FORBIDDEN', `${name} needs the ${TOOL_SCOPES[name]} scope: ${TOOL_SCOPES[name] === 'worker' ? 'an agent token' : 'the admin token'}`, {

@@ -30,7 +30,7 @@ export interface AlertServiceDeps {
   /** Rules beyond the built-in ones (the review workflow's, later). @defaultValue none */
   extraRules?: readonly AlertRuleDef[];
   /** Agents that work over MCP (no socket): present from their last call. */
-  presence?: AgentPresence;
+  presence: AgentPresence;
 }
 
 export class AlertService {
@@ -40,7 +40,7 @@ export class AlertService {
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.engine = new AlertEngine(alertStoreOf(deps.agents), [...RULES, ...(deps.extraRules ?? [])], deps.settings, (alert) => deps.bus.emit('alert.changed', alert));
-    this.source = new SnapshotSource({ registry: deps.registry, store: deps.store, history: deps.history, startedAt: deps.startedAt, ...(deps.presence ? { presence: deps.presence } : {}) }, deps.settings);
+    this.source = new SnapshotSource({ registry: deps.registry, store: deps.store, history: deps.history, startedAt: deps.startedAt, presence: deps.presence }, deps.settings);
   }
 
   /** Reads the stored alerts; before the first check (the feature awaits it). */

@@ -100,7 +100,7 @@ export function createServices(deps: ServiceDeps): Services {
   const agents = new AgentService(deps.agents, registry, deps.auth, store, now);
   const metrics = new MetricsService(store, registry, deps.feedSockets ?? (() => 0), deps.perAgentMax ?? 50);
   const startedAt = now();
-  const presence = new AgentPresence();
+  const presence = new AgentPresence(now);
   const backups = new BackupService(deps.backup ?? { dataDir: '', everyMs: 0, keep: 3 }, store, deps.agents, bus, now);
   const pushStore = pushStoreOf(deps.agents);
   const sender = new PushSender({ store: pushStore, keys: deps.push.keys, subject: deps.push.subject, log: deps.push.log, now, onOutcome: (outcome) => metrics.prom.push(outcome), ...(deps.push.agent ? { agent: deps.push.agent } : {}) });

@@ -82,7 +82,7 @@ export const INDEX_PREFIXES = ['s!', 'r!', 'l!', 'd!', 'f!'] as const;
  */
 export const STATUS_INDEXED: ReadonlySet<TaskStatus> = new Set(TASK_STATUSES.filter((s) => !LEASED_STATUSES.has(s)));
 
-/** The ready index's signature of a queued task (capabilities, repo, delegate). */
+/** The ready index's signature of a queued task (capabilities, repo, delegate, follow-up or not). */
 export function readySig(task: Task): string {
   return signatureOf(task.capabilities, task.repo, task.delegate, isFollowUp(task));
 }
