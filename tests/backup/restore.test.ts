@@ -14,6 +14,8 @@ import { buildHub } from '../../hub/app.js';
 import { loadHubConfig } from '../../hub/config.js';
 import { listBackups, restoreBackup, takeBackup, verifyBackup } from '../../hub/backup/index.js';
 import { checksumOf } from '../../hub/backup/manifest.js';
+import { NO_REPO } from '../../hub/history/entry.js';
+import { OPERATOR } from '../../hub/service/access.js';
 import { openAgentStore } from '../../hub/store/agent-store.js';
 import { openTaskStore } from '../../hub/store/level-task-store.js';
 import { createLogger } from '../../shared/logger.js';
@@ -66,6 +68,13 @@ async function populate(h: Awaited<ReturnType<typeof openHub>>): Promise<string>
   if (leased) {
     await h.store.accept(leased.id, leased.generation, A0.agentId);
     await h.store.complete(leased.id, leased.generation, A0.agentId, { ok: true });
+    // The finished task's history entry is written after the completion (hub/features/history.ts):
+    // wait for it to be durable, so that the backup below holds all of the hub's state.
+    // (A task without a repo has no REST path for its history: the service is asked.)
+    for (let i = 0; h.hub.services.history.list(OPERATOR, NO_REPO).entries.length === 0; i++) {
+      if (i === 500) throw new Error('the history entry was not written');
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
   return token;
 }
