@@ -74,8 +74,10 @@ async function show(route) {
   const mod = await VIEWS[route.view]();
   if (seq !== routeSeq) return;
   current?.unmount?.();
-  const el = $('view');
-  el.replaceChildren();
+  // Each mount gets an element of its own: the listeners a view puts on it go with it, so a view opened
+  // twice does not answer one click twice (a leftover "Retry selected" handler once retried a task twice).
+  const el = document.createElement('div');
+  $('view').replaceChildren(el);
   for (const a of document.querySelectorAll('#nav a')) {
     const target = a.getAttribute('href').slice(2);
     if (target === route.view || (route.view === 'task' && target === 'tasks')) a.setAttribute('aria-current', 'page');

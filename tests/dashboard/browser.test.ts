@@ -268,8 +268,15 @@ describe('signed in', () => {
     await row.waitFor();
     await checkView('dead-letter');
     await page.getByLabel(`Select flaky-once`).check();
+    // The view was opened earlier in this page (from the overview's alert link): one click, one request.
+    const retries: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => { if (r.method() === 'POST' && r.url().endsWith('/retry')) retries.push(r.url()); };
+    page.on('request', onRequest);
     await page.getByRole('button', { name: 'Retry selected' }).click();
     await page.getByText('Retried 1 task(s).').waitFor();
+    page.off('request', onRequest);
+    expect(retries).toEqual([`${url}/v1/tasks/${t.id}/retry`]);
+    expect(await page.locator('#dl-result').textContent()).toBe('Retried 1 task(s).');
     await waitFor('retried task completed', async () => (await statusOf(t.id)) === 'completed', 15_000);
   });
 

@@ -137,6 +137,8 @@ export class RawClient {
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
   closeInfo: { code: number; reason: string } | null = null;
+  /** Pings received since the socket was made: counted from construction so none is missed before a test looks. */
+  pings = 0;
 
   constructor(url: string, options: WebSocket.ClientOptions = {}, protocols?: string[]) {
     this.ws = protocols ? new WebSocket(url, protocols, options) : new WebSocket(url, options);
@@ -152,6 +154,7 @@ export class RawClient {
       });
     });
     this.ws.on('error', () => undefined);
+    this.ws.on('ping', () => this.pings++);
     this.ws.on('message', (data, isBinary) => {
       const text = isBinary ? '' : (data as Buffer).toString('utf8');
       this.received.push(JSON.parse(text) as Record<string, unknown>);
