@@ -155,6 +155,9 @@ export const GuardianLink = Type.Object({
   target: Type.String(),
   /** The roles still to run after this one. */
   rest: Type.Array(StringEnum(GUARDIAN_ROLES)),
+  /** The implementation's pushed branch and commit, when it has them: the guardian's worktree starts there. */
+  branch: Type.Optional(Type.String({ maxLength: 256 })),
+  commit: Type.Optional(Type.String({ pattern: '^[0-9a-f]{7,64}$' })),
 });
 export type GuardianLink = Static<typeof GuardianLink>;
 

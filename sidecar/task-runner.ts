@@ -10,6 +10,7 @@ import type { ExecutorAdvert } from '../shared/protocol.js';
 import type { ExecutorName, Task } from '../shared/task.js';
 import type { Executor, ExecutorFailure, ExecutorProgress } from './executors/executor.js';
 import { runBuildVerifyFix, type IterationRecord, type LoopResult } from './loop/build-verify-fix.js';
+import { evidenceOf } from './loop/evidence.js';
 import { loopWorkspace } from './loop/workspace-adapter.js';
 import type { WorkspaceManager } from './workspace/workspace-manager.js';
 import { taskEnv, type EnvPolicy } from './child-env.js';
@@ -149,6 +150,12 @@ export function outcomeOf(executor: ExecutorName, branch: string | null, loop: L
     url: loop.submission?.pr_url ?? loop.submission?.url ?? null,
   };
   if (loop.plan !== undefined) result.plan = loop.plan;
+  else if (loop.ok) result.evidence = evidenceOf(loop.verification, loop.submission);
+  if (loop.guardian) {
+    // The guardian's mechanical checks, and the verdict they force when one of them failed.
+    result.guardian_checks = loop.guardian.checks;
+    if (loop.guardian.verdict) result.verdict = loop.guardian.verdict;
+  }
   if (loop.question) return { ok: false, result, question: loop.question };
   if (loop.ok) return { ok: true, result };
   const f: ExecutorFailure = loop.failure ?? taskFailure('EXEC_FAILED', 'the run failed');

@@ -45,9 +45,23 @@ export function createGuardian(ws: Changes, after: Task, target: Task, role: Gua
   const record = newTaskRecord(spec, ws.tx.newTaskId(), [after.id], actor, ws.now, ws.policy.taskDefaults);
   // Routing capabilities as the service adds them for a created task (service/routing.ts).
   record.capabilities = [...new Set([...record.capabilities, ...(record.executor ? [`executor:${record.executor}`] : []), ...(record.model ? [`model:${record.model}`] : [])])].sort();
-  record.guardian = { role, target: target.id, rest };
+  record.guardian = { role, target: target.id, rest, ...workOf(target) };
   // Its dependency (`after`) is completed in this very operation: queued now, and no edge.
   record.status = 'queued';
   record.queued_at = ws.now;
   return ws.record(null, record, actor, `${role} guardian of ${target.id}`);
+}
+
+/**
+ * Where the implementation's work is, for the guardian's worktree: its evidence (an agent's
+ * submission, or the sidecar's own), else the pushed submission in its result.
+ */
+function workOf(target: Task): { branch?: string; commit?: string } {
+  const sub = (target.result as { submission?: { branch?: unknown; commit?: unknown; pushed?: unknown } } | null)?.submission;
+  const branch = target.evidence?.branch ?? (sub?.pushed === true && typeof sub.branch === 'string' ? sub.branch : undefined);
+  const commit = target.evidence?.commit ?? (sub?.pushed === true && typeof sub.commit === 'string' ? sub.commit : undefined);
+  const work: { branch?: string; commit?: string } = {};
+  if (branch !== undefined && branch.length <= 256) work.branch = branch;
+  if (commit !== undefined && /^[0-9a-f]{7,64}$/.test(commit)) work.commit = commit;
+  return work;
 }

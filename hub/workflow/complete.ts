@@ -17,10 +17,17 @@ import { failAttempt } from '../queue/retry-policy.js';
 import { reopen } from './breaker.js';
 import { createGuardian } from './chain.js';
 import { parseVerdict } from './verdict.js';
+import { Evidence } from '../../shared/workflow.js';
+import { compile } from '../../shared/validate.js';
+
+const isEvidence = compile(Evidence);
 
 export async function completeAttempt(ws: Changes, task: Task, actor: string, result: unknown, patch: Partial<Task> = {}): Promise<Task> {
   // The agent reported: whatever it was, it did not crash; the run of expiries ends.
   const fields: Partial<Task> = { ...patch, result: result ?? null };
+  // A sidecar sends its evidence inside the result (sidecar/loop/evidence.ts); kept only when well-formed.
+  const sent = isObject(result) ? result.evidence : undefined;
+  if (fields.evidence === undefined && sent !== undefined && isEvidence(sent)) fields.evidence = sent;
   if (task.breaker && task.breaker.expiries > 0) fields.breaker = { ...task.breaker, expiries: 0 };
   if (task.guardian) return guardianDone(ws, task, actor, result, fields);
   const toReview = task.review || task.phase === 'plan';

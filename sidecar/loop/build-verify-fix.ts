@@ -22,6 +22,8 @@ import { buildCorrectivePrompt, buildPlanPrompt, buildTaskPrompt, type Correctiv
 import { checkAllowedPaths } from '../verify/allowed-paths.js';
 import { resolveContext } from '../verify/types.js';
 import { guardianPrompt } from './guardian.js';
+import { forcedVerdict, runGuardianChecks, type GuardianCheck, type GuardianCheckContext } from '../guardian/checks.js';
+import type { GuardianRole, Verdict } from '../../shared/workflow.js';
 
 /** The task fields the loop reads. */
 export type LoopTask = Pick<
@@ -36,6 +38,10 @@ export interface LoopWorkspace {
   path: string;
   /** The repo's test command for `test_passes` steps without one. */
   testCommand: string | null;
+  /** A guardian's workspace: the commit the guarded change is compared with (its worktree is the change). */
+  diffBase?: string | null;
+  /** The repo's audit command for the security guardian (guardian/checks.ts). */
+  auditCommand?: string | null;
   /** Commits and pushes passing work; absent for scratch workspaces (nothing to submit). */
   submit?: (info: SubmitInfo, signal?: AbortSignal) => Promise<SubmitResult>;
 }
@@ -73,6 +79,8 @@ export interface LoopResult {
   question?: { text: string; options?: string[] };
   /** A plan-phase run: the plan as the model wrote it (its whole output, bounded). */
   plan?: string;
+  /** A guardian's run: its mechanical checks, and the verdict they forced when one failed. */
+  guardian?: { checks: GuardianCheck[]; verdict?: Verdict };
 }
 
 /** Options of the loop. */
@@ -97,12 +105,15 @@ export interface LoopOptions {
   corrective: Partial<CorrectiveLimits>;
   /** Whether to submit passing work when the workspace can. @defaultValue true */
   submit: boolean;
+  /** A guardian's mechanical checks (guardian/checks.ts). @defaultValue runGuardianChecks */
+  guardianChecks: (role: GuardianRole, ctx: GuardianCheckContext) => Promise<GuardianCheck[]>;
 }
 
 export const LOOP_DEFAULTS: Readonly<LoopOptions> = Object.freeze({
   maxIterations: 5,
   shellIterations: 1,
   checks: runChecks,
+  guardianChecks: runGuardianChecks,
   historyTailBytes: 2_048,
   corrective: {},
   submit: true,
@@ -149,9 +160,11 @@ export async function runBuildVerifyFix(input: LoopInput, options: Partial<LoopO
   const usage: ExecutorUsage = { input_tokens: 0, output_tokens: 0, cost_usd: 0, wall_ms: 0 };
   let report: VerificationReport | null = null;
   const status = (data: string) => input.onProgress({ stream: 'status', data });
+  let guardian: LoopResult['guardian'];
   const done = (ok: boolean, failure?: ExecutorFailure, submission: SubmitResult | null = null): LoopResult => {
     const r: LoopResult = { ok, iterations, verification: report, usage, submission };
     if (failure) r.failure = failure;
+    if (guardian) r.guardian = guardian;
     return r;
   };
   const stopped = (): ExecutorFailure =>
@@ -161,7 +174,28 @@ export async function runBuildVerifyFix(input: LoopInput, options: Partial<LoopO
 
   try {
     if (task.phase === 'plan' && !isShell) return await planOnly(input, signal, iterations, usage, o, done, stopped);
-    let prompt = task.guardian ? await guardianPrompt(task, workspace.path) : buildTaskPrompt(task);
+    if (task.guardian) {
+      // The facts first: a mechanical check that fails rejects the work without asking the model.
+      status(`${task.guardian.role} guardian: running its mechanical checks`);
+      const env = o.checkEnv ?? input.env ?? {};
+      const checks = await o.guardianChecks(task.guardian.role, {
+        cwd: workspace.path,
+        diffBase: workspace.diffBase ?? null,
+        testCommand: workspace.testCommand,
+        auditCommand: workspace.auditCommand ?? null,
+        env,
+        signal,
+      });
+      guardian = { checks };
+      const forced = forcedVerdict(checks);
+      if (signal.aborted) return done(false, stopped());
+      if (forced) {
+        status(`${task.guardian.role} guardian: ${forced.summary ?? 'a check failed'}`);
+        guardian.verdict = forced;
+        return done(true);
+      }
+    }
+    let prompt = task.guardian ? await guardianPrompt(task, workspace.path, guardian?.checks ?? []) : buildTaskPrompt(task);
     let lastFailure: ExecutorFailure | undefined;
     for (let n = 1; n <= budget; n++) {
       if (signal.aborted) return done(false, stopped());

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Task } from '../../shared/task.js';
 import { buildTaskPrompt, type PromptTask } from './prompt.js';
+import { describeChecks, type GuardianCheck } from '../guardian/checks.js';
 
 /** The package's root: the nearest folder above this module with a package.json (works from src and dist). */
 function packageRoot(): string {
@@ -29,10 +30,11 @@ export function templatePath(role: string, env: NodeJS.ProcessEnv = process.env)
   return own && existsSync(own) ? own : join(packageRoot(), 'prompts', 'guardians', `${role}.md`);
 }
 
-export async function guardianPrompt(task: PromptTask & Partial<Pick<Task, 'guardian'>>, _cwd: string): Promise<string> {
+export async function guardianPrompt(task: PromptTask & Partial<Pick<Task, 'guardian'>>, _cwd: string, checks: readonly GuardianCheck[] = []): Promise<string> {
   const role = task.guardian?.role ?? 'qa';
   const template = await readFile(templatePath(role), 'utf8').catch(
     () => `You are the ${role} guardian. Review the work. End with a line VERDICT: PASS, or VERDICT: REJECT followed by your findings.`,
   );
-  return `${template.trim()}\n\n---\n\n${buildTaskPrompt(task)}`;
+  const mechanical = describeChecks(checks);
+  return `${template.trim()}\n\n---\n\n${mechanical ? `${mechanical}\n\n---\n\n` : ''}${buildTaskPrompt(task)}`;
 }

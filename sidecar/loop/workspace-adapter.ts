@@ -6,7 +6,7 @@ import type { WorkspaceManager, TaskWorkspace } from '../workspace/workspace-man
 import type { LoopWorkspace } from './build-verify-fix.js';
 
 export function loopWorkspace(manager: WorkspaceManager, ws: TaskWorkspace): LoopWorkspace {
-  const lw: LoopWorkspace = { path: ws.path, testCommand: ws.testCommand };
+  const lw: LoopWorkspace = { path: ws.path, testCommand: ws.testCommand, diffBase: ws.reviewBase, auditCommand: ws.repo?.audit_command ?? null };
   if (ws.repo) lw.submit = (info, signal) => manager.submit(ws, info, signal);
   return lw;
 }

@@ -42,6 +42,11 @@ export const RepoConfig = Type.Object(
     default_branch: Type.Optional(Type.String({ pattern: REF_RE.source, default: 'main', invalid: 'is not a valid branch name' })),
     /** The command `test_passes` runs when a step names none. @defaultValue null */
     test_command: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, invalid: 'must be a command or null' })),
+    /**
+     * The security guardian's dependency audit, printing `npm audit --json`'s report.
+     * @defaultValue null: `npm audit --json` where the repo has a package-lock.json
+     */
+    audit_command: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, invalid: 'must be a command or null' })),
     /** The remote fetched from and pushed to. @defaultValue 'origin' */
     remote: Type.Optional(Type.String({ pattern: NAME_RE.source, default: 'origin', invalid: 'is not a valid remote name' })),
     /** Variables set for every task on this repo (over the sidecar's `env`, under the task's). @defaultValue {} */
@@ -56,7 +61,7 @@ export const RepoConfig = Type.Object(
 export type RepoConfig = Static<typeof RepoConfig>;
 
 /** A repo entry's defaults, from the schema. */
-const REPO_DEFAULTS = defaultsOf(RepoConfig) as Required<Pick<RepoConfig, 'default_branch' | 'test_command' | 'remote' | 'env'>>;
+const REPO_DEFAULTS = defaultsOf(RepoConfig) as Required<Pick<RepoConfig, 'default_branch' | 'test_command' | 'audit_command' | 'remote' | 'env'>>;
 
 /** What resolveWorkspaceOptions checks by schema; the rest of WorkspaceOptions is set by code, not by people. */
 const WorkspaceConfig = Type.Object({
@@ -73,6 +78,7 @@ export interface ResolvedRepo {
   url: string | null;
   default_branch: string;
   test_command: string | null;
+  audit_command: string | null;
   remote: string;
   env: Readonly<Record<string, string>>;
 }
@@ -140,6 +146,7 @@ export function resolveRepo(r: RepoConfig, cacheDir: string): ResolvedRepo {
     url: r.url ?? null,
     default_branch: r.default_branch ?? REPO_DEFAULTS.default_branch,
     test_command: r.test_command ?? REPO_DEFAULTS.test_command,
+    audit_command: r.audit_command ?? REPO_DEFAULTS.audit_command,
     remote: r.remote ?? REPO_DEFAULTS.remote,
     env: r.env ?? REPO_DEFAULTS.env,
   };

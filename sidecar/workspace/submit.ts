@@ -26,6 +26,8 @@ export interface SubmitResult {
   commit: string;
   /** False when the work changed nothing: then nothing was committed or pushed. */
   changed: boolean;
+  /** The paths the branch changes against the commit it started from (evidence for review). */
+  files_changed: string[];
   pushed: boolean;
   pr_url: string | null;
   /** The PR, else the branch's web page (GitHub-style remotes), else `<remote url>#<branch>`; null when not pushed. */
@@ -60,8 +62,9 @@ export async function submitWork(deps: SubmitDeps, t: SubmitTarget, info: Submit
   }
   const commit = await git.run(['rev-parse', 'HEAD'], local);
   if (commit === t.baseCommit) {
-    return { branch: t.branch, commit, changed: false, pushed: false, pr_url: null, url: null };
+    return { branch: t.branch, commit, changed: false, files_changed: [], pushed: false, pr_url: null, url: null };
   }
+  const files = await git.run(['diff', '--name-only', '-z', t.baseCommit, commit], local);
 
   await deps.withRepoLock(() => push(git, opts, t, signal));
   const remoteUrl = redactUrlCredentials(await git.run(['remote', 'get-url', t.repo.remote], local));
@@ -69,6 +72,7 @@ export async function submitWork(deps: SubmitDeps, t: SubmitTarget, info: Submit
     branch: t.branch,
     commit,
     changed: true,
+    files_changed: files.split('\0').filter(Boolean).slice(0, 1000),
     pushed: true,
     pr_url: null,
     url: webBranchUrl(remoteUrl, t.branch) ?? `${remoteUrl}#${t.branch}`,

@@ -35,6 +35,11 @@ export interface TaskWorkspace {
   baseCommit: string | null;
   /** The repository's test command, for `test_passes` steps that name none. */
   testCommand: string | null;
+  /**
+   * A guardian's workspace: the default branch's tip the implementation is compared with (its
+   * worktree starts at the implementation's commit); null otherwise.
+   */
+  reviewBase: string | null;
 }
 
 const SCRATCH = '_scratch';
@@ -72,7 +77,7 @@ export class WorkspaceManager {
    * Makes the task's workspace. A task with a repo this host lacks is refused with
    * SIDECAR_REPO_UNKNOWN; a task already active here with SIDECAR_WORKSPACE_BUSY.
    */
-  async prepare(task: Pick<Task, 'id' | 'title' | 'repo'>, signal?: AbortSignal): Promise<TaskWorkspace> {
+  async prepare(task: Pick<Task, 'id' | 'title' | 'repo'> & { guardian?: Task['guardian'] }, signal?: AbortSignal): Promise<TaskWorkspace> {
     if (this.active.has(task.id)) throw busy(task.id);
     if (task.repo === null || task.repo === undefined) return this.prepareScratch(task.id);
     const repo = this.repos.get(task.repo);
@@ -87,6 +92,7 @@ export class WorkspaceManager {
       branch: branchName(task.id, task.title),
       baseCommit: null,
       testCommand: repo.test_command,
+      reviewBase: null,
     };
     this.claim(ws);
     try {
@@ -96,6 +102,12 @@ export class WorkspaceManager {
         await this.git.run(['fetch', '--prune', repo.remote], net);
         const tip = `refs/remotes/${repo.remote}/${repo.default_branch}^{commit}`;
         ws.baseCommit = await this.git.run(['rev-parse', '--verify', tip], { cwd: repo.dir });
+        // A guardian works on the implementation it guards: from its commit, compared with the tip.
+        const work = task.guardian ? await this.guardedWork(repo, task.guardian) : null;
+        if (work) {
+          ws.reviewBase = ws.baseCommit;
+          ws.baseCommit = work;
+        }
         // A folder left by a crashed run of this same task: its work is lost either way.
         await this.removeWorktree(repo, ws.path, ws.branch);
         await mkdir(dirname(ws.path), { recursive: true });
@@ -108,6 +120,25 @@ export class WorkspaceManager {
     }
     this.log.info({ task_id: task.id, repo: repo.name, branch: ws.branch, base: ws.baseCommit }, 'workspace prepared');
     return ws;
+  }
+
+  /**
+   * The implementation's commit as this clone knows it after the fetch: the exact commit the
+   * guardian was given, else its branch's tip; null (the guardian starts from the default branch,
+   * and says so) when neither is here, e.g. work that was never pushed.
+   */
+  private async guardedWork(repo: ResolvedRepo, link: NonNullable<Task['guardian']>): Promise<string | null> {
+    const candidates = [link.commit ? `${link.commit}^{commit}` : null, link.branch ? `refs/remotes/${repo.remote}/${link.branch}^{commit}` : null];
+    for (const ref of candidates) {
+      if (!ref) continue;
+      try {
+        return await this.git.run(['rev-parse', '--verify', '--quiet', ref], { cwd: repo.dir });
+      } catch {
+        // not here: try the next
+      }
+    }
+    this.log.warn({ repo: repo.name, branch: link.branch, commit: link.commit, target: link.target }, 'the guarded work is not in this clone; the guardian starts from the default branch');
+    return null;
   }
 
   /**
@@ -195,6 +226,7 @@ export class WorkspaceManager {
       branch: null,
       baseCommit: null,
       testCommand: null,
+      reviewBase: null,
     };
     this.claim(ws);
     try {

@@ -24,7 +24,7 @@ describe('task show: the result as fields', () => {
       iterations: [iteration(1, false), iteration(2, true)],
       verification: report(true),
       usage,
-      submission: { branch: 'task/01J9-add-sum', commit: 'abcdef0123456789', changed: true, pushed: true, pr_url: 'https://github.com/acme/calc/pull/7', url: 'https://github.com/acme/calc/pull/7' },
+      submission: { branch: 'task/01J9-add-sum', commit: 'abcdef0123456789', changed: true, files_changed: ['sum.mjs'], pushed: true, pr_url: 'https://github.com/acme/calc/pull/7', url: 'https://github.com/acme/calc/pull/7' },
     });
     const text = resultLines(result).join('\n');
     expect(JSON.stringify(result).length).toBeGreaterThan(500); // what the old 500-character cut hid
