@@ -164,6 +164,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
   });
   await services.history.load();
+  await services.agents.load();
   const disconnectBus = connectBus(bus, store, registry);
 
   // The REST edge. OpenAPI first: it follows every route registered after it.

@@ -95,6 +95,18 @@ export const AgentCreateBody = Type.Object(
 );
 export type AgentCreateBody = Static<typeof AgentCreateBody>;
 
+/** The operator's preference among equally loaded agents: higher first (docs/workflow.md, "Which agent"). */
+export const AgentPriority = Type.Integer({ minimum: -100, maximum: 100 });
+
+export const AgentPatchBody = Type.Object(
+  {
+    priority: Type.Optional(AgentPriority),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type AgentPatchBody = Static<typeof AgentPatchBody>;
+
 // ------------------------------------------------------------------ answers
 
 export const TaskBatchResult = Type.Object({
@@ -164,7 +176,7 @@ export type AgentView = Static<typeof AgentView>;
  */
 export const Agent = Type.Composite(
   [
-    Type.Object({ id: Type.String(), created_at: Ms, created_by: Type.String(), description: Type.String() }),
+    Type.Object({ id: Type.String(), created_at: Ms, created_by: Type.String(), description: Type.String(), priority: AgentPriority }),
     Type.Pick(AgentView, ['state', 'tasks']),
     Type.Partial(Type.Omit(AgentView, ['id', 'state', 'tasks'])),
   ],

@@ -1,4 +1,4 @@
-/** `switchyard agent add|list|show|recheck|remove` */
+/** `switchyard agent add|list|show|set|recheck|remove` */
 import { parseArgs } from 'node:util';
 import { CliError, HubClient } from '../client.js';
 import { table, time } from '../format.js';
@@ -10,6 +10,9 @@ Commands:
   add ID [--description D]  Register an agent; prints its token ONCE (give it to the sidecar)
   list                      Registered agents with their live state
   show ID                   One agent: state, executors (and why one is unavailable), models, resources
+  set ID [--priority N] [--description D]
+                            Change an agent: its priority (-100..100, default 0) ranks it among
+                            equally loaded agents, higher first, for new and fallback placements
   recheck ID                Ask the agent's sidecar to recheck its executors now (after a login, a pull)
   remove ID                 Remove an agent; its token stops working, its tasks are reclaimed
   invite [--name N] [--ttl 1h] [--capabilities LIST]
@@ -29,7 +32,7 @@ type AgentView = Agent;
 /** The agent as a person reads it: executors first, with why one cannot run. */
 export function formatAgent(a: AgentView): string {
   const lines = [`${a.id}  ${a.state}${a.description ? `  (${a.description})` : ''}`];
-  lines.push(`  last seen ${time(a.last_seen_at)}, connected ${time(a.connected_at)}`);
+  lines.push(`  last seen ${time(a.last_seen_at)}, connected ${time(a.connected_at)}${a.priority ? `, priority ${a.priority}` : ''}`);
   if (a.completed_today !== undefined) lines.push(`  ${a.tasks.length} active, ${a.completed_today} completed today${a.idle_since ? `, idle since ${time(a.idle_since)}` : ''}`);
   if (a.capabilities?.length) lines.push(`  capabilities: ${a.capabilities.join(', ')}`);
   if (a.repos) lines.push(`  repos: ${a.repos.join(', ') || '(none)'}`);
@@ -64,7 +67,7 @@ export async function agentCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { hub: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' }, description: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { hub: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' }, description: { type: 'string' }, priority: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     process.stdout.write(AGENT_HELP);
@@ -90,6 +93,20 @@ export async function agentCommand(argv: string[]): Promise<void> {
       if (!id) throw new CliError('switchyard agent show needs an agent ID', 2);
       const { body } = await client.request<AgentView>('GET', `/v1/agents/${encodeURIComponent(id)}`);
       process.stdout.write(values.json ? `${JSON.stringify(body, null, 2)}\n` : formatAgent(body));
+      return;
+    }
+    case 'set': {
+      if (!id) throw new CliError('switchyard agent set needs an agent ID', 2);
+      const patch: { priority?: number; description?: string } = {};
+      if (values.priority !== undefined) {
+        const n = Number(values.priority);
+        if (!Number.isInteger(n) || n < -100 || n > 100) throw new CliError(`--priority must be a whole number from -100 to 100, not '${values.priority}'`, 2);
+        patch.priority = n;
+      }
+      if (values.description !== undefined) patch.description = values.description;
+      if (Object.keys(patch).length === 0) throw new CliError('switchyard agent set needs --priority N or --description D', 2);
+      const { body } = await client.request<AgentView>('PATCH', `/v1/agents/${encodeURIComponent(id)}`, patch);
+      process.stdout.write(values.json ? `${JSON.stringify(body, null, 2)}\n` : `${body.id}: priority ${body.priority}${body.description ? `, ${body.description}` : ''}\n`);
       return;
     }
     case 'recheck': {

@@ -51,6 +51,8 @@ export interface LiveAgent {
 
 export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
   private readonly agents = new Map<string, LiveAgent>();
+  /** Operator-set priorities from the agents' records (0 when unset), for placement. */
+  private readonly priorities = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {
     super();
@@ -67,6 +69,17 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
 
   all(): LiveAgent[] {
     return [...this.agents.values()];
+  }
+
+  /** The operator's priority for the agent (its record's `priority`), 0 when unset. */
+  priorityOf(id: string): number {
+    return this.priorities.get(id) ?? 0;
+  }
+
+  /** Keeps the record's priority; null forgets it (the agent was removed). */
+  setPriority(id: string, priority: number | null): void {
+    if (priority === null || priority === 0) this.priorities.delete(id);
+    else this.priorities.set(id, priority);
   }
 
   private ensure(id: string): LiveAgent {
@@ -180,6 +193,11 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     agent.completed.count++;
   }
 
+  /** Tasks the agent completed today (UTC), counted live. */
+  completedToday(agent: LiveAgent): number {
+    return agent.completed.day === this.today() ? agent.completed.count : 0;
+  }
+
   freeSlots(agent: LiveAgent): number {
     if (!agent.conn || !agent.ready || agent.holdOff || agent.state === 'blocked') return 0;
     return Math.max(0, agent.maxConcurrency - agent.leases.size - agent.reserved);
@@ -213,7 +231,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
       connected_at: agent.connectedAt,
       last_seen_at: agent.lastSeenAt,
       idle_since: agent.idleSince,
-      completed_today: agent.completed.day === this.today() ? agent.completed.count : 0,
+      completed_today: this.completedToday(agent),
     };
   }
 

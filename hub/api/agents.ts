@@ -1,9 +1,9 @@
-/** REST: /v1/agents — register (the token is shown once), list with live state, show, recheck, remove. */
+/** REST: /v1/agents — register (the token is shown once), list with live state, show, change, recheck, remove. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ErrorBody } from '../../shared/errors.js';
-import { Agent, AgentCreateBody, AgentCreated, AgentIdParams, AgentList, RecheckAsked } from '../../shared/rest.js';
+import { Agent, AgentCreateBody, AgentCreated, AgentIdParams, AgentList, AgentPatchBody, RecheckAsked } from '../../shared/rest.js';
 import { Ref } from '../../shared/schema.js';
 import type { Services } from '../service/index.js';
 import { callerOf } from './auth-hook.js';
@@ -33,6 +33,20 @@ export function agentRoutes(fastify: FastifyInstance, { agents }: Services): voi
     '/v1/agents/:id',
     { config: { action: 'agents.read' }, schema: { summary: 'One agent', params: AgentIdParams, response: withErrors({ 200: answer('The agent', Ref(Agent)) }, error) } },
     async (req) => agents.get(callerOf(req), req.params.id),
+  );
+
+  app.patch(
+    '/v1/agents/:id',
+    {
+      config: { action: 'agents.write' },
+      schema: {
+        summary: "Change an agent's priority (its rank among equally loaded agents, -100..100, higher first) or description",
+        params: AgentIdParams,
+        body: AgentPatchBody,
+        response: withErrors({ 200: answer('The agent as changed', Ref(Agent)) }, error),
+      },
+    },
+    async (req) => agents.update(callerOf(req), req.params.id, req.body),
   );
 
   app.post(

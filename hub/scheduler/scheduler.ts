@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import type { Task } from '../../shared/task.js';
 import { AgentRegistry, type LiveAgent } from '../agents/registry.js';
+import { better, rankOf, type AgentRank } from './agent-rank.js';
 import type { TaskChange, TaskStore } from '../store/task-store.js';
 
 export class Scheduler {
@@ -154,13 +155,13 @@ export class Scheduler {
       if (task.status !== 'queued') return;
     }
     let best: LiveAgent | undefined;
-    let bestLoad = Infinity;
+    let bestRank: AgentRank | undefined;
     for (const agent of this.registry.values()) {
       if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task)) continue;
-      const load = (agent.leases.size + agent.reserved) / agent.maxConcurrency;
-      if (load < bestLoad) {
+      const rank = rankOf(agent, this.registry.priorityOf(agent.id), this.registry.completedToday(agent));
+      if (!bestRank || better(rank, bestRank)) {
         best = agent;
-        bestLoad = load;
+        bestRank = rank;
       }
     }
     if (!best) return;

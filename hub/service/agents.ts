@@ -4,7 +4,7 @@
  * to recheck its executors.
  */
 import { SwitchyardError } from '../../shared/errors.js';
-import type { Agent, AgentCreateBody, AgentView } from '../../shared/rest.js';
+import type { Agent, AgentCreateBody, AgentPatchBody, AgentView } from '../../shared/rest.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { releaseLeasesOf } from '../agents/release-leases.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -48,6 +48,19 @@ export class AgentService {
     return (await this.agents.list()).map((r) => this.viewOf(r));
   }
 
+  /** Loads what placement needs from the records (at start). */
+  async load(): Promise<void> {
+    for (const r of await this.agents.list()) this.registry.setPriority(r.id, r.priority ?? 0);
+  }
+
+  /** Changes an agent's priority or description; placement uses the new priority at once. */
+  async update(caller: Principal, id: string, body: AgentPatchBody): Promise<Agent> {
+    Access.authorize(caller, 'agents.write');
+    const record = await this.agents.update(id, body);
+    this.registry.setPriority(id, record.priority ?? 0);
+    return this.viewOf(record);
+  }
+
   /** The agent, or AGENT_NOT_FOUND. */
   async get(caller: Principal, id: string): Promise<Agent> {
     Access.authorize(caller, 'agents.read');
@@ -71,6 +84,7 @@ export class AgentService {
   async cutOff(id: string, why: string, log: Log): Promise<number> {
     await this.agents.delete(id);
     this.auth.removeAgent(id);
+    this.registry.setPriority(id, null);
     this.registry.get(id)?.conn?.close(CLOSE.REMOVED, why);
     const released = await releaseLeasesOf(this.store, id, why, log);
     log.info({ agent_id: id, released }, why);
@@ -104,6 +118,6 @@ export class AgentService {
   viewOf(record: AgentRecord): Agent {
     const live = this.registry.get(record.id);
     const { token_hash: _hidden, ...rest } = record;
-    return { ...rest, ...(live ? this.registry.view(live) : { state: 'offline' as const, tasks: [] }) };
+    return { ...rest, priority: record.priority ?? 0, ...(live ? this.registry.view(live) : { state: 'offline' as const, tasks: [] }) };
   }
 }

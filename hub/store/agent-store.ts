@@ -19,13 +19,23 @@ export interface AgentRecord {
   created_at: number;
   created_by: string;
   description: string;
+  /**
+   * The operator's preference among agents equally loaded (higher first, default 0): where a
+   * task goes when several could take it, a delegated one's fallback included (docs/workflow.md).
+   */
+  priority?: number;
 }
+
+/** What an operator may change on an agent's record. */
+export type AgentPatch = Partial<Pick<AgentRecord, 'priority' | 'description'>>;
 
 export interface AgentStore {
   create(record: AgentRecord): Promise<AgentRecord>;
   get(id: string): Promise<AgentRecord | undefined>;
   list(): Promise<AgentRecord[]>;
   delete(id: string): Promise<void>;
+  /** Changes the record in one write; AGENT_NOT_FOUND when there is none. */
+  update(id: string, patch: AgentPatch): Promise<AgentRecord>;
   /** The whole agents database (agents, join tokens, what later issues keep here) as it is now, for a backup. */
   snapshot?(): KvSnapshot;
   close(): Promise<void>;
@@ -94,6 +104,16 @@ export class LevelAgentStore implements AgentStore {
       for (const [, raw] of entries) out.push(JSON.parse(raw) as AgentRecord);
     }
     return out;
+  }
+
+  update(id: string, patch: AgentPatch): Promise<AgentRecord> {
+    return this.serial(async () => {
+      const raw = await this.kv.get(key(id));
+      if (raw === undefined) throw new SwitchyardError('AGENT_NOT_FOUND', `no agent ${id}`);
+      const record: AgentRecord = { ...(JSON.parse(raw) as AgentRecord), ...patch };
+      await this.write([{ type: 'put', key: key(id), value: JSON.stringify(record) }]);
+      return record;
+    });
   }
 
   delete(id: string): Promise<void> {

@@ -169,3 +169,45 @@ describe('the agent view', () => {
     expect(after!.tasks).toEqual([]);
   });
 });
+
+describe('agent priority', () => {
+  test('among equally loaded agents the operator’s priority decides, for a new task and for a delegated task’s fallback', async () => {
+    h = await startInprocHub({ listen: true });
+    const low = await connect('low');
+    const high = await connect('high');
+    await waitFor(() => h.hub.registry.get('low')?.ready && h.hub.registry.get('high')?.ready, 'both ready');
+    const patch = (id: string, payload: unknown) => h.hub.app.inject({ method: 'PATCH', url: `/v1/agents/${id}`, headers: h.auth(), payload });
+    const set = await patch('high', { priority: 5 });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toMatchObject({ id: 'high', priority: 5 });
+    expect((await h.hub.app.inject({ method: 'GET', url: '/v1/agents/low', headers: h.auth() })).json()).toMatchObject({ priority: 0 });
+
+    // Delegated to an agent that is not connected: the fallback is the higher priority.
+    const delegated = await create({ title: 'for absent', executor: 'shell', command: 'true', agent: 'absent' });
+    const first = await high.nextOf('task.assign');
+    expect((first.task as Task).id).toBe(delegated.id);
+    high.send({ type: 'task.accept', id: 'a1', task_id: delegated.id, generation: first.generation });
+    high.send({ type: 'task.complete', id: 'c1', task_id: delegated.id, generation: first.generation, result: {} });
+    await waitFor(async () => (await h.store.get(delegated.id))?.status === 'completed', 'the first task to complete');
+    await waitFor(() => h.hub.registry.get('high')?.leases.size === 0, 'high to be free');
+
+    // The operator raises the other agent: the next task goes there at once.
+    expect((await patch('low', { priority: 10 })).statusCode).toBe(200);
+    const next = await create({ title: 'next', executor: 'shell', command: 'true' });
+    expect(((await low.nextOf('task.assign')).task as Task).id).toBe(next.id);
+    expect(high.unread().filter((m) => m.type === 'task.assign')).toEqual([]);
+  });
+
+  test('a bad priority is refused with a clear error, an unknown agent is not found', async () => {
+    h = await startInprocHub();
+    await h.addAgent('w1');
+    const patch = (id: string, payload: unknown) => h.hub.app.inject({ method: 'PATCH', url: `/v1/agents/${id}`, headers: h.auth(), payload });
+    for (const payload of [{ priority: 101 }, { priority: 1.5 }, {}, { priority: 1, token_hash: 'x' }]) {
+      const res = await patch('w1', payload);
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
+    expect((await patch('nobody', { priority: 1 })).json()).toMatchObject({ code: 'AGENT_NOT_FOUND' });
+    expect((await h.hub.app.inject({ method: 'PATCH', url: '/v1/agents/w1', payload: { priority: 1 } })).statusCode).toBe(401);
+  });
+});
