@@ -128,6 +128,8 @@ export const HubConfigSchema = Type.Object(
     alertDeadLetterCount: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, env: 'SWITCHYARD_ALERT_DEAD_LETTER_COUNT' }),
     /** agent_offline: a registered agent seen before and offline this long. @defaultValue 600000 */
     alertAgentOfflineMs: ms(0, 7 * 86_400_000, 600_000, 'SWITCHYARD_ALERT_AGENT_OFFLINE_MS'),
+    /** agent_idle: a connected agent idle this long while tasks are queued. @defaultValue 1800000 (30 min) */
+    alertAgentIdleMs: ms(0, 7 * 86_400_000, 1_800_000, 'SWITCHYARD_ALERT_AGENT_IDLE_MS'),
     /** backup_overdue: no good backup for the backup interval plus this. @defaultValue 3600000 */
     alertBackupGraceMs: ms(0, 7 * 86_400_000, 3_600_000, 'SWITCHYARD_ALERT_BACKUP_GRACE_MS'),
     /** Severity overrides, `rule=severity` (e.g. `queue_growing=critical`). @defaultValue none (SWITCHYARD_ALERT_SEVERITY, comma-separated) */

@@ -14,6 +14,7 @@ export const ALERT_RULES = [
   'failure_rate',
   'dead_letter_growth',
   'agent_offline',
+  'agent_idle',
   'store_degraded',
   'backup_failed',
   'backup_overdue',

@@ -30,6 +30,8 @@ export interface AlertSnapshot {
   online: number;
   /** Since when no agent has been connected (the hub's start if none ever was); null while one is. */
   noneOnlineSince: number | null;
+  /** Connected agents holding nothing, with since when (the agent view's `idle_since`). */
+  idle: Array<{ id: string; since: number }>;
   /** Known agents not connected: registered or seen before, with when they were last seen (or the hub's start). */
   offline: Array<{ id: string; since: number }>;
   /** Total queue depth at the last checks, oldest first (this check last). */
@@ -56,6 +58,7 @@ export interface AlertSettings {
   windowMs: number;
   deadLetterCount: number;
   agentOfflineMs: number;
+  agentIdleMs: number;
   backupGraceMs: number;
   /** Severity per rule, overriding the rule's default. */
   severity: Partial<Record<string, AlertSeverity>>;
@@ -153,6 +156,25 @@ export const agentOffline: AlertRuleDef = {
       })),
 };
 
+/** An agent idle past the bound while work waits: it cannot run what is queued, or something is stuck. */
+export const agentIdle: AlertRuleDef = {
+  rule: 'agent_idle',
+  severity: 'warning',
+  evaluate: (s, cfg) => {
+    const waiting = s.queueDepths[s.queueDepths.length - 1] ?? 0;
+    if (waiting === 0) return [];
+    return s.idle
+      .filter((a) => s.now - a.since >= cfg.agentIdleMs)
+      .map((a) => ({
+        key: a.id,
+        title: 'Agent idle while work waits',
+        message: `agent ${a.id} has been idle for ${minutes(s.now - a.since)} while ${waiting} task(s) are queued: \`switchyard task show ID\` on a queued task says what it waits for (a capability, repo, executor or model this agent lacks).`,
+        subject: { agent_id: a.id },
+        url: `/#/agents/${encodeURIComponent(a.id)}`,
+      }));
+  },
+};
+
 export const storeDegraded: AlertRuleDef = {
   rule: 'store_degraded',
   severity: 'critical',
@@ -198,6 +220,7 @@ export const RULES: readonly AlertRuleDef[] = [
   failureRate,
   deadLetterGrowth,
   agentOffline,
+  agentIdle,
   storeDegraded,
   backupFailed,
   backupOverdue,

@@ -21,6 +21,7 @@ export function alertSettingsOf(c: Readonly<HubConfig>): AlertSettings {
     windowMs: c.alertWindowMs,
     deadLetterCount: c.alertDeadLetterCount,
     agentOfflineMs: c.alertAgentOfflineMs,
+    agentIdleMs: c.alertAgentIdleMs,
     backupGraceMs: c.alertBackupGraceMs,
     severity,
     off: new Set(c.alertOff),

@@ -65,10 +65,14 @@ export class SnapshotSource {
     const stats = await store.stats();
     let online = 0;
     const offline: AlertSnapshot['offline'] = [];
+    const idle: AlertSnapshot['idle'] = [];
     const live = new Set<string>();
     for (const a of registry.values()) {
       live.add(a.id);
-      if (a.conn) online++;
+      if (a.conn) {
+        online++;
+        if (a.state === 'idle' && a.idleSince !== null) idle.push({ id: a.id, since: a.idleSince });
+      }
       // The registry keeps removed agents (offline); only registered ones are missed.
       else if (this.registered.has(a.id)) offline.push({ id: a.id, since: offlineSince(a.id, a.lastSeenAt ?? startedAt) });
     }
@@ -98,6 +102,7 @@ export class SnapshotSource {
       startedAt,
       online,
       noneOnlineSince: this.noneOnlineSince,
+      idle,
       offline,
       queueDepths: [...this.depths],
       unplaceable,

@@ -31,6 +31,7 @@ function snapshot(now: number, over: Partial<AlertSnapshot> = {}): AlertSnapshot
     startedAt: T0,
     online: 1,
     noneOnlineSince: null,
+    idle: [],
     offline: [],
     queueDepths: [],
     unplaceable: [],

@@ -116,6 +116,22 @@ describe('on a real hub', () => {
     expect((await until('executor_gone', 'cleared')).id).toBe(gone.id);
   });
 
+  it('agent_idle reports an agent idle past the bound while work waits, and clears once the queue is empty', async () => {
+    h = await startInprocHub({ listen: true, config: { ...FAST, alertAgentIdleMs: 0 } });
+    await connect('w1', { capabilities: ['cpu'] });
+    await waitFor(() => h.hub.registry.get('w1')?.state === 'idle', 'w1 idle');
+    // Nothing queued: an idle agent is at rest, nothing to report.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await alerts()).filter((a) => a.rule === 'agent_idle')).toEqual([]);
+    const res = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'train', executor: 'shell', command: 'true', capabilities: ['gpu'] } });
+    const task = res.json() as { id: string };
+    const alert = await until('agent_idle', 'active');
+    expect(alert).toMatchObject({ severity: 'warning', subject: { agent_id: 'w1' }, url: '/#/agents/w1' });
+    expect(alert.message).toMatch(/^agent w1 has been idle for \d+ (s|min) while 1 task\(s\) are queued/);
+    await h.hub.app.inject({ method: 'POST', url: `/v1/tasks/${task.id}/cancel`, headers: h.auth(), payload: {} });
+    await until('agent_idle', 'cleared');
+  });
+
   it('task_unplaceable names what the connected agents lack', async () => {
     h = await startInprocHub({ listen: true, config: FAST });
     await connect('w1', { capabilities: ['cpu'] });

@@ -25,6 +25,7 @@ function healthy(now: number): AlertSnapshot {
     startedAt: T0 - 3_600_000,
     online: 1,
     noneOnlineSince: null,
+    idle: [],
     offline: [],
     queueDepths: [5, 5, 5],
     unplaceable: [],
@@ -48,6 +49,7 @@ const CASES: Record<string, { bad: (x: AlertSnapshot) => AlertSnapshot; says: Re
   failure_rate: { bad: (x) => ({ ...x, window: { created: 20, completed: 4, failed: 6, dead_lettered: 0 } }), says: /60% of the 10 attempts/ },
   dead_letter_growth: { bad: (x) => ({ ...x, window: { ...x.window, dead_lettered: 2 } }), says: /2 task\(s\) dead-lettered/ },
   agent_offline: { bad: (x) => ({ ...x, offline: [{ id: 'gpu-1', since: x.now - s.agentOfflineMs }] }), says: /agent gpu-1 has been offline for 10 min/, subject: { agent_id: 'gpu-1' } },
+  agent_idle: { bad: (x) => ({ ...x, idle: [{ id: 'gpu-2', since: x.now - s.agentIdleMs }] }), says: /agent gpu-2 has been idle for 30 min while 5 task\(s\) are queued/, subject: { agent_id: 'gpu-2' } },
   store_degraded: { bad: (x) => ({ ...x, store: { healthy: false } }), says: /takes no writes \(degraded mode/ },
   backup_failed: { bad: (x) => ({ ...x, backup: { last_ok_at: x.now - 5000, last_failed_at: x.now - 10, last_error: 'disk full', every_ms: 3_600_000 } }), says: /last backup failed: disk full/ },
   backup_overdue: { bad: (x) => ({ ...x, backup: { last_ok_at: x.now - 3_600_000 - s.backupGraceMs - 1, last_failed_at: null, every_ms: 3_600_000 } }), says: /last good backup is 120 min old/ },
@@ -146,6 +148,10 @@ describe('the engine', () => {
   });
 
   it('opens one alert per subject and clears each on its own', async () => {
+    const idleRule = RULES.find((r) => r.rule === 'agent_idle')!;
+    // Idle with nothing queued is rest, not a problem; idle but not yet for the bound, neither.
+    expect(idleRule.evaluate({ ...healthy(T0), queueDepths: [0], idle: [{ id: 'a', since: T0 - 86_400_000 }] }, s)).toEqual([]);
+    expect(idleRule.evaluate({ ...healthy(T0), idle: [{ id: 'a', since: T0 - s.agentIdleMs + 1 }] }, s)).toEqual([]);
     const rule = RULES.find((r) => r.rule === 'agent_offline')!;
     const { e } = engine([rule]);
     const two = (now: number, ids: string[]) => ({ ...healthy(now), offline: ids.map((id) => ({ id, since: now - 3_600_000 })) });

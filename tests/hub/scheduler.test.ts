@@ -176,7 +176,7 @@ describe('agent priority', () => {
     const low = await connect('low');
     const high = await connect('high');
     await waitFor(() => h.hub.registry.get('low')?.ready && h.hub.registry.get('high')?.ready, 'both ready');
-    const patch = (id: string, payload: unknown) => h.hub.app.inject({ method: 'PATCH', url: `/v1/agents/${id}`, headers: h.auth(), payload });
+    const patch = (id: string, payload: Record<string, unknown>) => h.hub.app.inject({ method: 'PATCH', url: `/v1/agents/${id}`, headers: h.auth(), payload });
     const set = await patch('high', { priority: 5 });
     expect(set.statusCode).toBe(200);
     expect(set.json()).toMatchObject({ id: 'high', priority: 5 });
@@ -201,7 +201,7 @@ describe('agent priority', () => {
   test('a bad priority is refused with a clear error, an unknown agent is not found', async () => {
     h = await startInprocHub();
     await h.addAgent('w1');
-    const patch = (id: string, payload: unknown) => h.hub.app.inject({ method: 'PATCH', url: `/v1/agents/${id}`, headers: h.auth(), payload });
+    const patch = (id: string, payload: Record<string, unknown>) => h.hub.app.inject({ method: 'PATCH', url: `/v1/agents/${id}`, headers: h.auth(), payload });
     for (const payload of [{ priority: 101 }, { priority: 1.5 }, {}, { priority: 1, token_hash: 'x' }]) {
       const res = await patch('w1', payload);
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
