@@ -160,6 +160,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     feedSockets: () => feed.size,
     perAgentMax: config.metricsPerAgentMax,
     guardianChains: config.guardianChains,
+    reviewRepos: config.reviewRepos,
     context: { budget: config.contextBudget, budgets: config.contextBudgets, repoDirs: config.contextRepoDirs },
     push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
   });

@@ -160,6 +160,11 @@ export const HubConfigSchema = Type.Object(
       Type.String({ pattern: '^[A-Za-z0-9*][A-Za-z0-9._:/@*-]*=(security|qa|docs|ux)(\\+(security|qa|docs|ux))*$', invalid: 'must be repo=role+role (roles: security, qa, docs, ux), e.g. calc=qa+docs' }),
       { default: [], env: 'SWITCHYARD_GUARDIAN_CHAINS' },
     ),
+    /**
+     * Repos whose work waits in review for a person before it completes (`*` for every repo); a
+     * task's own `review` wins. @defaultValue none (SWITCHYARD_REVIEW_REPOS, comma-separated)
+     */
+    reviewRepos: Type.Array(Type.String({ pattern: '^(\\*|[A-Za-z0-9][A-Za-z0-9._:/@-]*)$', invalid: 'must be a repo name or *' }), { default: [], env: 'SWITCHYARD_REVIEW_REPOS' }),
 
     // Context (docs/context.md).
     /** Tokens of assembled context a task's prompt gets beside the task itself. @defaultValue 1500 (SWITCHYARD_CONTEXT_BUDGET) */

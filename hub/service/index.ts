@@ -31,7 +31,7 @@ import { WorkflowService } from './workflow.js';
 import { EscalationService } from './escalations.js';
 import { escalationStoreOf } from '../store/escalation-store.js';
 import { workflowAlertRules } from '../workflow/alert-rules.js';
-import { chainsOf } from '../workflow/chains-config.js';
+import { repoSettingsOf } from '../workflow/repo-settings.js';
 import { HistoryService } from '../history/service.js';
 import { ContextService, type ContextSettings } from '../context/service.js';
 import { historyStoreOf } from '../store/history-store.js';
@@ -91,6 +91,8 @@ export interface ServiceDeps {
   retentionOn?: boolean;
   /** Guardian chains by repo, `repo=role+role` (hub config `guardianChains`). @defaultValue none */
   guardianChains?: readonly string[];
+  /** Repos whose work waits for review (hub config `reviewRepos`; `*` for all). @defaultValue none */
+  reviewRepos?: readonly string[];
   /** The context assembler's budgets and checkouts (hub config context*). @defaultValue 1500 tokens, none */
   context?: ContextSettings;
 }
@@ -109,7 +111,7 @@ export function createServices(deps: ServiceDeps): Services {
   const history = new HistoryService(historyStoreOf(deps.agents), now);
   return {
     access: new Access(deps.auth),
-    tasks: new TaskService(store, registry, deps.progress, deps.archive, chainsOf(deps.guardianChains ?? [])),
+    tasks: new TaskService(store, registry, deps.progress, deps.archive, repoSettingsOf({ guardianChains: deps.guardianChains ?? [], reviewRepos: deps.reviewRepos ?? [] })),
     review: new ReviewService(store),
     agents,
     health: new HealthService(store, registry, bus, startedAt, now, deps.recovery ?? null, backups, deps.retentionOn ? retention : undefined),
