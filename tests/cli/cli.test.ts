@@ -143,6 +143,15 @@ describe('agents', () => {
     expectExit(again, 1);
     expect(again.stderr).toMatch(/AGENT_EXISTS/);
 
+    // set: the priority lands on the record and shows in `agent show`; a bad one is refused before any request.
+    const set = await cli(['agent', 'set', 'cli-agent', '--priority', '7', ...at()]);
+    expect(set).toMatchObject({ code: 0, stdout: 'cli-agent: priority 7, from the CLI\n' });
+    expect((await cli(['agent', 'show', 'cli-agent', ...at()])).stdout).toMatch(/^ {2}last seen .*, priority 7$/m);
+    const bad = await cli(['agent', 'set', 'cli-agent', '--priority', 'high', ...at()]);
+    expectExit(bad, 2);
+    expect(bad.stderr).toContain("--priority must be a whole number from -100 to 100, not 'high'");
+    expectExit(await cli(['agent', 'set', 'cli-agent', ...at()]), 2);
+
     const remove = await cli(['agent', 'remove', 'cli-agent', ...at()]);
     expect(remove).toMatchObject({ code: 0, stdout: 'removed cli-agent\n' });
     const gone = await cli(['agent', 'remove', 'cli-agent', ...at()]);
