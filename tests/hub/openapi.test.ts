@@ -89,7 +89,7 @@ function expectDocumented(method: string, url: string, status: number, body: str
 }
 
 /** One request of the session, checked against the spec; returns the answer. */
-async function call(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = h.auth()): Promise<{ status: number; body: any }> {
+async function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = h.auth()): Promise<{ status: number; body: any }> {
   const res = await h.hub.app.inject({ method, url, headers, ...(payload !== undefined ? { payload: payload as Json } : {}) });
   expectDocumented(method, url, res.statusCode, res.body);
   return { status: res.statusCode, body: res.body ? (res.json() as unknown) : undefined };
@@ -208,6 +208,7 @@ describe('the answers of a real session', () => {
     await call('GET', '/v1/agents');
     expect((await call('GET', '/v1/agents/w1')).body.state).toBe('working');
     expect((await call('POST', '/v1/agents/w1/recheck')).status).toBe(202);
+    expect((await call('PATCH', '/v1/agents/w1', { priority: 3 })).status).toBe(200);
     sidecar.send({ type: 'task.complete', id: 'done', task_id: leased.id, generation: assign.generation, result: { exit_code: 0 } });
     await sidecar.next((m) => m.id === 'done');
     await sidecar.close();

@@ -52,7 +52,7 @@ describe('sidecar config schema', () => {
 
   test('repo entries are checked by their one schema at load, with its defaults filled in, and everything is frozen', () => {
     const cfg = loadSidecarConfig({ ...base, repos: [{ name: 'api', path: '/srv/api' }] }, {});
-    expect(cfg.repos[0]).toEqual({ name: 'api', path: '/srv/api', default_branch: 'main', test_command: null, remote: 'origin', env: {} });
+    expect(cfg.repos[0]).toEqual({ name: 'api', path: '/srv/api', default_branch: 'main', test_command: null, audit_command: null, remote: 'origin', env: {} });
     expect(Object.isFrozen(cfg.repos[0])).toBe(true);
     expect(Object.isFrozen(cfg.capabilities)).toBe(true);
     expect(() => loadSidecarConfig({ ...base, repos: [{ name: 'api', path: 'srv/api' }] }, {})).toThrow(/repos\[0\]\.path must be an absolute path/);
