@@ -35,6 +35,10 @@ import { taskRoutes } from './api/tasks.js';
 import { installValidation } from './api/validation.js';
 import { loadAdminToken } from './auth/admin-token.js';
 import { Authenticator } from './auth/authenticator.js';
+import type { Action } from './service/access.js';
+import { tokenRoutes } from './api/tokens.js';
+import { TokenView } from '../shared/tokens.js';
+import { tokenStoreOf } from './store/token-store.js';
 import { hashToken } from './auth/tokens.js';
 import { retentionOptionsOf, type HubConfig } from './config.js';
 import { prepareDataDir, restoreBackup } from './backup/index.js';
@@ -77,6 +81,8 @@ export interface HubDeps {
   store: TaskStore;
   agents: AgentStore;
   adminToken: string;
+  /** The admin.token file the token came from; null when it came from the environment (rotation is then kept in the store). */
+  adminTokenPath?: string | null;
   log: Logger;
   now?: () => number;
   /** What startHub did about a damaged store (hub/recovery/), for /v1/health. */
@@ -98,13 +104,13 @@ export interface Hub {
   /** The application services every edge calls (REST, the feed; the CLI's `up` in-process). */
   services: Services;
   /** Every API route the hub serves (not the HEAD route fastify adds for each GET, not the dashboard's files): what OpenAPI must list. */
-  routes: ReadonlyArray<{ method: string; url: string }>;
+  routes: ReadonlyArray<{ method: string; url: string; action?: Action; public?: boolean }>;
   /** Stops accepting, stops every feature, closes sockets and stores. */
   close(): Promise<void>;
 }
 
 /** The schemas with an `$id` the routes name: OpenAPI's components. */
-const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, Alert, FeedMessage, FeedBatch, JoinView, BackupManifest];
+const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, Alert, FeedMessage, FeedBatch, JoinView, BackupManifest, TokenView];
 
 export async function buildHub(deps: HubDeps): Promise<Hub> {
   const { config, store, agents, log } = deps;
@@ -119,10 +125,11 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
       void (reply as unknown as FastifyReply).status(400).send({ code: 'VALIDATION_FAILED', message: err.message, retryable: false });
     },
   }) as unknown as FastifyInstance;
-  const routes: Array<{ method: string; url: string }> = [];
+  const routes: Array<{ method: string; url: string; action?: Action; public?: boolean }> = [];
   app.addHook('onRoute', (route) => {
     if (route.config?.ui === true) return;
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+    const access = { ...(route.config?.action ? { action: route.config.action } : {}), ...(route.config?.public ? { public: true } : {}) };
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, ...access });
   });
   // Frames up to twice the protocol limit reach the parser and get a PAYLOAD_TOO_LARGE error
   // frame; beyond that ws closes the socket itself (1009) without buffering more. Sockets are
@@ -138,8 +145,9 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const feed = new Feed();
   const progress = new ProgressTails();
   const pinger = new Pinger(config.pingMs);
-  const auth = new Authenticator(hashToken(deps.adminToken));
-  await auth.load(agents);
+  const tokenStore = tokenStoreOf(agents);
+  const auth = new Authenticator(hashToken(deps.adminToken), now);
+  await auth.load(agents, await tokenStore.list());
   const archive = deps.archive ?? new TaskArchive(join(config.dataDir, 'archive'));
   const retentionOn = config.retentionEveryMs > 0 && store.supports.retention;
   const vapid = deps.vapid ?? (await loadVapidKeys(config.dataDir, now)).keys;
@@ -163,7 +171,12 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     reviewRepos: config.reviewRepos,
     context: { budget: config.contextBudget, budgets: config.contextBudgets, repoDirs: config.contextRepoDirs },
     push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
+    tokens: { store: tokenStore, admin: { path: deps.adminTokenPath ?? null, configuredHash: hashToken(deps.adminToken) } },
   });
+  // An earlier rotation of a token the environment still names holds (hub/service/tokens.ts).
+  const adminHash = await services.tokens.adminHashAtStart();
+  if (adminHash !== hashToken(deps.adminToken)) auth.rotateAdmin(adminHash);
+  services.tokens.start();
   await services.history.load();
   await services.agents.load();
   const disconnectBus = connectBus(bus, store, registry);
@@ -176,6 +189,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   installUnicodeCheck(app);
   taskRoutes(app, services);
   agentRoutes(app, services);
+  tokenRoutes(app, services);
   joinRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);
@@ -240,6 +254,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
       closed = true;
       await app.close();
       disconnectBus();
+      await services.tokens.stop();
       await store.close();
       await agents.close();
     },
@@ -305,7 +320,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
     admin = await loadAdminToken(config.dataDir, config.adminToken);
     const vapid = await loadVapidKeys(config.dataDir);
     if (vapid.generated) log.info({ path: vapid.path }, 'push: VAPID keys made (back this file up with the data folder)');
-    hub = await buildHub({ config, store, agents, adminToken: admin.token, log, recovery, vapid: vapid.keys });
+    hub = await buildHub({ config, store, agents, adminToken: admin.token, adminTokenPath: admin.path, log, recovery, vapid: vapid.keys });
   } catch (err) {
     await closeStores();
     throw err;

@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   AGENT_NOT_FOUND: { status: 404, retryable: false },
   ALERT_NOT_FOUND: { status: 404, retryable: false },
   AGENT_EXISTS: { status: 409, retryable: false },
+  TOKEN_NOT_FOUND: { status: 404, retryable: false },
+  TOKEN_EXISTS: { status: 409, retryable: false },
   AGENT_REPLACED: { status: 409, retryable: false },
   AGENT_OFFLINE: { status: 409, retryable: true },
   HUB_SHUTTING_DOWN: { status: 503, retryable: true },

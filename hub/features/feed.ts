@@ -17,6 +17,9 @@ import type { Pinger } from '../gateway/pinger.js';
 import type { HubBus } from '../service/bus.js';
 import type { Services } from '../service/index.js';
 import { feature, onStop } from './feature.js';
+import type { WebSocket } from 'ws';
+import { endedBy, type Principal } from '../auth/authenticator.js';
+import { CLOSE } from '../gateway/close-codes.js';
 
 export interface FeedFeatureOptions {
   feed: Feed;
@@ -27,6 +30,7 @@ export interface FeedFeatureOptions {
 }
 
 export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { feed, bus, registry, services, pinger }) => {
+  const holders = new Map<WebSocket, Principal>();
   app.get(
     '/v1/feed',
     {
@@ -40,6 +44,12 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
     },
     async (socket, req) => {
       pinger.track(socket);
+      // Remembered, so a revoked token's (or a rotated admin token's) feeds can be closed at once.
+      const who = req.principal;
+      if (who) {
+        holders.set(socket, who);
+        socket.once('close', () => holders.delete(socket));
+      }
       const stats = await services.tasks.stats();
       // The snapshot first, then changes; a socket that closed while the counts were read gets nothing.
       if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: services.agents.live(), stats }, req.raw.socket, socket.protocol === FEED_BATCH_PROTOCOL ? 'batch' : 'single');
@@ -48,6 +58,9 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
 
   // Nothing is built for a feed nobody follows.
   const offs = [
+    services.access.onRevoked((revoked) => {
+      for (const [socket, who] of holders) if (endedBy(who, revoked)) socket.close(CLOSE.TOKEN_REVOKED, 'the token this feed opened with was revoked');
+    }),
     bus.on('task.changed', ({ task, event, json }) => {
       if (feed.size === 0) return;
       // The text the store wrote to disk, when it says so: the same JSON, not serialized again.

@@ -14,6 +14,8 @@ export const CLOSE = {
   REPLACED: 4009,
   /** The agent was removed by an operator. */
   REMOVED: 4010,
+  /** The token this connection authenticated with was revoked, or the admin token rotated. */
+  TOKEN_REVOKED: 4011,
 } as const;
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Which caller may call which MCP tool (docs/mcp.md): ONE table, tool -> scope, and scope -> the
- * principals that hold it today. Until roles exist (issue 15), the worker scope is an agent's
- * token and the architect and admin scopes are the admin token; roles then map each scope here.
+ * roles that hold it (docs/security.md): the worker scope is an agent's token (on its own leases
+ * only), the architect scope an operator's or admin's, the admin scope an admin's.
  */
 import type { Principal } from '../service/access.js';
 
@@ -28,10 +28,10 @@ export const TOOL_SCOPES = {
 
 export type ToolName = keyof typeof TOOL_SCOPES;
 
-/** The principals that hold each scope now. */
+/** The roles that hold each scope. */
 export const SCOPE_HOLDERS: Record<McpScope, ReadonlyArray<Principal['kind']>> = {
   worker: ['agent'],
-  architect: ['admin'],
+  architect: ['admin', 'operator'],
   admin: ['admin'],
 };
 

@@ -2,6 +2,8 @@
  * The application services, built once per hub and handed to every edge (REST, the feed, the
  * CLI's in-process `up`; later MCP, ChatOps, the dashboard), which call them and never the store.
  */
+import { TokenService, type AdminTokenPlace } from './tokens.js';
+import type { TokenStore } from '../store/token-store.js';
 import { AgentPresence } from '../agents/presence.js';
 import type { StoreRecovery } from '../../shared/rest.js';
 import type { AgentRegistry } from '../agents/registry.js';
@@ -63,6 +65,8 @@ export interface Services {
   worker: WorkerService;
   /** Agents seen over MCP rather than a sidecar socket (the agent_offline alert reads it). */
   presence: AgentPresence;
+  /** API tokens with roles, and the admin token's rotation (docs/security.md). */
+  tokens: TokenService;
 }
 
 export interface ServiceDeps {
@@ -95,6 +99,8 @@ export interface ServiceDeps {
   reviewRepos?: readonly string[];
   /** The context assembler's budgets and checkouts (hub config context*). @defaultValue 1500 tokens, none */
   context?: ContextSettings;
+  /** The API tokens' store (in the agents database) and where the admin token lives. */
+  tokens: { store: TokenStore; admin: AdminTokenPlace };
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -127,6 +133,7 @@ export function createServices(deps: ServiceDeps): Services {
     history,
     worker: new WorkerService(store),
     presence,
+    tokens: new TokenService(deps.tokens.store, deps.auth, deps.tokens.admin, now),
     context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }

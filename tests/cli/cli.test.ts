@@ -81,6 +81,7 @@ describe('help', () => {
     ['up', /Usage: switchyard up \[options\][\s\S]*--sidecars N/],
     ['hub ack', /Usage: switchyard hub ack[\s\S]*needs_ack[\s\S]*--hub URL/],
     ['alerts', /Usage: switchyard alerts \[options\][\s\S]*switchyard alerts ack ID[\s\S]*--all/],
+    ['token', /Usage: switchyard token <command>[\s\S]*add NAME --role ROLE[\s\S]*revoke ID[\s\S]*rotate-admin/],
   ];
   /** Every help invocation, run concurrently up front (each is a node start-up). */
   const runs = new Map<string, Run>();
@@ -157,6 +158,30 @@ describe('agents', () => {
     const gone = await cli(['agent', 'remove', 'cli-agent', ...at()]);
     expectExit(gone, 1);
     expect(gone.stderr).toMatch(/AGENT_NOT_FOUND/);
+  });
+});
+
+describe('tokens', () => {
+  it('add prints a token that works for its role; list shows it without the token; revoke ends it', async () => {
+    const add = await cli(['token', 'add', 'wall-screen', '--role', 'viewer', '--ttl', '30d', ...at()]);
+    expectExit(add, 0);
+    const token = /token \(shown once\): (\S+)/.exec(add.stdout)?.[1];
+    expect(token).toMatch(/^syv_/);
+    const id = /id ([0-9a-f]{16})/.exec(add.stdout)?.[1];
+    expect(add.stdout).toMatch(/^added wall-screen \(viewer, id [0-9a-f]{16}, expires /);
+    // The viewer reads with it, and may not write.
+    expectExit(await cli(['task', 'list', '--hub', h.url, '--token', token!]), 0);
+    const write = await cli(['task', 'add', '--title', 'no', '--command', 'true', '--hub', h.url, '--token', token!]);
+    expectExit(write, 1);
+    expect(write.stderr).toContain('FORBIDDEN');
+    const list = await cli(['token', 'list', ...at()]);
+    expect(list.stdout).toMatch(new RegExp(`^${id}\\s+wall-screen\\s+viewer\\s+active\\s+admin`, 'm'));
+    expect(list.stdout).not.toContain(token!);
+    expect(await cli(['token', 'revoke', id!, ...at()])).toMatchObject({ code: 0, stdout: `revoked ${id} (wall-screen, viewer)\n` });
+    expectExit(await cli(['task', 'list', '--hub', h.url, '--token', token!]), 1);
+    const bad = await cli(['token', 'add', 'x', '--role', 'root', ...at()]);
+    expectExit(bad, 2);
+    expect(bad.stderr).toContain('--role admin|operator|viewer|metrics');
   });
 });
 

@@ -301,6 +301,15 @@ describe('the answers of a real session', () => {
     const spare = (await call('POST', '/v1/join-tokens', {})).body as { join: { id: string } };
     await call('DELETE', `/v1/join-tokens/${spare.join.id}`);
 
+    // API tokens: add a viewer, list, the viewer reads but may not write (403 naming the roles), revoke.
+    const viewer = (await call('POST', '/v1/tokens', { name: 'wall-screen', kind: 'viewer' })).body as { token: string; record: { id: string } };
+    await call('GET', '/v1/tokens');
+    expect((await call('GET', '/v1/tasks?limit=1', undefined, { authorization: `Bearer ${viewer.token}` })).status).toBe(200);
+    expect((await call('POST', '/v1/tasks', { title: 'not yours' }, { authorization: `Bearer ${viewer.token}`, 'content-type': 'application/json' })).body).toMatchObject({ code: 'FORBIDDEN', details: { action: 'tasks.write', roles: ['admin', 'operator'] } });
+    expect((await call('DELETE', `/v1/tokens/${viewer.record.id}`)).status).toBe(200);
+    expect((await call('DELETE', '/v1/tokens/0123456789abcdef')).status).toBe(404);
+    expect((await call('GET', '/v1/tasks?limit=1', undefined, { authorization: `Bearer ${viewer.token}` })).status).toBe(401);
+
     // Backups: take one (answered once verified), list them.
     expect((await call('POST', '/v1/backups')).status).toBe(201);
     expect((await call('GET', '/v1/backups')).body.backups).toHaveLength(1);
@@ -349,6 +358,11 @@ describe('the answers of a real session', () => {
     for (const m of feed.received) expect(frame(m), `${String(m.type)}: ${ajv.errorsText(frame.errors)}`).toBe(true);
     expect(new Set(feed.received.map((m) => m.type))).toEqual(new Set(['hello', 'task.changed', 'agent.changed', 'task.progress', 'alert', 'alert.changed', 'store.health']));
     await feed.close();
+
+    // Last, as it ends the admin token this session uses: rotate it.
+    const rotated = (await call('POST', '/v1/tokens/rotate-admin')).body as { token: string };
+    expect((await call('GET', '/v1/tokens')).status).toBe(401);
+    expect((await call('GET', '/v1/tokens', undefined, { authorization: `Bearer ${rotated.token}` })).status).toBe(200);
 
     // Every REST operation was exercised (the sockets' 101 answers are checked by the protocol and feed tests).
     const exercised = new Set([...seen].map((s) => s.split(' ').slice(0, 2).join(' ')));

@@ -32,6 +32,8 @@ export interface InprocHubOptions {
   storeView?: (store: KvTaskStore) => TaskStore;
   /** Where the hub's temp data folder is made (a small tmpfs, for a full disk). @defaultValue the OS temp folder */
   parentDir?: string;
+  /** The hub's clock (token expiry, alerts…); the task store keeps its own. @defaultValue Date.now */
+  now?: () => number;
 }
 
 export interface InprocHub {
@@ -70,7 +72,7 @@ export async function startInprocHub(options: InprocHubOptions = {}): Promise<In
     ...options.storeOptions,
   });
   const agents = await openAgentStore(join(dir, 'agents'));
-  const hub = await buildHub({ config, store: options.storeView ? options.storeView(store) : store, agents, adminToken: ADMIN_TOKEN, log });
+  const hub = await buildHub({ config, store: options.storeView ? options.storeView(store) : store, agents, adminToken: ADMIN_TOKEN, log, ...(options.now ? { now: options.now } : {}) });
   let url = '';
   if (options.listen) {
     const address = await hub.app.listen({ host: '127.0.0.1', port: 0 });
