@@ -19,6 +19,8 @@ import { alertPayload } from '../../hub/push/notification.js';
 import { startInprocHub, waitFor, type InprocHub } from '../support/hub-inproc.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** How long a wait for the browser may take: a service worker woken for a push on a loaded 2-core box can take over 5 s. */
+const WAKE_MS = 20_000;
 
 let h: InprocHub;
 let browser: Browser;
@@ -65,7 +67,7 @@ beforeAll(async () => {
     await sw.register('/sw.js', { scope: '/' });
     await sw.ready;
   });
-  registrationId = (await waitFor(() => registrations.get(`${h.url}/`), 'the service worker registration'))!;
+  registrationId = (await waitFor(() => registrations.get(`${h.url}/`), 'the service worker registration', WAKE_MS))!;
 }, 60_000);
 
 afterAll(async () => {
@@ -77,21 +79,21 @@ describe('the service worker', () => {
   it("shows an alert's push message as a notification with its title, body, tag and page", async () => {
     const payload = alertPayload({ id: 'al-7', rule: 'task_unplaceable', severity: 'critical', state: 'active', title: 'Task cannot be placed', message: 'no connected agent has executor claude', url: '/#/tasks/01TASK', count: 1 });
     await deliver(JSON.stringify(payload));
-    const notes = await waitFor(async () => ((await shown()).length > 0 ? shown() : null), 'the notification');
+    const notes = await waitFor(async () => ((await shown()).length > 0 ? shown() : null), 'the notification', WAKE_MS);
     expect(notes).toEqual([{ title: 'CRITICAL: Task cannot be placed', body: 'no connected agent has executor claude', tag: 'alert-al-7', data: { url: '/#/tasks/01TASK', alert_id: 'al-7' } }]);
   });
 
   it("replaces an alert's notification on a repeat (one tag per alert) instead of stacking another", async () => {
     const repeat = alertPayload({ id: 'al-7', rule: 'task_unplaceable', severity: 'critical', state: 'active', title: 'Task cannot be placed', message: 'still waiting', url: '/#/tasks/01TASK', count: 2 });
     await deliver(JSON.stringify(repeat));
-    await waitFor(async () => (await shown()).some((n) => n.body === 'still waiting'), 'the repeat');
+    await waitFor(async () => (await shown()).some((n) => n.body === 'still waiting'), 'the repeat', WAKE_MS);
     expect((await shown()).filter((n) => n.tag === 'alert-al-7').map((n) => n.title)).toEqual(['CRITICAL: Task cannot be placed (×2)']);
   });
 
   it('never points a notification at another site, and still shows a message that is not JSON', async () => {
     await deliver(JSON.stringify({ title: 'phish', body: 'b', url: 'https://evil.example/login', tag: 'evil', alert_id: 'x' }));
     await deliver('plain words');
-    await waitFor(async () => (await shown()).length >= 3, 'both notifications');
+    await waitFor(async () => (await shown()).length >= 3, 'both notifications', WAKE_MS);
     const notes = await shown();
     expect(notes.find((n) => n.tag === 'evil')!.data.url).toBe('/');
     expect(notes.find((n) => n.tag === 'switchyard')).toMatchObject({ title: 'Switchyard', body: 'plain words', data: { url: '/' } });
@@ -123,7 +125,7 @@ describe('the service worker', () => {
       g.dispatchEvent(new g.NotificationEvent('notificationclick', { notification: n }));
     });
     await page.waitForURL(`${h.url}/#/tasks/01TASK`);
-    await waitFor(async () => !(await shown()).some((n) => n.tag === 'alert-al-7'), 'the clicked notification closed');
+    await waitFor(async () => !(await shown()).some((n) => n.tag === 'alert-al-7'), 'the clicked notification closed', WAKE_MS);
     expect((await shown()).map((n) => n.tag).sort()).toEqual(['evil', 'switchyard']);
   });
 });
