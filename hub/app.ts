@@ -37,6 +37,9 @@ import { loadAdminToken } from './auth/admin-token.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Action } from './service/access.js';
 import { tokenRoutes } from './api/tokens.js';
+import { limitRoutes } from './api/limits.js';
+import { installPreAuthLimits, installRequestLimits } from './api/rate-limit-hook.js';
+import { RateLimits } from './edge/rate-limits.js';
 import { TokenView } from '../shared/tokens.js';
 import { tokenStoreOf } from './store/token-store.js';
 import { hashToken } from './auth/tokens.js';
@@ -146,6 +149,17 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const progress = new ProgressTails();
   const pinger = new Pinger(config.pingMs);
   const tokenStore = tokenStoreOf(agents);
+  const rateLimits = new RateLimits(
+    {
+      enabled: config.rateLimits,
+      perMinute: { light: config.limitLightPerMin, normal: config.limitNormalPerMin, heavy: config.limitHeavyPerMin, auth_failures: config.limitAuthFailuresPerMin, connects: config.limitConnectsPerMin },
+      wsPerSecond: config.limitWsPerSec,
+      windowMs: config.limitWindowMs,
+      penaltyMaxMs: config.limitPenaltyMaxMs,
+      quietMs: config.limitQuietMs,
+    },
+    now,
+  );
   const auth = new Authenticator(hashToken(deps.adminToken), now);
   await auth.load(agents, await tokenStore.list());
   const archive = deps.archive ?? new TaskArchive(join(config.dataDir, 'archive'));
@@ -172,7 +186,9 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     context: { budget: config.contextBudget, budgets: config.contextBudgets, repoDirs: config.contextRepoDirs },
     push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
     tokens: { store: tokenStore, admin: { path: deps.adminTokenPath ?? null, configuredHash: hashToken(deps.adminToken) } },
+    rateLimits,
   });
+  await services.limits.load();
   // An earlier rotation of a token the environment still names holds (hub/service/tokens.ts).
   const adminHash = await services.tokens.adminHashAtStart();
   if (adminHash !== hashToken(deps.adminToken)) auth.rotateAdmin(adminHash);
@@ -185,11 +201,14 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await installOpenApi(app);
   installValidation(app, SHARED_SCHEMAS);
   installErrorHandling(app);
+  installPreAuthLimits(app, rateLimits);
   installAuth(app, services.access);
+  installRequestLimits(app, rateLimits);
   installUnicodeCheck(app);
   taskRoutes(app, services);
   agentRoutes(app, services);
   tokenRoutes(app, services);
+  limitRoutes(app, services);
   joinRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);
@@ -232,7 +251,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(feedFeature, { feed, bus, registry, services, pinger });
   await app.register(agentSocketFeature, {
     pinger,
-    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now, workflow: services.workflow },
+    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now, workflow: services.workflow, limits: rateLimits },
   });
   await app.register(pushFeature, { push: services.push, bus, log: log.child({ module: 'push' }) });
   await app.register(mcpFeature, { services, log: log.child({ module: 'mcp' }) });

@@ -105,6 +105,28 @@ export const HubConfigSchema = Type.Object(
     /** pino level. @defaultValue info (SWITCHYARD_LOG_LEVEL) */
     logLevel: LogLevel,
 
+    // Rate limits (docs/security.md): per token and per client address, by tier; sized so a real fleet never meets them.
+    /** Whether the hub limits request rates at all. @defaultValue true (SWITCHYARD_RATE_LIMITS) */
+    rateLimits: Type.Boolean({ default: true, env: 'SWITCHYARD_RATE_LIMITS' }),
+    /** Light requests (reads, health) per minute, per token and per address. @defaultValue 100000 (SWITCHYARD_LIMIT_LIGHT_PER_MIN) */
+    limitLightPerMin: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 100_000, env: 'SWITCHYARD_LIMIT_LIGHT_PER_MIN' }),
+    /** Normal requests (task changes, acknowledgements) per minute, per token and per address. @defaultValue 30000 (SWITCHYARD_LIMIT_NORMAL_PER_MIN) */
+    limitNormalPerMin: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 30_000, env: 'SWITCHYARD_LIMIT_NORMAL_PER_MIN' }),
+    /** Heavy requests (agent registration, invites, tokens, backups, restores, batch creation) per minute. @defaultValue 1200 (SWITCHYARD_LIMIT_HEAVY_PER_MIN) */
+    limitHeavyPerMin: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 1_200, env: 'SWITCHYARD_LIMIT_HEAVY_PER_MIN' }),
+    /** Requests refused for a bad or missing token, per address per minute, before the address waits. @defaultValue 60 (SWITCHYARD_LIMIT_AUTH_FAILURES_PER_MIN) */
+    limitAuthFailuresPerMin: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 60, env: 'SWITCHYARD_LIMIT_AUTH_FAILURES_PER_MIN' }),
+    /** New WebSocket connections (sidecars, feeds) per address per minute. @defaultValue 600 (SWITCHYARD_LIMIT_CONNECTS_PER_MIN) */
+    limitConnectsPerMin: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 600, env: 'SWITCHYARD_LIMIT_CONNECTS_PER_MIN' }),
+    /** Messages an agent's socket may send per second. @defaultValue 2000 (SWITCHYARD_LIMIT_WS_PER_SEC) */
+    limitWsPerSec: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2_000, env: 'SWITCHYARD_LIMIT_WS_PER_SEC' }),
+    /** The window the per-minute budgets are counted in (a shorter one scales them down with it). @defaultValue 60000 (SWITCHYARD_LIMIT_WINDOW_MS) */
+    limitWindowMs: ms(1_000, 3_600_000, 60_000, 'SWITCHYARD_LIMIT_WINDOW_MS'),
+    /** The longest wait a client that keeps going over a limit is given (each refusal in a row doubles it). @defaultValue 300000 (SWITCHYARD_LIMIT_PENALTY_MAX_MS) */
+    limitPenaltyMaxMs: ms(1_000, 86_400_000, 300_000, 'SWITCHYARD_LIMIT_PENALTY_MAX_MS'),
+    /** A client quiet (no refusal) this long starts again from the first, shortest wait. @defaultValue 60000 (SWITCHYARD_LIMIT_QUIET_MS) */
+    limitQuietMs: ms(1_000, 86_400_000, 60_000, 'SWITCHYARD_LIMIT_QUIET_MS'),
+
     // Alerts (docs/alerts.md): thresholds, cooldown, repeat; one setting per knob.
     /** How often the alert rules are evaluated. @defaultValue 5000 (SWITCHYARD_ALERT_CHECK_MS) */
     alertCheckMs: ms(50, 600_000, 5_000, 'SWITCHYARD_ALERT_CHECK_MS'),

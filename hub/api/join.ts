@@ -83,7 +83,7 @@ export function joinRoutes(fastify: FastifyInstance, services: Services): void {
     async (req) => joining.revoke(callerOf(req), req.params.id, req.log),
   );
 
-  const byJoinToken = { public: true, authBy: 'join' as const };
+  const byJoinToken = { public: true, authBy: 'join' as const, tier: 'heavy' as const };
   app.post(
     '/v1/join/check',
     { config: byJoinToken, schema: { summary: 'With a join token: is it usable, which protocol, which names are taken', body: JoinCheckBody, response: withErrors({ 200: answer('Usable', JoinChecked) }, error) } },

@@ -44,7 +44,7 @@ export function taskRoutes(fastify: FastifyInstance, { tasks, review }: Services
   app.post(
     '/v1/tasks/batch',
     {
-      config: { action: 'tasks.write' },
+      config: { action: 'tasks.write', tier: 'heavy' },
       schema: {
         summary: 'Create up to 1000 tasks in one atomic write; they may depend on each other by ref',
         body: TaskBatchBody,

@@ -12,6 +12,7 @@ import type { Feed } from './feed.js';
 import type { Outbound } from './outbound.js';
 import type { ProgressTails } from './progress-tail.js';
 import type { WorkflowService } from '../service/workflow.js';
+import type { FrameWindow, RateLimits } from '../edge/rate-limits.js';
 
 export interface GatewayDeps {
   store: TaskStore;
@@ -29,6 +30,8 @@ export interface GatewayDeps {
   now: () => number;
   /** The review workflow's agent actions (`task.ask`); without it a question is refused. @defaultValue none */
   workflow?: Pick<WorkflowService, 'ask'>;
+  /** Messages per second per agent socket (hub/edge/rate-limits.ts). @defaultValue no limit */
+  limits?: Pick<RateLimits, 'wsBudget'>;
 }
 
 /** One agent connection, as the handshake and the handlers see it. */
@@ -39,6 +42,8 @@ export interface Session {
   log: Logger;
   /** Set once the registry holds this connection (before reconciliation ends), so a close then still disconnects it. */
   registeredId: string | null;
+  /** Its messages-per-second window; the handshake sets the agent's own budget once it is known. */
+  readonly frames: FrameWindow;
   /** The last progress `seq` relayed per `task:generation` on this connection. */
   readonly lastSeq: Map<string, number>;
   /** Sends `error` (with `id` when it answers a message); an INTERNAL one is logged. */

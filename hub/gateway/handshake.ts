@@ -58,6 +58,7 @@ export async function handshake(s: Session, hello: SidecarMessageOf<'hello'>): P
     deps.now(),
   );
   s.registeredId = live.id;
+  if (s.deps.limits) s.frames.setBudget(s.deps.limits.wsBudget(live.id));
   s.log = s.log.child({ agent_id: live.id });
   if (previous) previous.close(CLOSE.REPLACED, 'replaced by a newer connection of the same agent');
   conn.send({ type: 'welcome', protocol: PROTOCOL_VERSION, agent_id: live.id, heartbeat_ms: deps.heartbeatMs, ping_ms: deps.pingMs ?? HUB_DEFAULTS.pingMs });

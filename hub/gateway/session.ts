@@ -14,6 +14,7 @@ import type { GatewayDeps, Session } from './context.js';
 import { dispatch } from './handlers.js';
 import { handshake, helloDeadline } from './handshake.js';
 import { Outbound, type Corkable } from './outbound.js';
+import { FrameWindow } from '../edge/rate-limits.js';
 
 /** Bad frames a connection may send before it is closed. */
 const MAX_ERRORS = 50;
@@ -23,6 +24,7 @@ export class AgentSession implements Session {
   log: Logger;
   registeredId: string | null = null;
   readonly lastSeq = new Map<string, number>();
+  readonly frames: FrameWindow;
   private agent: LiveAgent | null = null;
   private helloStarted = false;
   private errors = 0;
@@ -40,6 +42,7 @@ export class AgentSession implements Session {
       if (this.registeredId !== null) deps.registry.disconnect(this.registeredId, this.conn);
     });
     this.helloTimer = helloDeadline(this, () => this.agent !== null);
+    this.frames = new FrameWindow(deps.limits?.wsBudget(null) ?? Infinity, deps.now);
   }
 
   sendError(err: unknown, id?: string): void {
@@ -72,6 +75,12 @@ export class AgentSession implements Session {
       const id = (err as SwitchyardError).details as { id?: string } | undefined;
       this.sendError(err, id?.id);
       if (this.errors >= MAX_ERRORS) this.conn.close(CLOSE.TOO_MANY_ERRORS, 'too many bad frames');
+      return;
+    }
+    // Over its messages per second: refused with the wait, and not acted on (the sidecar resends what has an id).
+    const wait = this.frames.take();
+    if (wait > 0) {
+      this.sendError(new SwitchyardError('RATE_LIMITED', `more than ${this.frames.budgetPerSecond} messages in a second: wait ${wait} ms`, { retry_after_ms: wait, budget: 'ws' }), 'id' in msg ? msg.id : undefined);
       return;
     }
     if (msg.type === 'hello') {

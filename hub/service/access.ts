@@ -36,6 +36,8 @@ export const ACTIONS = {
   'push.write': STEER,
   'tokens.read': ADMIN,
   'tokens.write': ADMIN,
+  'limits.read': READ,
+  'limits.write': ADMIN,
   // The review workflow (docs/workflow.md): an agent's own lease; the operator's decisions.
   'tasks.ask': ['agent'],
   'tasks.submit': ['agent'],

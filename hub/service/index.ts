@@ -2,6 +2,9 @@
  * The application services, built once per hub and handed to every edge (REST, the feed, the
  * CLI's in-process `up`; later MCP, ChatOps, the dashboard), which call them and never the store.
  */
+import { LimitsService } from './limits.js';
+import type { RateLimits } from '../edge/rate-limits.js';
+import { limitsStoreOf } from '../store/limits-store.js';
 import { TokenService, type AdminTokenPlace } from './tokens.js';
 import type { TokenStore } from '../store/token-store.js';
 import { AgentPresence } from '../agents/presence.js';
@@ -67,6 +70,8 @@ export interface Services {
   presence: AgentPresence;
   /** API tokens with roles, and the admin token's rotation (docs/security.md). */
   tokens: TokenService;
+  /** Rate limits and their overrides (docs/security.md). */
+  limits: LimitsService;
 }
 
 export interface ServiceDeps {
@@ -101,6 +106,8 @@ export interface ServiceDeps {
   context?: ContextSettings;
   /** The API tokens' store (in the agents database) and where the admin token lives. */
   tokens: { store: TokenStore; admin: AdminTokenPlace };
+  /** The request limits (hub/edge/rate-limits.ts), built from the config. */
+  rateLimits: RateLimits;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -134,6 +141,7 @@ export function createServices(deps: ServiceDeps): Services {
     worker: new WorkerService(store),
     presence,
     tokens: new TokenService(deps.tokens.store, deps.auth, deps.tokens.admin, now),
+    limits: new LimitsService(deps.rateLimits, limitsStoreOf(deps.agents), now),
     context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }

@@ -89,7 +89,7 @@ function expectDocumented(method: string, url: string, status: number, body: str
 }
 
 /** One request of the session, checked against the spec; returns the answer. */
-async function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = h.auth()): Promise<{ status: number; body: any }> {
+async function call(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = h.auth()): Promise<{ status: number; body: any }> {
   const res = await h.hub.app.inject({ method, url, headers, ...(payload !== undefined ? { payload: payload as Json } : {}) });
   expectDocumented(method, url, res.statusCode, res.body);
   return { status: res.statusCode, body: res.body ? (res.json() as unknown) : undefined };
@@ -358,6 +358,12 @@ describe('the answers of a real session', () => {
     for (const m of feed.received) expect(frame(m), `${String(m.type)}: ${ajv.errorsText(frame.errors)}`).toBe(true);
     expect(new Set(feed.received.map((m) => m.type))).toEqual(new Set(['hello', 'task.changed', 'agent.changed', 'task.progress', 'alert', 'alert.changed', 'store.health']));
     await feed.close();
+
+    // Rate limits: the view, an override set and cleared.
+    expect((await call('GET', '/v1/limits')).body.enabled).toBe(true);
+    expect((await call('PUT', '/v1/limits/overrides/agent:w9', { factor: 2, note: 'big box' })).body).toMatchObject({ subject: 'agent:w9', factor: 2 });
+    expect((await call('DELETE', '/v1/limits/overrides/agent:w9')).body).toEqual({ subject: 'agent:w9', cleared: true });
+    expect((await call('PUT', '/v1/limits/overrides/nobody', { exempt: true })).status).toBe(400);
 
     // Last, as it ends the admin token this session uses: rotate it.
     const rotated = (await call('POST', '/v1/tokens/rotate-admin')).body as { token: string };
