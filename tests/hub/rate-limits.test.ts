@@ -115,10 +115,10 @@ describe('agent sockets', () => {
     const before = c.received.length;
     // Accepts of a task it does not hold: each is answered (an error), so every frame's fate is seen.
     for (let i = 0; i < 20; i++) c.send({ type: 'task.accept', id: `a${i}`, task_id: '01NOSUCHTASK', generation: 1 });
-    const refused = await waitFor(() => {
+    const refused = (await waitFor(() => {
       const errs = c.received.slice(before).filter((m) => m.type === 'error' && m.code === 'RATE_LIMITED');
       return errs.length >= 10 ? errs : undefined;
-    }, 'RATE_LIMITED errors');
+    }, 'RATE_LIMITED errors'))!;
     expect(refused[0]).toMatchObject({ code: 'RATE_LIMITED', retryable: true, details: { budget: 'ws' } });
     // The first five were acted on (answered for what they asked), the rest refused by id.
     const answered = c.received.slice(before).filter((m) => m.type === 'error' && m.code !== 'RATE_LIMITED');
@@ -129,7 +129,7 @@ describe('agent sockets', () => {
     await new Promise((r) => setTimeout(r, 1_100));
     const n = c.received.length;
     c.send({ type: 'task.accept', id: 'later', task_id: '01NOSUCHTASK', generation: 1 });
-    const later = await waitFor(() => c.received.slice(n).find((m) => m.id === 'later'), 'an answer');
+    const later = (await waitFor(() => c.received.slice(n).find((m) => m.id === 'later'), 'an answer'))!;
     expect(later.code).not.toBe('RATE_LIMITED');
     await c.close();
   });
