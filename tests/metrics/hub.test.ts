@@ -58,7 +58,11 @@ it('counts a task from creation to completion, with its wait and run time, witho
   w.send({ type: 'task.complete', id: 'c', task_id: task.id, generation, result: { ok: true } });
   await waitFor(async () => (await h.store.get(task.id))?.status === 'completed', 'the task to complete');
 
-  text = await scrape(h);
+  // The counters follow the change events, which come once the batch is applied: wait for them, then read.
+  text = (await waitFor(async () => {
+    const t = await scrape(h);
+    return value(t, 'switchyard_tasks_completed_total{lane="high"}') === 1 ? t : undefined;
+  }, 'the completion to be counted'))!;
   expect(value(text, 'switchyard_tasks_completed_total{lane="high"}')).toBe(1);
   expect(value(text, 'switchyard_enqueue_to_assign_seconds_count{lane="high"}')).toBe(1);
   expect(value(text, 'switchyard_task_run_seconds_count{outcome="completed"}')).toBe(1);
