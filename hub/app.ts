@@ -40,6 +40,7 @@ import { tokenRoutes } from './api/tokens.js';
 import { limitRoutes } from './api/limits.js';
 import { installPreAuthLimits, installRequestLimits } from './api/rate-limit-hook.js';
 import { RateLimits } from './edge/rate-limits.js';
+import { Violations } from './edge/violations.js';
 import { TokenView } from '../shared/tokens.js';
 import { tokenStoreOf } from './store/token-store.js';
 import { hashToken } from './auth/tokens.js';
@@ -106,6 +107,8 @@ export interface Hub {
   bus: HubBus;
   /** The application services every edge calls (REST, the feed; the CLI's `up` in-process). */
   services: Services;
+  /** The edge's counters: rate limits and violations (docs/security.md). */
+  edge: { limits: RateLimits; violations: Violations };
   /** Every API route the hub serves (not the HEAD route fastify adds for each GET, not the dashboard's files): what OpenAPI must list. */
   routes: ReadonlyArray<{ method: string; url: string; action?: Action; public?: boolean }>;
   /** Stops accepting, stops every feature, closes sockets and stores. */
@@ -149,6 +152,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   const progress = new ProgressTails();
   const pinger = new Pinger(config.pingMs);
   const tokenStore = tokenStoreOf(agents);
+  const violations = new Violations({ max: config.violationMax, windowMs: config.violationWindowMs, bansMs: config.violationBansMs, cleanMs: config.violationCleanMs }, now);
   const rateLimits = new RateLimits(
     {
       enabled: config.rateLimits,
@@ -187,6 +191,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
     tokens: { store: tokenStore, admin: { path: deps.adminTokenPath ?? null, configuredHash: hashToken(deps.adminToken) } },
     rateLimits,
+    violations,
   });
   await services.limits.load();
   // An earlier rotation of a token the environment still names holds (hub/service/tokens.ts).
@@ -201,7 +206,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await installOpenApi(app);
   installValidation(app, SHARED_SCHEMAS);
   installErrorHandling(app);
-  installPreAuthLimits(app, rateLimits);
+  installPreAuthLimits(app, rateLimits, violations);
   installAuth(app, services.access);
   installRequestLimits(app, rateLimits);
   installUnicodeCheck(app);
@@ -251,7 +256,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(feedFeature, { feed, bus, registry, services, pinger });
   await app.register(agentSocketFeature, {
     pinger,
-    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now, workflow: services.workflow, limits: rateLimits },
+    deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now, workflow: services.workflow, limits: rateLimits, violations },
   });
   await app.register(pushFeature, { push: services.push, bus, log: log.child({ module: 'push' }) });
   await app.register(mcpFeature, { services, log: log.child({ module: 'mcp' }) });
@@ -267,6 +272,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     store,
     bus,
     services,
+    edge: { limits: rateLimits, violations },
     routes,
     async close() {
       if (closed) return;

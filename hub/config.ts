@@ -127,6 +127,16 @@ export const HubConfigSchema = Type.Object(
     /** A client quiet (no refusal) this long starts again from the first, shortest wait. @defaultValue 60000 (SWITCHYARD_LIMIT_QUIET_MS) */
     limitQuietMs: ms(1_000, 86_400_000, 60_000, 'SWITCHYARD_LIMIT_QUIET_MS'),
 
+    // Violations (docs/security.md): refused frames and bodies per agent and address.
+    /** Refused frames or bodies within `violationWindowMs` that close an agent's socket. @defaultValue 20 (SWITCHYARD_VIOLATION_MAX) */
+    violationMax: Type.Integer({ minimum: 1, maximum: 100_000, default: 20, env: 'SWITCHYARD_VIOLATION_MAX' }),
+    /** The sliding window violations are counted in. @defaultValue 60000 (SWITCHYARD_VIOLATION_WINDOW_MS) */
+    violationWindowMs: ms(1_000, 3_600_000, 60_000, 'SWITCHYARD_VIOLATION_WINDOW_MS'),
+    /** How long a disconnected agent or address stays out: the 1st time, the 2nd, the 3rd and later. @defaultValue 30000,60000,300000 (SWITCHYARD_VIOLATION_BANS_MS) */
+    violationBansMs: Type.Array(Type.Integer({ minimum: 0, maximum: 86_400_000 }), { minItems: 1, maxItems: 10, default: [30_000, 60_000, 300_000], env: 'SWITCHYARD_VIOLATION_BANS_MS' }),
+    /** Each stretch this long without a violation (after a wait ends) shortens the next wait by one step. @defaultValue 600000 (SWITCHYARD_VIOLATION_CLEAN_MS) */
+    violationCleanMs: ms(1_000, 7 * 86_400_000, 600_000, 'SWITCHYARD_VIOLATION_CLEAN_MS'),
+
     // Alerts (docs/alerts.md): thresholds, cooldown, repeat; one setting per knob.
     /** How often the alert rules are evaluated. @defaultValue 5000 (SWITCHYARD_ALERT_CHECK_MS) */
     alertCheckMs: ms(50, 600_000, 5_000, 'SWITCHYARD_ALERT_CHECK_MS'),

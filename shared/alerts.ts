@@ -15,6 +15,7 @@ export const ALERT_RULES = [
   'dead_letter_growth',
   'agent_offline',
   'agent_idle',
+  'agent_disconnected',
   'store_degraded',
   'backup_failed',
   'backup_overdue',

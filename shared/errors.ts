@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   FORBIDDEN: { status: 403, retryable: false },
   NOT_FOUND: { status: 404, retryable: false },
   RATE_LIMITED: { status: 429, retryable: true },
+  TOO_MANY_VIOLATIONS: { status: 429, retryable: true },
   PROTOCOL_VERSION_MISMATCH: { status: 400, retryable: false },
   PROTOCOL_INVALID_JSON: { status: 400, retryable: false },
   PROTOCOL_UNKNOWN_TYPE: { status: 400, retryable: false },

@@ -176,7 +176,17 @@ export type AgentView = Static<typeof AgentView>;
  */
 export const Agent = Type.Composite(
   [
-    Type.Object({ id: Type.String(), created_at: Ms, created_by: Type.String(), description: Type.String(), priority: AgentPriority }),
+    Type.Object({
+      id: Type.String(),
+      created_at: Ms,
+      created_by: Type.String(),
+      description: Type.String(),
+      priority: AgentPriority,
+      /** Refused frames and bodies (docs/security.md): within the window now, disconnects in the last hour, kept out until. */
+      violations: Type.Optional(
+        Type.Object({ recent: Count, disconnects_last_hour: Count, banned_until: Nullable(Ms), last_reason: Nullable(Type.String()) }),
+      ),
+    }),
     Type.Pick(AgentView, ['state', 'tasks']),
     Type.Partial(Type.Omit(AgentView, ['id', 'state', 'tasks'])),
   ],

@@ -37,6 +37,8 @@ type Events = {
 export class HubConnection extends EventEmitter<Events> {
   private ws: WebSocket | null = null;
   private attempt = 0;
+  /** No reconnect before this (ms since epoch): the hub said how long to stay away. */
+  private notBefore = 0;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private silenceTimer: NodeJS.Timeout | null = null;
@@ -103,10 +105,21 @@ export class HubConnection extends EventEmitter<Events> {
       if (msg.type === 'error' && !this.welcomed) {
         this.opts.log.error({ code: msg.code }, `hub refused the connection: ${msg.message}`);
       }
+      // Kept out for a while (too many refused frames): no reconnect before then, it would be refused.
+      const wait = msg.type === 'error' && msg.code === 'TOO_MANY_VIOLATIONS' ? (msg.details as { retry_after_ms?: unknown } | undefined)?.retry_after_ms : undefined;
+      if (typeof wait === 'number') this.notBefore = Date.now() + wait;
       this.emit('message', msg);
     });
     ws.on('error', (err) => {
       this.opts.log.debug({ err: err.message }, 'hub socket error');
+    });
+    // Refused before the upgrade (429: rate limited, or an address kept out): wait as long as it says.
+    ws.on('unexpected-response', (_req, res) => {
+      const after = Number(res.headers['retry-after']);
+      if (res.statusCode === 429 && Number.isFinite(after) && after > 0) this.notBefore = Date.now() + after * 1000;
+      this.opts.log.warn({ status: res.statusCode, retry_after_s: Number.isFinite(after) ? after : undefined }, 'hub refused the connection');
+      res.resume();
+      ws.terminate();
     });
     ws.on('close', (code, reasonBuf) => {
       const reason = reasonBuf.toString();
@@ -137,7 +150,7 @@ export class HubConnection extends EventEmitter<Events> {
     if (this.stopped) return;
     const cap = Math.min(this.opts.maxDelayMs, this.opts.minDelayMs * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 30);
-    const delay = Math.round(this.opts.minDelayMs / 2 + Math.random() * cap);
+    const delay = Math.max(Math.round(this.opts.minDelayMs / 2 + Math.random() * cap), this.notBefore - Date.now());
     this.opts.log.debug({ delay_ms: delay, attempt: this.attempt }, 'reconnecting');
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }

@@ -30,6 +30,8 @@ export interface AlertSnapshot {
   online: number;
   /** Since when no agent has been connected (the hub's start if none ever was); null while one is. */
   noneOnlineSince: number | null;
+  /** Agents disconnected for violations three times or more in the last hour. */
+  disconnected: Array<{ id: string; count: number }>;
   /** Connected agents holding nothing, with since when (the agent view's `idle_since`). */
   idle: Array<{ id: string; since: number }>;
   /** Known agents not connected: registered or seen before, with when they were last seen (or the hub's start). */
@@ -175,6 +177,20 @@ export const agentIdle: AlertRuleDef = {
   },
 };
 
+/** A sidecar that keeps sending refused frames: disconnected again and again (docs/security.md). */
+export const agentDisconnected: AlertRuleDef = {
+  rule: 'agent_disconnected',
+  severity: 'warning',
+  evaluate: (s) =>
+    s.disconnected.map((a) => ({
+      key: a.id,
+      title: 'Agent disconnected repeatedly',
+      message: `agent ${a.id} was disconnected ${a.count} times in the last hour for refused frames: \`switchyard agent show ${a.id}\` names the last one; its sidecar may be older or newer than the hub, or broken.`,
+      subject: { agent_id: a.id },
+      url: `/#/agents/${encodeURIComponent(a.id)}`,
+    })),
+};
+
 export const storeDegraded: AlertRuleDef = {
   rule: 'store_degraded',
   severity: 'critical',
@@ -221,6 +237,7 @@ export const RULES: readonly AlertRuleDef[] = [
   deadLetterGrowth,
   agentOffline,
   agentIdle,
+  agentDisconnected,
   storeDegraded,
   backupFailed,
   backupOverdue,

@@ -7,6 +7,7 @@
  */
 import type { ExecutorAlert } from '../../shared/feed.js';
 import type { AgentPresence } from '../agents/presence.js';
+import type { Violations } from '../edge/violations.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { MetricsHistory } from '../metrics/history.js';
 import { waitingReason } from '../scheduler/waiting-reason.js';
@@ -16,6 +17,9 @@ import type { AlertSettings, AlertSnapshot, BackupState } from './rules.js';
 /** Ready-queue heads examined per check (one per kind of task and lane, oldest first). */
 const HEADS = 32;
 
+/** Disconnects for violations within an hour that make agent_disconnected fire. */
+const REPEAT_DISCONNECTS = 3;
+
 export interface SnapshotDeps {
   registry: AgentRegistry;
   store: TaskStore;
@@ -23,6 +27,8 @@ export interface SnapshotDeps {
   startedAt: number;
   /** Agents seen over MCP (no socket): present from their last call. */
   presence: AgentPresence;
+  /** Agents disconnected for violations (docs/security.md). @defaultValue none */
+  violations?: Pick<Violations, 'repeatOffenders'>;
 }
 
 export class SnapshotSource {
@@ -103,6 +109,9 @@ export class SnapshotSource {
       online,
       noneOnlineSince: this.noneOnlineSince,
       idle,
+      disconnected: (this.deps.violations?.repeatOffenders(REPEAT_DISCONNECTS) ?? [])
+        .filter((o) => o.key.startsWith('agent:'))
+        .map((o) => ({ id: o.key.slice('agent:'.length), count: o.count })),
       offline,
       queueDepths: [...this.depths],
       unplaceable,

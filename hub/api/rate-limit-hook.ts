@@ -3,7 +3,8 @@
  * auth hook, both before any body is read:
  *
  *  - before it: an address that has failed authentication too often waits (guessing tokens costs
- *    time), and a WebSocket route counts a new connection per address;
+ *    time), an address kept out after violations may not open an agent socket, and a WebSocket
+ *    route counts a new connection per address;
  *  - after it: the request counts in its tier — the route's `tier`, else its action's (reads are
  *    light; agent, token, backup and limit changes heavy; the rest normal) — against its caller
  *    (`admin`, `token:<id>`, `agent:<id>`) and its address.
@@ -15,6 +16,7 @@ import { SwitchyardError } from '../../shared/errors.js';
 import type { Tier } from '../../shared/limits.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { RateLimits, Refusal } from '../edge/rate-limits.js';
+import type { Violations } from '../edge/violations.js';
 import type { Action } from '../service/access.js';
 
 declare module 'fastify' {
@@ -44,10 +46,16 @@ function refuse(r: Refusal, what: string): never {
 }
 
 /** Registered before the auth hook. */
-export function installPreAuthLimits(app: FastifyInstance, limits: RateLimits): void {
+export function installPreAuthLimits(app: FastifyInstance, limits: RateLimits, violations?: Violations): void {
   app.addHook('onRequest', async (req) => {
     if (req.routeOptions.url === undefined) return;
     const address = addressOf(req);
+    // An address kept out after violations may not open agent sockets; the rest of the API (an
+    // operator on the same box) is not held with it.
+    const out = req.routeOptions.url === '/v1/agent' ? (violations?.bannedFor(address) ?? 0) : 0;
+    if (out > 0) {
+      throw new SwitchyardError('TOO_MANY_VIOLATIONS', `this address sent too many refused frames or bodies: it is kept out for ${Math.ceil(out / 1000)} s more`, { retry_after_ms: out });
+    }
     const failed = await limits.wait('auth_failures', address);
     if (failed) refuse(failed, 'too many requests from this address were refused for a bad or missing token');
     if (req.headers.upgrade?.toLowerCase() === 'websocket') {
@@ -55,9 +63,13 @@ export function installPreAuthLimits(app: FastifyInstance, limits: RateLimits): 
       if (r) refuse(r, 'too many new connections from this address');
     }
   });
-  // A refused token costs the address from its budget of failures.
+  // A refused token costs the address from its budget of failures; an agent's refused bodies are violations.
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode === 401) await limits.take('auth_failures', [addressOf(req)]);
+    const who = req.principal;
+    if (violations && who?.kind === 'agent' && (reply.statusCode === 400 || reply.statusCode === 403 || reply.statusCode === 413)) {
+      violations.record([`agent:${who.agentId}`, addressOf(req)], `${req.method} ${req.routeOptions.url ?? req.url}: ${reply.statusCode}`);
+    }
   });
 }
 

@@ -18,7 +18,7 @@ export const agentSocketFeature = feature<{ deps: GatewayDeps; pinger: Pinger }>
     (socket, req) => {
       pinger.track(socket);
       // The upgrade's TCP socket, corked so that the frames of one tick leave in one write.
-      handleAgentSocket(socket, deps, req.raw.socket);
+      handleAgentSocket(socket, deps, req.raw.socket, req.ip);
     },
   );
 });

@@ -24,8 +24,8 @@ export type { Corkable } from './outbound.js';
  *   @fastify/websocket handler). Given, the frames of one tick leave in one write; without it each
  *   frame is its own write (correct, but some 10% more hub CPU per cycle in `bench:dispatch`).
  */
-export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps, transport?: Corkable): void {
-  const session = new AgentSession(ws, deps, transport);
+export function handleAgentSocket(ws: WebSocket, deps: GatewayDeps, transport?: Corkable, address: string | null = null): void {
+  const session = new AgentSession(ws, deps, transport, address);
   ws.on('message', (data, isBinary) => session.onFrame(data as Buffer, isBinary));
   ws.on('close', () => session.onClose());
   ws.on('error', () => session.onSocketError());

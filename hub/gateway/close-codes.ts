@@ -16,6 +16,8 @@ export const CLOSE = {
   REMOVED: 4010,
   /** The token this connection authenticated with was revoked, or the admin token rotated. */
   TOKEN_REVOKED: 4011,
+  /** The agent is kept out for a while after too many violations; the error before says how long. */
+  COOLING_OFF: 4012,
 } as const;
 
 /**

@@ -13,6 +13,7 @@ import type { Outbound } from './outbound.js';
 import type { ProgressTails } from './progress-tail.js';
 import type { WorkflowService } from '../service/workflow.js';
 import type { FrameWindow, RateLimits } from '../edge/rate-limits.js';
+import type { Violations } from '../edge/violations.js';
 
 export interface GatewayDeps {
   store: TaskStore;
@@ -32,6 +33,8 @@ export interface GatewayDeps {
   workflow?: Pick<WorkflowService, 'ask'>;
   /** Messages per second per agent socket (hub/edge/rate-limits.ts). @defaultValue no limit */
   limits?: Pick<RateLimits, 'wsBudget'>;
+  /** Refused frames per agent and address, and who is kept out (hub/edge/violations.ts). @defaultValue 50 per connection, no wait */
+  violations?: Violations;
 }
 
 /** One agent connection, as the handshake and the handlers see it. */

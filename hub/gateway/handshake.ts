@@ -45,6 +45,13 @@ export async function handshake(s: Session, hello: SidecarMessageOf<'hello'>): P
     return;
   }
   if (conn.closing) return;
+  // Kept out after too many violations: told how long, and closed before anything else happens.
+  const out = deps.violations?.bannedFor(`agent:${hello.agent_id}`) ?? 0;
+  if (out > 0) {
+    s.sendError(new SwitchyardError('TOO_MANY_VIOLATIONS', `agent ${hello.agent_id} is kept out for ${Math.ceil(out / 1000)} s more after too many refused frames`, { retry_after_ms: out }));
+    conn.close(CLOSE.COOLING_OFF, 'cooling off after too many refused frames');
+    return;
+  }
   const { agent: live, previous } = deps.registry.connect(
     hello.agent_id,
     conn,

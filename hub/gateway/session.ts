@@ -35,6 +35,8 @@ export class AgentSession implements Session {
     ws: WebSocket,
     readonly deps: GatewayDeps,
     transport?: Corkable,
+    /** The client's address, for the violations it is counted for. */
+    private readonly address: string | null = null,
   ) {
     this.log = deps.log;
     // Out of the registry when the hub closes it, not when the peer answers: no offer goes to it meanwhile.
@@ -71,10 +73,9 @@ export class AgentSession implements Session {
       if (isBinary) throw new SwitchyardError('PROTOCOL_INVALID_JSON', 'binary frames are not part of the protocol');
       msg = parseSidecarMessage(data);
     } catch (err) {
-      this.errors++;
       const id = (err as SwitchyardError).details as { id?: string } | undefined;
       this.sendError(err, id?.id);
-      if (this.errors >= MAX_ERRORS) this.conn.close(CLOSE.TOO_MANY_ERRORS, 'too many bad frames');
+      this.violation((err as SwitchyardError).code ?? 'bad frame');
       return;
     }
     // Over its messages per second: refused with the wait, and not acted on (the sidecar resends what has an id).
@@ -107,6 +108,25 @@ export class AgentSession implements Session {
     dispatch(this, this.agent, msg);
   }
 
+  /**
+   * A refused frame: counted against the agent (once authenticated) and the address. Past the
+   * threshold the socket is closed, saying how long to stay away; without a tracker, 50 bad
+   * frames on one connection close it.
+   */
+  violation(reason: string): void {
+    const tracker = this.deps.violations;
+    if (!tracker) {
+      if (++this.errors >= MAX_ERRORS) this.conn.close(CLOSE.TOO_MANY_ERRORS, 'too many bad frames');
+      return;
+    }
+    const keys = [...(this.address ? [`address:${this.address}`] : []), ...(this.registeredId !== null ? [`agent:${this.registeredId}`] : [])];
+    const wait = tracker.record(keys, reason);
+    if (wait === 0) return;
+    this.log.warn({ reason, wait_ms: wait }, 'agent disconnected for too many refused frames');
+    this.sendError(new SwitchyardError('TOO_MANY_VIOLATIONS', `too many refused frames (the last: ${reason}): stay away ${Math.ceil(wait / 1000)} s, then fix what is sent`, { retry_after_ms: wait }));
+    this.conn.close(CLOSE.TOO_MANY_ERRORS, `too many refused frames: wait ${Math.ceil(wait / 1000)} s`);
+  }
+
   /** The socket closed, whoever closed it. */
   onClose(): void {
     clearTimeout(this.helloTimer);
@@ -124,6 +144,11 @@ export class AgentSession implements Session {
    * (socket-errors.ts), once per burst, not here.
    */
   onSocketError(): void {
+    // ws closes the socket itself (an oversized or invalid frame): it still counts as a refusal.
+    if (!this.conn.closing && this.deps.violations) {
+      const keys = [...(this.address ? [`address:${this.address}`] : []), ...(this.registeredId !== null ? [`agent:${this.registeredId}`] : [])];
+      this.deps.violations.record(keys, 'invalid or oversized frame');
+    }
     this.conn.abandon();
   }
 }

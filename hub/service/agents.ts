@@ -13,6 +13,7 @@ import { CLOSE } from '../gateway/close-codes.js';
 import type { AgentRecord, AgentStore } from '../store/agent-store.js';
 import type { TaskStore } from '../store/task-store.js';
 import { Access, type Principal } from './access.js';
+import type { Violations } from '../edge/violations.js';
 
 interface Log {
   info(obj: object, msg: string): void;
@@ -26,6 +27,7 @@ export class AgentService {
     private readonly auth: Authenticator,
     private readonly store: TaskStore,
     private readonly now: () => number,
+    private readonly violations?: Violations,
   ) {}
 
   /** Registers an agent; its token is in the answer and nowhere else (only its hash is stored). */
@@ -118,6 +120,7 @@ export class AgentService {
   viewOf(record: AgentRecord): Agent {
     const live = this.registry.get(record.id);
     const { token_hash: _hidden, ...rest } = record;
-    return { ...rest, priority: record.priority ?? 0, ...(live ? this.registry.view(live) : { state: 'offline' as const, tasks: [] }) };
+    const violations = this.violations?.view(`agent:${record.id}`);
+    return { ...rest, priority: record.priority ?? 0, ...(live ? this.registry.view(live) : { state: 'offline' as const, tasks: [] }), ...(violations ? { violations } : {}) };
   }
 }

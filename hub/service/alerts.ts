@@ -5,6 +5,7 @@
  * (`alert.changed`), which the feed, push and the log follow.
  */
 import type { AgentPresence } from '../agents/presence.js';
+import type { Violations } from '../edge/violations.js';
 import type { Alert, AlertListQuery } from '../../shared/alerts.js';
 import type { ExecutorAlert } from '../../shared/feed.js';
 import type { AgentRegistry } from '../agents/registry.js';
@@ -31,6 +32,7 @@ export interface AlertServiceDeps {
   extraRules?: readonly AlertRuleDef[];
   /** Agents that work over MCP (no socket): present from their last call. */
   presence: AgentPresence;
+  violations?: Pick<Violations, 'repeatOffenders'>;
 }
 
 export class AlertService {
@@ -40,7 +42,7 @@ export class AlertService {
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.engine = new AlertEngine(alertStoreOf(deps.agents), [...RULES, ...(deps.extraRules ?? [])], deps.settings, (alert) => deps.bus.emit('alert.changed', alert));
-    this.source = new SnapshotSource({ registry: deps.registry, store: deps.store, history: deps.history, startedAt: deps.startedAt, presence: deps.presence }, deps.settings);
+    this.source = new SnapshotSource({ registry: deps.registry, store: deps.store, history: deps.history, startedAt: deps.startedAt, presence: deps.presence, ...(deps.violations ? { violations: deps.violations } : {}) }, deps.settings);
   }
 
   /** Reads the stored alerts; before the first check (the feature awaits it). */

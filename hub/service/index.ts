@@ -2,6 +2,7 @@
  * The application services, built once per hub and handed to every edge (REST, the feed, the
  * CLI's in-process `up`; later MCP, ChatOps, the dashboard), which call them and never the store.
  */
+import { Violations, VIOLATION_DEFAULTS } from '../edge/violations.js';
 import { LimitsService } from './limits.js';
 import type { RateLimits } from '../edge/rate-limits.js';
 import { limitsStoreOf } from '../store/limits-store.js';
@@ -108,11 +109,14 @@ export interface ServiceDeps {
   tokens: { store: TokenStore; admin: AdminTokenPlace };
   /** The request limits (hub/edge/rate-limits.ts), built from the config. */
   rateLimits: RateLimits;
+  /** Refused frames and bodies per agent and address (hub/edge/violations.ts). @defaultValue a tracker with the defaults */
+  violations?: Violations;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { store, registry, bus, now } = deps;
-  const agents = new AgentService(deps.agents, registry, deps.auth, store, now);
+  const violations = deps.violations ?? new Violations(VIOLATION_DEFAULTS, now);
+  const agents = new AgentService(deps.agents, registry, deps.auth, store, now, violations);
   const metrics = new MetricsService(store, registry, deps.feedSockets ?? (() => 0), deps.perAgentMax ?? 50);
   const startedAt = now();
   const presence = new AgentPresence(now);
@@ -132,7 +136,7 @@ export function createServices(deps: ServiceDeps): Services {
     self: new SelfService(deps.agents, agents, deps.auth, store),
     backups,
     metrics,
-    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now, extraRules: workflowAlertRules(() => escalations.open()), presence }),
+    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now, extraRules: workflowAlertRules(() => escalations.open()), presence, violations }),
     push: new PushService(pushStore, sender, deps.push.keys, now),
     retention,
     workflow: new WorkflowService(store),

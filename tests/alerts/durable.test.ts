@@ -32,6 +32,7 @@ function snapshot(now: number, over: Partial<AlertSnapshot> = {}): AlertSnapshot
     online: 1,
     noneOnlineSince: null,
     idle: [],
+    disconnected: [],
     offline: [],
     queueDepths: [],
     unplaceable: [],

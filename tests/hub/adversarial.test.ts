@@ -235,7 +235,8 @@ describe('fan-in costs O(1) per dependant (item 5)', () => {
 
 describe('an agent without a lease cannot stall the hub (item 6)', () => {
   it('task.fail with a 1 MB string in error.details is refused cheaply; nothing is stored', async () => {
-    const h = await hub();
+    // Twenty refusals in a row would close the socket (violations, docs/security.md): this test is about each refusal's cost.
+    const h = track(await startInprocHub({ listen: true, config: { violationMax: 100 } }));
     const token = await h.addAgent('f1');
     const client = track(await RawClient.connect(h.wsUrl, 'f1', token));
     const big = 'x'.repeat(1_000_000);

@@ -223,12 +223,13 @@ describe('bad frames', () => {
     expect(await h.store.verifyIntegrity()).toMatchObject({ ok: true, problems: [] });
   });
 
-  it('closes a connection after 50 bad frames with 4003', async () => {
+  it('closes a connection after violationMax (20) bad frames in a minute with 4003, saying how long to stay away', async () => {
     const h = await hubWith();
     const { client: c } = await agent(h, 'w1');
-    for (let i = 0; i < 50; i++) c.send('not json');
+    for (let i = 0; i < 25; i++) c.send('not json');
     expect((await c.closed).code).toBe(4003);
-    expect(c.received.filter((m) => m.code === 'PROTOCOL_INVALID_JSON')).toHaveLength(50);
+    expect(c.received.filter((m) => m.code === 'PROTOCOL_INVALID_JSON')).toHaveLength(20);
+    expect(c.received.find((m) => m.code === 'TOO_MANY_VIOLATIONS')).toMatchObject({ details: { retry_after_ms: 30_000 } });
     await waitFor(() => h.hub.registry.get('w1')?.state === 'offline', 'the agent to go offline');
   });
 });
