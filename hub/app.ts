@@ -55,6 +55,7 @@ import { workflowRoutes } from './api/workflow.js';
 import { historyRoutes } from './api/history.js';
 import { historyFeature } from './features/history.js';
 import { mcpFeature } from './features/mcp.js';
+import { chatOpsFeature } from './features/chatops.js';
 import { dashboardFeature } from './features/dashboard.js';
 import { backupSignalsFeature } from './features/backup-signals.js';
 import { backupsFeature } from './features/backups.js';
@@ -260,6 +261,16 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   });
   await app.register(pushFeature, { push: services.push, bus, log: log.child({ module: 'push' }) });
   await app.register(mcpFeature, { services, log: log.child({ module: 'mcp' }) });
+  await app.register(chatOpsFeature, {
+    services,
+    bus,
+    log: log.child({ module: 'chatops' }),
+    now,
+    signingSecret: config.slackSigningSecret,
+    users: config.slackUsers,
+    responseHosts: config.slackResponseHosts,
+    webhookUrl: config.slackWebhookUrl,
+  });
   await app.register(dashboardFeature, {});
   await app.register(pingerFeature, { pinger });
 

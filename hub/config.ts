@@ -127,6 +127,16 @@ export const HubConfigSchema = Type.Object(
     /** A client quiet (no refusal) this long starts again from the first, shortest wait. @defaultValue 60000 (SWITCHYARD_LIMIT_QUIET_MS) */
     limitQuietMs: ms(1_000, 86_400_000, 60_000, 'SWITCHYARD_LIMIT_QUIET_MS'),
 
+    // ChatOps (docs/security.md, "ChatOps"): Slack slash commands and alert posts.
+    /** The Slack app's signing secret; without it POST /v1/chatops/slack answers 404. (SWITCHYARD_SLACK_SIGNING_SECRET) */
+    slackSigningSecret: Type.Union([Type.String({ minLength: 8 }), Type.Null()], { default: null, env: 'SWITCHYARD_SLACK_SIGNING_SECRET', secret: true, invalid: 'must be at least 8 characters' }),
+    /** Slack users and their roles, `USERID=role` (admin, operator, viewer, metrics); anyone else is a viewer. @defaultValue none (SWITCHYARD_SLACK_USERS, comma-separated) */
+    slackUsers: Type.Array(Type.String({ pattern: '^[A-Z0-9]{2,32}=(admin|operator|viewer|metrics)$', invalid: 'must be SLACKUSERID=role, e.g. U024BE7LH=operator' }), { default: [], env: 'SWITCHYARD_SLACK_USERS' }),
+    /** Hosts a slash command's response_url may point at (https; plain http only for 127.0.0.1). @defaultValue hooks.slack.com (SWITCHYARD_SLACK_RESPONSE_HOSTS) */
+    slackResponseHosts: Type.Array(Type.String({ minLength: 1 }), { default: ['hooks.slack.com'], env: 'SWITCHYARD_SLACK_RESPONSE_HOSTS' }),
+    /** A Slack incoming webhook that alerts are posted to, beside push. (SWITCHYARD_SLACK_WEBHOOK_URL) */
+    slackWebhookUrl: Type.Union([Type.String({ pattern: '^https?://', invalid: 'must be an http(s) URL' }), Type.Null()], { default: null, env: 'SWITCHYARD_SLACK_WEBHOOK_URL', secret: true }),
+
     // Violations (docs/security.md): refused frames and bodies per agent and address.
     /** Refused frames or bodies within `violationWindowMs` that close an agent's socket. @defaultValue 20 (SWITCHYARD_VIOLATION_MAX) */
     violationMax: Type.Integer({ minimum: 1, maximum: 100_000, default: 20, env: 'SWITCHYARD_VIOLATION_MAX' }),

@@ -26,7 +26,7 @@ declare module 'fastify' {
     /** A dashboard file (hub/features/dashboard.ts): public, and not part of the REST API. */
     ui?: boolean;
     /** A public route that authenticates the caller itself, with a join token or an agent's own token (for OpenAPI). */
-    authBy?: 'join' | 'agent';
+    authBy?: 'join' | 'agent' | 'slack';
     /** What the route does, for the access rule. Every route that is not public names one. */
     action?: Action;
     /** The admin token may come in a `bearer.<token>` subprotocol or `?token=` (WebSocket routes used by browsers). */

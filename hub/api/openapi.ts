@@ -28,6 +28,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
           admin: { type: 'http', scheme: 'bearer', description: 'The admin token' },
           join: { type: 'http', scheme: 'bearer', description: 'A one-time join token (switchyard agent invite)' },
           agent: { type: 'http', scheme: 'bearer', description: "An agent's own token" },
+          slack: { type: 'apiKey', in: 'header', name: 'X-Slack-Signature', description: "Slack's request signature (with X-Slack-Request-Timestamp), under the app's signing secret" },
         },
       },
       security: [{ admin: [] }],

@@ -150,6 +150,7 @@ describe('the document', () => {
       'DELETE /v1/self agent',
       'GET /v1/self agent',
       'GET /v1/self/tasks/:id agent',
+      'POST /v1/chatops/slack slack',
       'POST /v1/join join',
       'POST /v1/join/check join',
       'POST /v1/self/smoke agent',
@@ -358,6 +359,9 @@ describe('the answers of a real session', () => {
     for (const m of feed.received) expect(frame(m), `${String(m.type)}: ${ajv.errorsText(frame.errors)}`).toBe(true);
     expect(new Set(feed.received.map((m) => m.type))).toEqual(new Set(['hello', 'task.changed', 'agent.changed', 'task.progress', 'alert', 'alert.changed', 'store.health']));
     await feed.close();
+
+    // ChatOps: not configured on this hub.
+    expect((await call('POST', '/v1/chatops/slack', undefined, { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(404);
 
     // Rate limits: the view, an override set and cleared.
     expect((await call('GET', '/v1/limits')).body.enabled).toBe(true);
