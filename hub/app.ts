@@ -56,6 +56,8 @@ import { historyRoutes } from './api/history.js';
 import { historyFeature } from './features/history.js';
 import { mcpFeature } from './features/mcp.js';
 import { chatOpsFeature } from './features/chatops.js';
+import { auditFeature, installAuditHook } from './features/audit.js';
+import { AuditEntry } from '../shared/audit.js';
 import { dashboardFeature } from './features/dashboard.js';
 import { backupSignalsFeature } from './features/backup-signals.js';
 import { backupsFeature } from './features/backups.js';
@@ -117,7 +119,7 @@ export interface Hub {
 }
 
 /** The schemas with an `$id` the routes name: OpenAPI's components. */
-const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, Alert, FeedMessage, FeedBatch, JoinView, BackupManifest, TokenView];
+const SHARED_SCHEMAS = [TaskSpec, Task, TaskEvent, ErrorBody, AgentView, Agent, QueueStats, ExecutorAlert, Alert, FeedMessage, FeedBatch, JoinView, BackupManifest, TokenView, AuditEntry];
 
 export async function buildHub(deps: HubDeps): Promise<Hub> {
   const { config, store, agents, log } = deps;
@@ -210,6 +212,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   installPreAuthLimits(app, rateLimits, violations);
   installAuth(app, services.access);
   installRequestLimits(app, rateLimits);
+  installAuditHook(app, services.audit, log.child({ module: 'audit' }));
   installUnicodeCheck(app);
   taskRoutes(app, services);
   agentRoutes(app, services);
@@ -261,6 +264,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   });
   await app.register(pushFeature, { push: services.push, bus, log: log.child({ module: 'push' }) });
   await app.register(mcpFeature, { services, log: log.child({ module: 'mcp' }) });
+  await app.register(auditFeature, { audit: services.audit, log: log.child({ module: 'audit' }) });
   await app.register(chatOpsFeature, {
     services,
     bus,
@@ -363,6 +367,7 @@ export async function startHub(config: Readonly<HubConfig>, log: Logger, options
   }
   if (recovery) {
     hub.bus.emit('store.recovered', recovery);
+    await hub.services.audit.record('hub', `store.${recovery.action}`, 'tasks', recovery.problem).catch(() => undefined);
     // Acknowledged work is gone (the store lost writes, or a backup older than them came back):
     // writes wait for an operator to look (POST /v1/health/ack); reads, the feed and the
     // dashboard go on. A repair that lost nothing needs no one.

@@ -29,7 +29,7 @@ export function alertRoutes(fastify: FastifyInstance, { alerts }: Services): voi
   app.post(
     '/v1/alerts/:id/ack',
     {
-      config: { action: 'alerts.write' },
+      config: { action: 'alerts.write', audit: 'alert.acknowledged' },
       schema: {
         summary: 'Acknowledge an alert: a critical one stops repeating; it stays listed until its condition clears',
         params: AlertIdParams,

@@ -27,6 +27,8 @@ declare module 'fastify' {
     ui?: boolean;
     /** A public route that authenticates the caller itself, with a join token or an agent's own token (for OpenAPI). */
     authBy?: 'join' | 'agent' | 'slack';
+    /** The audit log's action for a successful call, when no service records it (hub/features/audit.ts). */
+    audit?: string;
     /** What the route does, for the access rule. Every route that is not public names one. */
     action?: Action;
     /** The admin token may come in a `bearer.<token>` subprotocol or `?token=` (WebSocket routes used by browsers). */

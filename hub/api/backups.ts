@@ -15,7 +15,7 @@ export function backupRoutes(fastify: FastifyInstance, { backups }: Services): v
   app.post(
     '/v1/backups',
     {
-      config: { action: 'backups.write' },
+      config: { action: 'backups.write', audit: 'backup.taken' },
       schema: {
         summary: 'Take an online backup now; answers once it is written, synced and verified (the hub keeps serving meanwhile)',
         response: withErrors({ 201: answer('The verified backup: its folder and manifest', BackupEntry) }, error),

@@ -30,7 +30,7 @@ export function healthRoutes(fastify: FastifyInstance, { health }: Services): vo
   app.post(
     '/v1/health/ack',
     {
-      config: { action: 'health.ack' },
+      config: { action: 'health.ack', audit: 'health.acknowledged' },
       schema: {
         summary: 'Acknowledge a degraded state that needs an operator (a restore that lost data): writes resume once the disk takes them',
         response: withErrors({ 200: answer('Acknowledged (or nothing waited: acknowledged false); the health after it', HealthAck) }, Ref(ErrorBody)),

@@ -67,7 +67,7 @@ export function joinRoutes(fastify: FastifyInstance, services: Services): void {
 
   app.post(
     '/v1/join-tokens',
-    { config: { action: 'agents.write' }, schema: { summary: 'A one-time join token for a new host (shown once)', body: JoinCreateBody, response: withErrors({ 201: answer('The invitation; its token is in this answer only', JoinCreated) }, error) } },
+    { config: { action: 'agents.write', audit: 'join_token.added' }, schema: { summary: 'A one-time join token for a new host (shown once)', body: JoinCreateBody, response: withErrors({ 201: answer('The invitation; its token is in this answer only', JoinCreated) }, error) } },
     async (req, reply) => reply.status(201).send(await joining.invite(callerOf(req), req.body, req.log)),
   );
 
@@ -79,7 +79,7 @@ export function joinRoutes(fastify: FastifyInstance, services: Services): void {
 
   app.delete(
     '/v1/join-tokens/:id',
-    { config: { action: 'agents.write' }, schema: { summary: 'Revoke a join token', params: JoinIdParams, response: withErrors({ 200: answer('Revoked', JoinRevoked) }, error) } },
+    { config: { action: 'agents.write', audit: 'join_token.revoked' }, schema: { summary: 'Revoke a join token', params: JoinIdParams, response: withErrors({ 200: answer('Revoked', JoinRevoked) }, error) } },
     async (req) => joining.revoke(callerOf(req), req.params.id, req.log),
   );
 

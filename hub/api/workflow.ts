@@ -94,7 +94,7 @@ export function workflowRoutes(fastify: FastifyInstance, { workflow, escalations
 
   app.post(
     '/v1/escalations/:id/resolve',
-    { config: { action: 'escalations.write' }, schema: { summary: 'Resolve an escalation (what was done about it, in resolution)', params: EscalationIdParams, body: ResolveBody, response: withErrors({ 200: answer('The escalation after it (durable)', EscalationAnswer) }, error) } },
+    { config: { action: 'escalations.write', audit: 'escalation.resolved' }, schema: { summary: 'Resolve an escalation (what was done about it, in resolution)', params: EscalationIdParams, body: ResolveBody, response: withErrors({ 200: answer('The escalation after it (durable)', EscalationAnswer) }, error) } },
     async (req) => ({ escalation: await escalations.resolve(callerOf(req), req.params.id, req.body?.resolution) }),
   );
 }

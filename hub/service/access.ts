@@ -37,6 +37,7 @@ export const ACTIONS = {
   'tokens.read': ADMIN,
   'tokens.write': ADMIN,
   'limits.read': READ,
+  'audit.read': STEER,
   'limits.write': ADMIN,
   // The review workflow (docs/workflow.md): an agent's own lease; the operator's decisions.
   'tasks.ask': ['agent'],

@@ -2,6 +2,8 @@
  * The application services, built once per hub and handed to every edge (REST, the feed, the
  * CLI's in-process `up`; later MCP, ChatOps, the dashboard), which call them and never the store.
  */
+import { AuditService } from './audit.js';
+import { auditStoreOf } from '../store/audit-store.js';
 import { Violations, VIOLATION_DEFAULTS } from '../edge/violations.js';
 import { LimitsService } from './limits.js';
 import type { RateLimits } from '../edge/rate-limits.js';
@@ -73,6 +75,8 @@ export interface Services {
   tokens: TokenService;
   /** Rate limits and their overrides (docs/security.md). */
   limits: LimitsService;
+  /** Who changed what (docs/security.md, "Audit"). */
+  audit: AuditService;
 }
 
 export interface ServiceDeps {
@@ -116,7 +120,8 @@ export interface ServiceDeps {
 export function createServices(deps: ServiceDeps): Services {
   const { store, registry, bus, now } = deps;
   const violations = deps.violations ?? new Violations(VIOLATION_DEFAULTS, now);
-  const agents = new AgentService(deps.agents, registry, deps.auth, store, now, violations);
+  const audit = new AuditService(auditStoreOf(deps.agents), store, deps.tokens.store, now);
+  const agents = new AgentService(deps.agents, registry, deps.auth, store, now, violations, audit);
   const metrics = new MetricsService(store, registry, deps.feedSockets ?? (() => 0), deps.perAgentMax ?? 50);
   const startedAt = now();
   const presence = new AgentPresence(now);
@@ -144,8 +149,9 @@ export function createServices(deps: ServiceDeps): Services {
     history,
     worker: new WorkerService(store),
     presence,
-    tokens: new TokenService(deps.tokens.store, deps.auth, deps.tokens.admin, now),
-    limits: new LimitsService(deps.rateLimits, limitsStoreOf(deps.agents), now),
+    tokens: new TokenService(deps.tokens.store, deps.auth, deps.tokens.admin, now, audit),
+    limits: new LimitsService(deps.rateLimits, limitsStoreOf(deps.agents), now, audit),
+    audit,
     context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }

@@ -3,13 +3,19 @@ import type { LimitOverride, LimitOverrideBody, LimitsView } from '../../shared/
 import type { RateLimits } from '../edge/rate-limits.js';
 import type { LimitsStore } from '../store/limits-store.js';
 import { Access, type Principal } from './access.js';
+import type { AuditService } from './audit.js';
 
 export class LimitsService {
   constructor(
     readonly limits: RateLimits,
     private readonly store: LimitsStore,
     private readonly now: () => number,
+    private readonly audit?: AuditService,
   ) {}
+
+  private auditOps(caller: Principal, action: string, subject: string, detail = '') {
+    return this.audit ? [this.audit.store.op(this.audit.entry(caller, action, subject, detail))] : [];
+  }
 
   /** Loads the persisted overrides (at start). */
   async load(): Promise<void> {
@@ -32,14 +38,14 @@ export class LimitsService {
   async set(caller: Principal, subject: string, body: LimitOverrideBody): Promise<LimitOverride> {
     Access.authorize(caller, 'limits.write');
     const o: LimitOverride = { subject, factor: body.factor ?? 1, exempt: body.exempt ?? false, note: body.note ?? '', set_at: this.now(), set_by: caller.actor };
-    await this.store.put(o);
+    await this.store.put(o, this.auditOps(caller, 'limits.set', subject, o.exempt ? 'exempt' : `factor ${o.factor}${o.note ? `: ${o.note}` : ''}`));
     this.limits.setOverride(o);
     return o;
   }
 
   async clear(caller: Principal, subject: string): Promise<boolean> {
     Access.authorize(caller, 'limits.write');
-    const removed = await this.store.remove(subject);
+    const removed = await this.store.remove(subject, this.auditOps(caller, 'limits.cleared', subject));
     this.limits.clearOverride(subject);
     return removed;
   }

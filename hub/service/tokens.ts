@@ -9,6 +9,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { hashToken, newToken } from '../auth/tokens.js';
 import type { TokenRecord, TokenStore } from '../store/token-store.js';
 import { Access, type Principal } from './access.js';
+import type { AuditService } from './audit.js';
 
 /** Each kind's prefix: a token says what it is (and the guardians' secret scan knows the shape). */
 const PREFIX: Record<TokenKind, string> = { admin: 'sya', operator: 'syo', viewer: 'syv', metrics: 'sym' };
@@ -31,7 +32,12 @@ export class TokenService {
     private readonly auth: Authenticator,
     private readonly admin: AdminTokenPlace,
     private readonly now: () => number,
+    private readonly audit?: AuditService,
   ) {}
+
+  private auditOps(caller: Principal, action: string, subject: string, detail = '') {
+    return this.audit ? [this.audit.store.op(this.audit.entry(caller, action, subject, detail))] : [];
+  }
 
   /**
    * The admin token in force at start: an earlier rotation of the configured token holds (the
@@ -78,7 +84,7 @@ export class TokenService {
       last_used_at: null,
       revoked_at: null,
       revoked_by: null,
-    });
+    }, this.auditOps(caller, 'token.added', hash.slice(0, 16), `${body.name} (${body.kind})`));
     this.auth.addToken(record);
     return { token, record: this.view(record) };
   }
@@ -91,7 +97,7 @@ export class TokenService {
 
   async revoke(caller: Principal, id: string): Promise<TokenView> {
     Access.authorize(caller, 'tokens.write');
-    const record = await this.tokens.revoke(id, caller.actor, this.now());
+    const record = await this.tokens.revoke(id, caller.actor, this.now(), this.auditOps(caller, 'token.revoked', id));
     this.auth.revokeToken(id);
     return this.view(record);
   }
@@ -105,8 +111,12 @@ export class TokenService {
     Access.authorize(caller, 'tokens.write');
     const token = newToken(PREFIX.admin);
     const hash = hashToken(token);
-    if (this.admin.path) await writeFileAtomic(this.admin.path, `${token}\n`, 0o600);
-    else await this.tokens.setRotation({ from: this.admin.configuredHash, to: hash, at: this.now(), by: caller.actor });
+    if (this.admin.path) {
+      await writeFileAtomic(this.admin.path, `${token}\n`, 0o600);
+      await this.audit?.record(caller, 'token.admin_rotated', 'admin', `written to ${this.admin.path}`);
+    } else {
+      await this.tokens.setRotation({ from: this.admin.configuredHash, to: hash, at: this.now(), by: caller.actor }, this.auditOps(caller, 'token.admin_rotated', 'admin', 'kept in the store'));
+    }
     this.auth.rotateAdmin(hash);
     return { token, written_to: this.admin.path };
   }

@@ -30,12 +30,13 @@ export interface AgentRecord {
 export type AgentPatch = Partial<Pick<AgentRecord, 'priority' | 'description'>>;
 
 export interface AgentStore {
-  create(record: AgentRecord): Promise<AgentRecord>;
+  /** `extra`: more puts for the same batch (the change's audit entry). */
+  create(record: AgentRecord, extra?: KvOp[]): Promise<AgentRecord>;
   get(id: string): Promise<AgentRecord | undefined>;
   list(): Promise<AgentRecord[]>;
-  delete(id: string): Promise<void>;
+  delete(id: string, extra?: KvOp[]): Promise<void>;
   /** Changes the record in one write; AGENT_NOT_FOUND when there is none. */
-  update(id: string, patch: AgentPatch): Promise<AgentRecord>;
+  update(id: string, patch: AgentPatch, extra?: KvOp[]): Promise<AgentRecord>;
   /** The whole agents database (agents, join tokens, what later issues keep here) as it is now, for a backup. */
   snapshot?(): KvSnapshot;
   close(): Promise<void>;
@@ -83,12 +84,12 @@ export class LevelAgentStore implements AgentStore {
     }
   }
 
-  create(record: AgentRecord): Promise<AgentRecord> {
+  create(record: AgentRecord, extra: KvOp[] = []): Promise<AgentRecord> {
     return this.serial(async () => {
       if ((await this.kv.get(key(record.id))) !== undefined) {
         throw new SwitchyardError('AGENT_EXISTS', `agent ${record.id} is already registered; remove it first to issue a new token`);
       }
-      await this.write([{ type: 'put', key: key(record.id), value: JSON.stringify(record) }]);
+      await this.write([{ type: 'put', key: key(record.id), value: JSON.stringify(record) }, ...extra]);
       return record;
     });
   }
@@ -106,20 +107,20 @@ export class LevelAgentStore implements AgentStore {
     return out;
   }
 
-  update(id: string, patch: AgentPatch): Promise<AgentRecord> {
+  update(id: string, patch: AgentPatch, extra: KvOp[] = []): Promise<AgentRecord> {
     return this.serial(async () => {
       const raw = await this.kv.get(key(id));
       if (raw === undefined) throw new SwitchyardError('AGENT_NOT_FOUND', `no agent ${id}`);
       const record: AgentRecord = { ...(JSON.parse(raw) as AgentRecord), ...patch };
-      await this.write([{ type: 'put', key: key(id), value: JSON.stringify(record) }]);
+      await this.write([{ type: 'put', key: key(id), value: JSON.stringify(record) }, ...extra]);
       return record;
     });
   }
 
-  delete(id: string): Promise<void> {
+  delete(id: string, extra: KvOp[] = []): Promise<void> {
     return this.serial(async () => {
       if ((await this.kv.get(key(id))) === undefined) throw new SwitchyardError('AGENT_NOT_FOUND', `no agent ${id}`);
-      await this.write([{ type: 'del', key: key(id) }]);
+      await this.write([{ type: 'del', key: key(id) }, ...extra]);
     });
   }
 

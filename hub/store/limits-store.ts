@@ -5,7 +5,7 @@
 import { SwitchyardError } from '../../shared/errors.js';
 import type { LimitOverride } from '../../shared/limits.js';
 import { LevelAgentStore, type AgentStore } from './agent-store.js';
-import { prefixRange } from './kv.js';
+import { prefixRange, type KvOp } from './kv.js';
 
 const key = (subject: string) => `lm!${subject}`;
 
@@ -18,18 +18,18 @@ export class LimitsStore {
     return out;
   }
 
-  put(o: LimitOverride): Promise<LimitOverride> {
+  put(o: LimitOverride, extra: KvOp[] = []): Promise<LimitOverride> {
     return this.db.serial(async () => {
-      await this.db.write([{ type: 'put', key: key(o.subject), value: JSON.stringify(o) }]);
+      await this.db.write([{ type: 'put', key: key(o.subject), value: JSON.stringify(o) }, ...extra]);
       return o;
     });
   }
 
   /** True when there was one to remove. */
-  remove(subject: string): Promise<boolean> {
+  remove(subject: string, extra: KvOp[] = []): Promise<boolean> {
     return this.db.serial(async () => {
       if ((await this.db.kv.get(key(subject))) === undefined) return false;
-      await this.db.write([{ type: 'del', key: key(subject) }]);
+      await this.db.write([{ type: 'del', key: key(subject) }, ...extra]);
       return true;
     });
   }

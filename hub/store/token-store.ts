@@ -14,7 +14,7 @@
 import { SwitchyardError } from '../../shared/errors.js';
 import type { TokenKind } from '../../shared/tokens.js';
 import { LevelAgentStore, type AgentStore } from './agent-store.js';
-import { prefixRange } from './kv.js';
+import { prefixRange, type KvOp } from './kv.js';
 
 export interface TokenRecord {
   /** Short public id: the first 16 hex digits of the token's SHA-256. */
@@ -61,7 +61,7 @@ export class TokenStore {
     return raw === undefined ? undefined : (JSON.parse(raw) as TokenRecord);
   }
 
-  create(record: TokenRecord): Promise<TokenRecord> {
+  create(record: TokenRecord, extra: KvOp[] = []): Promise<TokenRecord> {
     return this.db.serial(async () => {
       if ((await this.db.kv.get(tokenKey(record.id))) !== undefined) throw new SwitchyardError('TOKEN_EXISTS', `a token with id ${record.id} exists`);
       for (const t of await this.list()) {
@@ -69,20 +69,20 @@ export class TokenStore {
           throw new SwitchyardError('TOKEN_EXISTS', `a live token is already named '${record.name}': revoke it first (switchyard token revoke ${t.id}) or pick another name`);
         }
       }
-      await this.db.write([{ type: 'put', key: tokenKey(record.id), value: JSON.stringify(record) }]);
+      await this.db.write([{ type: 'put', key: tokenKey(record.id), value: JSON.stringify(record) }, ...extra]);
       return record;
     });
   }
 
   /** Marks the token revoked (the record stays, for the audit); TOKEN_NOT_FOUND when there is none. */
-  revoke(id: string, by: string, at: number): Promise<TokenRecord> {
+  revoke(id: string, by: string, at: number, extra: KvOp[] = []): Promise<TokenRecord> {
     return this.db.serial(async () => {
       const raw = await this.db.kv.get(tokenKey(id));
       if (raw === undefined) throw new SwitchyardError('TOKEN_NOT_FOUND', `no token ${id}: see switchyard token list`);
       const record = JSON.parse(raw) as TokenRecord;
       if (record.revoked_at !== null) return record;
       const revoked = { ...record, revoked_at: at, revoked_by: by };
-      await this.db.write([{ type: 'put', key: tokenKey(id), value: JSON.stringify(revoked) }]);
+      await this.db.write([{ type: 'put', key: tokenKey(id), value: JSON.stringify(revoked) }, ...extra]);
       return revoked;
     });
   }
@@ -107,8 +107,8 @@ export class TokenStore {
     return raw === undefined ? null : (JSON.parse(raw) as AdminRotation);
   }
 
-  setRotation(rotation: AdminRotation): Promise<void> {
-    return this.db.serial(() => this.db.write([{ type: 'put', key: ROTATION, value: JSON.stringify(rotation) }]));
+  setRotation(rotation: AdminRotation, extra: KvOp[] = []): Promise<void> {
+    return this.db.serial(() => this.db.write([{ type: 'put', key: ROTATION, value: JSON.stringify(rotation) }, ...extra]));
   }
 
   clearRotation(): Promise<void> {

@@ -81,6 +81,8 @@ describe('help', () => {
     ['up', /Usage: switchyard up \[options\][\s\S]*--sidecars N/],
     ['hub ack', /Usage: switchyard hub ack[\s\S]*needs_ack[\s\S]*--hub URL/],
     ['alerts', /Usage: switchyard alerts \[options\][\s\S]*switchyard alerts ack ID[\s\S]*--all/],
+    ['audit', /Usage: switchyard audit \[options\][\s\S]*--actor A[\s\S]*--since T/],
+    ['limits', /Usage: switchyard limits \[command\][\s\S]*set SUBJECT --factor F[\s\S]*clear SUBJECT/],
     ['token', /Usage: switchyard token <command>[\s\S]*add NAME --role ROLE[\s\S]*revoke ID[\s\S]*rotate-admin/],
   ];
   /** Every help invocation, run concurrently up front (each is a node start-up). */

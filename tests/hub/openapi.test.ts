@@ -311,6 +311,9 @@ describe('the answers of a real session', () => {
     expect((await call('DELETE', '/v1/tokens/0123456789abcdef')).status).toBe(404);
     expect((await call('GET', '/v1/tasks?limit=1', undefined, { authorization: `Bearer ${viewer.token}` })).status).toBe(401);
 
+    // The audit log: what this session changed.
+    expect((await call('GET', '/v1/audit?action=token.')).body.entries.length).toBeGreaterThan(0);
+
     // Backups: take one (answered once verified), list them.
     expect((await call('POST', '/v1/backups')).status).toBe(201);
     expect((await call('GET', '/v1/backups')).body.backups).toHaveLength(1);
