@@ -21,6 +21,8 @@ export interface HubOptions {
   cpuProfDir?: string;
   /** The CLI to run the hub from: another build (BENCH_BASE) for an A/B run. @defaultValue this build's */
   cli?: string;
+  /** More hub settings (the idle phase raises the per-address limits for its 10,000 sidecars on one address). */
+  env?: Record<string, string>;
 }
 
 /** A free loopback port (the hub logs its address only at info level, and the bench runs it at warn). */
@@ -76,6 +78,7 @@ export class HubProcess {
         SWITCHYARD_ADMIN_TOKEN: adminToken,
         SWITCHYARD_LOG_LEVEL: 'warn',
         SWITCHYARD_HEARTBEAT_MS: String(opts.heartbeatMs),
+        ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -341,7 +341,11 @@ interface IdleResult {
 async function idlePhase(cfg: DispatchConfig, fleet: FleetProcess): Promise<IdleResult> {
   const dataDir = tempDir('sy-bench-idle', cfg.dir);
   progress('idle fleet: starting a fresh hub');
-  const hub = await HubProcess.start({ dataDir, heartbeatMs: cfg.heartbeatMs, ...(cfg.cpuProfDir ? { cpuProfDir: cfg.cpuProfDir } : {}) });
+  // Ten thousand sidecars from one address (and registered by one token) is not a fleet the default
+  // rate limits are sized for: this phase raises the per-address connection and heavy budgets.
+  // The dispatch phases run with the defaults (docs/security.md).
+  const idleLimits = { SWITCHYARD_LIMIT_CONNECTS_PER_MIN: String(cfg.idleSidecars * 10), SWITCHYARD_LIMIT_HEAVY_PER_MIN: String(cfg.idleSidecars * 10) };
+  const hub = await HubProcess.start({ dataDir, heartbeatMs: cfg.heartbeatMs, env: idleLimits, ...(cfg.cpuProfDir ? { cpuProfDir: cfg.cpuProfDir } : {}) });
   try {
     const { creds, ms: registerMs } = await registerAgents(hub, agentIds('bench-idle', cfg.idleSidecars), cfg.registerConcurrency);
     const rssBefore = hub.memory().rss;

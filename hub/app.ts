@@ -197,6 +197,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     violations,
   });
   await services.limits.load();
+  rateLimits.onRefused = (budget) => services.metrics.prom.refused(budget);
+  violations.onDisconnect = () => services.metrics.prom.refused('violations');
   // An earlier rotation of a token the environment still names holds (hub/service/tokens.ts).
   const adminHash = await services.tokens.adminHashAtStart();
   if (adminHash !== hashToken(deps.adminToken)) auth.rotateAdmin(adminHash);

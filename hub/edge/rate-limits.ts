@@ -36,6 +36,9 @@ export class RateLimits {
   /** key -> refusals in a row and the last one's time (the progressive wait). */
   private readonly strikes = new Map<string, { count: number; at: number }>();
 
+  /** Told of each refusal (the metrics). */
+  onRefused: (budget: string) => void = () => undefined;
+
   constructor(
     readonly settings: LimitSettings,
     private readonly now: () => number = Date.now,
@@ -85,6 +88,7 @@ export class RateLimits {
         if (!refusal || wait > refusal.retryAfterMs) refusal = { retryAfterMs: wait, budget };
       }
     }
+    if (refusal) this.onRefused(budget);
     return refusal;
   }
 

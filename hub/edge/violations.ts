@@ -45,6 +45,8 @@ const HOUR_MS = 3_600_000;
 
 export class Violations {
   private readonly subjects = new Map<string, Subject>();
+  /** Told of each disconnect for violations (the metrics). */
+  onDisconnect: () => void = () => undefined;
 
   constructor(
     readonly settings: ViolationSettings = VIOLATION_DEFAULTS,
@@ -74,6 +76,7 @@ export class Violations {
       s.disconnects.push(now);
       wait = Math.max(wait, ban);
     }
+    if (wait > 0) this.onDisconnect();
     return wait;
   }
 

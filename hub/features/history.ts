@@ -13,7 +13,7 @@ import { finishes } from '../history/entry.js';
 import { edit } from '../queue/changes.js';
 import type { HubBus } from '../service/bus.js';
 import type { TaskChange, TaskStore } from '../store/task-store.js';
-import { feature, onStop } from './feature.js';
+import { feature } from './feature.js';
 
 export interface HistoryFeatureOptions {
   history: HistoryService;
@@ -24,6 +24,7 @@ export interface HistoryFeatureOptions {
 }
 
 export const historyFeature = feature<HistoryFeatureOptions>('history', async (app, { history, context, store, bus, log }) => {
+  const pending = new Set<Promise<unknown>>();
   const onQueued = (change: TaskChange) => {
     const { task, before } = change;
     if (task.status !== 'queued' || before?.status === 'queued') return;
@@ -44,11 +45,15 @@ export const historyFeature = feature<HistoryFeatureOptions>('history', async (a
   const offChanged = bus.on('task.changed', (change) => {
     if (!offApplied) onQueued(change);
     if (finishes(change.task, change.before)) {
-      history.record(change.task).catch((err: unknown) => log.error({ err, task_id: change.task.id }, 'adding a history entry failed'));
+      const write = history.record(change.task).catch((err: unknown) => log.error({ err, task_id: change.task.id }, 'adding a history entry failed'));
+      pending.add(write);
+      void write.finally(() => pending.delete(write));
     }
   });
-  onStop(app, () => {
+  // A stopping hub lets the entries under way reach the disk before its stores close.
+  app.addHook('preClose', async () => {
     offApplied?.();
     offChanged();
+    await Promise.allSettled([...pending]);
   });
 });

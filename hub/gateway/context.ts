@@ -32,7 +32,7 @@ export interface GatewayDeps {
   /** The review workflow's agent actions (`task.ask`); without it a question is refused. @defaultValue none */
   workflow?: Pick<WorkflowService, 'ask'>;
   /** Messages per second per agent socket (hub/edge/rate-limits.ts). @defaultValue no limit */
-  limits?: Pick<RateLimits, 'wsBudget'>;
+  limits?: Pick<RateLimits, 'wsBudget' | 'onRefused'>;
   /** Refused frames per agent and address, and who is kept out (hub/edge/violations.ts). @defaultValue 50 per connection, no wait */
   violations?: Violations;
 }

@@ -81,6 +81,7 @@ export class AgentSession implements Session {
     // Over its messages per second: refused with the wait, and not acted on (the sidecar resends what has an id).
     const wait = this.frames.take();
     if (wait > 0) {
+      this.deps.limits?.onRefused('ws');
       this.sendError(new SwitchyardError('RATE_LIMITED', `more than ${this.frames.budgetPerSecond} messages in a second: wait ${wait} ms`, { retry_after_ms: wait, budget: 'ws' }), 'id' in msg ? msg.id : undefined);
       return;
     }

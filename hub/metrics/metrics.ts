@@ -41,6 +41,7 @@ export class HubMetrics {
   private readonly backups: Counter<'outcome'>;
   private readonly lastBackup: Gauge;
   private readonly pushSends: Counter<'outcome'>;
+  private readonly refusedAtEdge: Counter<'budget'>;
   private readonly alertsFired: Counter<'rule' | 'severity'>;
 
   constructor(sources: MetricsSources) {
@@ -58,6 +59,7 @@ export class HubMetrics {
     this.backups = counter('switchyard_backups_total', 'Backups by outcome', ['outcome']);
     this.lastBackup = new Gauge({ name: 'switchyard_backup_last_success_timestamp_seconds', help: 'When the last good backup finished (0: none since start)', registers });
     this.pushSends = counter('switchyard_push_sends_total', 'Push notifications sent, by outcome', ['outcome']);
+    this.refusedAtEdge = counter('switchyard_rate_limited_total', 'Requests and frames refused for a rate limit (light, normal, heavy, auth_failures, connects, ws) or violations (violations)', ['budget']);
     this.alertsFired = counter('switchyard_alerts_fired_total', 'Alerts fired or repeated', ['rule', 'severity']);
     for (const lane of LANES) for (const c of [this.created, this.completed, this.failed, this.deadLettered]) c.inc({ lane }, 0);
 
@@ -152,6 +154,11 @@ export class HubMetrics {
   /** A push send ended (the push feature's hook); a fixed set of outcomes keeps the label bounded. */
   push(outcome: 'sent' | 'failed' | 'pruned' | 'retried'): void {
     this.pushSends.inc({ outcome });
+  }
+
+  /** A request or frame refused at the edge (docs/security.md); the budgets are a fixed set. */
+  refused(budget: string): void {
+    this.refusedAtEdge.inc({ budget });
   }
 
   alert(rule: string, severity: string): void {
