@@ -44,6 +44,29 @@ export const HostResources = Type.Object({
 });
 export type HostResources = Static<typeof HostResources>;
 
+/**
+ * One model an executor has (the LLM registry, docs/routing.md): what it is (Ollama's
+ * `/api/tags` details), and whether it is loaded now — warm — with its VRAM and when the runtime
+ * unloads it if unused (`/api/ps`).
+ */
+export const ModelInfo = Type.Object({
+  name: Type.String({ maxLength: 256 }),
+  family: Type.Optional(Type.String({ maxLength: 64 })),
+  /** As the runtime says it, e.g. `7.6B`. */
+  parameter_size: Type.Optional(Type.String({ maxLength: 32 })),
+  /** e.g. `Q4_K_M`. */
+  quantization: Type.Optional(Type.String({ maxLength: 32 })),
+  /** Size on disk. */
+  size_bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Loaded in memory now. */
+  loaded: Type.Boolean(),
+  /** Bytes of it in GPU memory while loaded (0: it runs on the CPU). */
+  vram_bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** When the runtime unloads it if unused (ms since epoch). */
+  expires_at: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type ModelInfo = Static<typeof ModelInfo>;
+
 export const ExecutorAdvert = Type.Object({
   name: ExecutorName,
   available: Type.Boolean(),
@@ -59,6 +82,8 @@ export const ExecutorAdvert = Type.Object({
   model_faults: Type.Optional(
     Type.Array(Type.Object({ name: Type.String({ maxLength: 256 }), reason: Type.String({ maxLength: 1024 }), since: Type.Integer({ minimum: 0 }) }), { maxItems: 256 }),
   ),
+  /** The models it has, with what each is and whether it is warm (Ollama); absent when it does not say. */
+  model_info: Type.Optional(Type.Array(ModelInfo, { maxItems: 256 })),
 });
 export type ExecutorAdvert = Static<typeof ExecutorAdvert>;
 

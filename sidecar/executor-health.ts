@@ -100,6 +100,7 @@ export class ExecutorHealth {
         advert.since = this.downSince.get(info.name)!;
       } else if (info.detail) advert.reason = info.detail;
       if (modelFaults.length > 0) advert.model_faults = modelFaults;
+      if (info.modelInfo && info.modelInfo.length > 0) advert.model_info = info.modelInfo;
       return advert;
     });
   }

@@ -26,6 +26,8 @@ Options:
   --json       Print JSON
 `;
 
+const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+
 /** An agent as the REST API answers it (shared/rest.ts). */
 type AgentView = Agent;
 
@@ -45,6 +47,11 @@ export function formatAgent(a: AgentView): string {
       lines.push(`    ${e.name.padEnd(7)} UNAVAILABLE since ${time(e.since)}${until}: ${e.reason ?? 'no reason given'}`);
     }
     for (const m of e.model_faults ?? []) lines.push(`      model ${m.name} unavailable since ${time(m.since)}: ${m.reason}`);
+    for (const m of e.model_info ?? []) {
+      const what = [m.family, m.parameter_size, m.quantization, m.size_bytes !== undefined ? gb(m.size_bytes) : undefined].filter(Boolean).join(', ');
+      const warm = m.loaded ? `warm: ${gb(m.vram_bytes ?? 0)} VRAM${m.expires_at ? `, until ${time(m.expires_at)}` : ''}` : 'cold';
+      lines.push(`      ${m.name}${what ? `  (${what})` : ''}  ${warm}`);
+    }
   }
   if ((a.executors ?? []).length === 0) lines.push('    (none: offline, or it advertised none)');
   const r = a.resources;

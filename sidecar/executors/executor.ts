@@ -5,6 +5,7 @@
  * run: failures come back classified in `failure`, so the build–verify–fix loop and the hub can
  * decide whether a retry can help.
  */
+import type { ModelInfo } from '../../shared/protocol.js';
 import type { ExecutorName } from '../../shared/task.js';
 
 export interface ExecutorUsage {
@@ -103,6 +104,8 @@ export interface ExecutorInfo {
   detail?: string;
   /** Models loaded right now and their memory (Ollama: from /api/ps). */
   loaded?: LoadedModel[];
+  /** Each model with what it is and whether it is warm (the advert's `model_info`). */
+  modelInfo?: ModelInfo[];
 }
 
 export interface Executor {

@@ -8,6 +8,8 @@
  * Ollama leaves a count out (e.g. when the prompt was cached), and a missing count is 0.
  */
 import type { Executor, ExecutorFailure, ExecutorInfo, ExecutorRequest, ExecutorResult, ExecutorUsage } from './executor.js';
+import type { ModelInfo } from '../../shared/protocol.js';
+import type { OllamaPsModel, OllamaTagModel } from './ollama-client.js';
 import { execFailure, zeroUsage } from './failures.js';
 import {
   OLLAMA_CLIENT_DEFAULTS,
@@ -204,6 +206,7 @@ export class OllamaExecutor implements Executor {
         name: 'ollama',
         available: true,
         models: tags.map((m) => m.name),
+        modelInfo: modelInfoOf(tags, ps),
         loaded: ps.map((m) => {
           const l = { name: m.name, size_vram: count(m.size_vram), size: count(m.size) };
           return m.expires_at ? { ...l, expires_at: m.expires_at } : l;
@@ -302,4 +305,24 @@ function questionOf(raw: unknown): { text: string; options?: string[] } | null {
     if (options.length > 0) q.options = options;
   }
   return q;
+}
+
+/** The registry's view of each installed model: /api/tags' details, and /api/ps for the warm ones. */
+export function modelInfoOf(tags: readonly OllamaTagModel[], ps: readonly OllamaPsModel[]): ModelInfo[] {
+  const warm = new Map(ps.map((m) => [m.name, m]));
+  return tags.slice(0, 256).map((t) => {
+    const info: ModelInfo = { name: t.name.slice(0, 256), loaded: warm.has(t.name) };
+    const d = t.details ?? {};
+    if (d.family) info.family = d.family.slice(0, 64);
+    if (d.parameter_size) info.parameter_size = d.parameter_size.slice(0, 32);
+    if (d.quantization_level) info.quantization = d.quantization_level.slice(0, 32);
+    if (typeof t.size === 'number' && Number.isInteger(t.size) && t.size >= 0) info.size_bytes = t.size;
+    const p = warm.get(t.name);
+    if (p) {
+      info.vram_bytes = Math.round(count(p.size_vram));
+      const at = p.expires_at ? Date.parse(p.expires_at) : NaN;
+      if (Number.isFinite(at) && at > 0) info.expires_at = at;
+    }
+    return info;
+  });
 }

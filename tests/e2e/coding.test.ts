@@ -50,7 +50,10 @@ test('a coding task: first answer fails its tests, the corrective iteration pass
 
   // The sidecar advertised its executor, model and repo: the hub routes by them.
   const agent = await api<{ executors: Array<{ name: string; models: string[] }>; repos: string[] }>(hub.url, 'GET', '/v1/agents/gpu-1');
-  expect(agent.body.executors).toEqual([{ name: 'ollama', available: true, models: [MODEL] }]);
+  // …and what each model is and whether it is warm (the LLM registry at the hub, fed by the sidecar).
+  expect(agent.body.executors).toEqual([
+    { name: 'ollama', available: true, models: [MODEL], model_info: [{ name: MODEL, family: 'qwen2', parameter_size: '7.6B', quantization: 'Q4_K_M', size_bytes: 4_700_000_000, loaded: false }] },
+  ]);
   expect(agent.body.repos).toEqual(['calc']);
 
   const created = await api<Task>(hub.url, 'POST', '/v1/tasks', {

@@ -128,7 +128,8 @@ describe('a hub and two sidecars', () => {
   test('a sidecar killed and restarted with its state: it resumes the task under the same lease', async () => {
     const { hub, sc, tokens, dir } = await fleet(['a1'], LONG_LEASE);
     const marker = join(dir, 'runs.txt');
-    const created = await api<Task>(hub.url, 'POST', '/v1/tasks', { title: 'restart me', executor: 'shell', command: `sleep 1.5; echo run >> '${marker}'; echo second-life` });
+    // Long enough that the killed sidecar's command is still running when the new one starts, on a loaded box too.
+    const created = await api<Task>(hub.url, 'POST', '/v1/tasks', { title: 'restart me', executor: 'shell', command: `sleep 4; echo run >> '${marker}'; echo second-life` });
     // Kill it once its command runs and the sidecar has recorded the command's process group.
     await waitFor('the command recorded in state.json', () => existsSync(join(dir, 'a1', 'state.json')) && readFileSync(join(dir, 'a1', 'state.json'), 'utf8').includes('"pgid"'));
     sc.a1!.kill('SIGKILL');
