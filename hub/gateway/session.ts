@@ -120,12 +120,16 @@ export class AgentSession implements Session {
       if (++this.errors >= MAX_ERRORS) this.conn.close(CLOSE.TOO_MANY_ERRORS, 'too many bad frames');
       return;
     }
-    const keys = [...(this.address ? [`address:${this.address}`] : []), ...(this.registeredId !== null ? [`agent:${this.registeredId}`] : [])];
-    const wait = tracker.record(keys, reason);
+    const wait = tracker.record(this.violationKeys(), reason);
     if (wait === 0) return;
     this.log.warn({ reason, wait_ms: wait }, 'agent disconnected for too many refused frames');
     this.sendError(new SwitchyardError('TOO_MANY_VIOLATIONS', `too many refused frames (the last: ${reason}): stay away ${Math.ceil(wait / 1000)} s, then fix what is sent`, { retry_after_ms: wait }));
     this.conn.close(CLOSE.TOO_MANY_ERRORS, `too many refused frames: wait ${Math.ceil(wait / 1000)} s`);
+  }
+
+  /** Who a refusal counts against: the address, and the agent once its hello authenticated it. */
+  private violationKeys(): string[] {
+    return [...(this.address ? [`address:${this.address}`] : []), ...(this.registeredId !== null ? [`agent:${this.registeredId}`] : [])];
   }
 
   /** The socket closed, whoever closed it. */
@@ -147,8 +151,7 @@ export class AgentSession implements Session {
   onSocketError(): void {
     // ws closes the socket itself (an oversized or invalid frame): it still counts as a refusal.
     if (!this.conn.closing && this.deps.violations) {
-      const keys = [...(this.address ? [`address:${this.address}`] : []), ...(this.registeredId !== null ? [`agent:${this.registeredId}`] : [])];
-      this.deps.violations.record(keys, 'invalid or oversized frame');
+      this.deps.violations.record(this.violationKeys(), 'invalid or oversized frame');
     }
     this.conn.abandon();
   }

@@ -32,11 +32,6 @@ export class AgentService {
     private readonly audit?: AuditService,
   ) {}
 
-  /** The change's audit entry, for the batch that makes it (none without an audit log). */
-  private auditOps(caller: Principal | 'hub', action: string, subject: string, detail = '') {
-    return this.audit ? [this.audit.store.op(this.audit.entry(caller, action, subject, detail))] : [];
-  }
-
   /** Registers an agent; its token is in the answer and nowhere else (only its hash is stored). */
   async register(caller: Principal, body: AgentCreateBody): Promise<{ agent: Agent; token: string }> {
     Access.authorize(caller, 'agents.write');
@@ -47,7 +42,7 @@ export class AgentService {
       created_at: this.now(),
       created_by: caller.actor,
       description: body.description ?? '',
-    }, this.auditOps(caller, 'agent.registered', body.id));
+    }, this.audit?.ops(caller, 'agent.registered', body.id));
     this.auth.addAgent(record.id, record.token_hash);
     return { agent: this.viewOf(record), token };
   }
@@ -65,7 +60,7 @@ export class AgentService {
   /** Changes an agent's priority or description; placement uses the new priority at once. */
   async update(caller: Principal, id: string, body: AgentPatchBody): Promise<Agent> {
     Access.authorize(caller, 'agents.write');
-    const record = await this.agents.update(id, body, this.auditOps(caller, 'agent.changed', id, JSON.stringify(body)));
+    const record = await this.agents.update(id, body, this.audit?.ops(caller, 'agent.changed', id, JSON.stringify(body)));
     this.registry.setPriority(id, record.priority ?? 0);
     return this.viewOf(record);
   }
@@ -91,7 +86,7 @@ export class AgentService {
    * self.ts): the record and its token go, the connection ends, its leases go back to the queue.
    */
   async cutOff(id: string, why: string, log: Log, by: Principal | 'hub' = 'hub'): Promise<number> {
-    await this.agents.delete(id, this.auditOps(by, 'agent.removed', id, why));
+    await this.agents.delete(id, this.audit?.ops(by, 'agent.removed', id, why));
     this.auth.removeAgent(id);
     this.registry.setPriority(id, null);
     this.registry.get(id)?.conn?.close(CLOSE.REMOVED, why);

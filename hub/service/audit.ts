@@ -7,6 +7,7 @@
 import type { AuditEntry, AuditPage, AuditQuery, ActorKind } from '../../shared/audit.js';
 import type { TaskEvent } from '../../shared/task.js';
 import type { AuditStore } from '../store/audit-store.js';
+import type { KvOp } from '../store/kv.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { TokenStore } from '../store/token-store.js';
 import { Access, type Principal } from './access.js';
@@ -27,6 +28,11 @@ export class AuditService {
     const actor = caller === 'hub' ? 'hub' : caller.actor;
     const actor_kind: ActorKind = caller === 'hub' ? 'hub' : actorKindOf(caller);
     return { at: this.now(), actor, actor_kind, action, subject, detail: detail.slice(0, 2000) };
+  }
+
+  /** The puts of a change's entry, for the batch that makes the change (agents, tokens, limits). */
+  ops(caller: Principal | 'hub', action: string, subject: string, detail = ''): KvOp[] {
+    return [this.store.op(this.entry(caller, action, subject, detail))];
   }
 
   async record(caller: Principal | 'hub', action: string, subject: string, detail = ''): Promise<void> {

@@ -13,10 +13,6 @@ export class LimitsService {
     private readonly audit?: AuditService,
   ) {}
 
-  private auditOps(caller: Principal, action: string, subject: string, detail = '') {
-    return this.audit ? [this.audit.store.op(this.audit.entry(caller, action, subject, detail))] : [];
-  }
-
   /** Loads the persisted overrides (at start). */
   async load(): Promise<void> {
     this.limits.setOverrides(await this.store.list());
@@ -38,14 +34,14 @@ export class LimitsService {
   async set(caller: Principal, subject: string, body: LimitOverrideBody): Promise<LimitOverride> {
     Access.authorize(caller, 'limits.write');
     const o: LimitOverride = { subject, factor: body.factor ?? 1, exempt: body.exempt ?? false, note: body.note ?? '', set_at: this.now(), set_by: caller.actor };
-    await this.store.put(o, this.auditOps(caller, 'limits.set', subject, o.exempt ? 'exempt' : `factor ${o.factor}${o.note ? `: ${o.note}` : ''}`));
+    await this.store.put(o, this.audit?.ops(caller, 'limits.set', subject, o.exempt ? 'exempt' : `factor ${o.factor}${o.note ? `: ${o.note}` : ''}`));
     this.limits.setOverride(o);
     return o;
   }
 
   async clear(caller: Principal, subject: string): Promise<boolean> {
     Access.authorize(caller, 'limits.write');
-    const removed = await this.store.remove(subject, this.auditOps(caller, 'limits.cleared', subject));
+    const removed = await this.store.remove(subject, this.audit?.ops(caller, 'limits.cleared', subject));
     this.limits.clearOverride(subject);
     return removed;
   }

@@ -35,10 +35,6 @@ export class TokenService {
     private readonly audit?: AuditService,
   ) {}
 
-  private auditOps(caller: Principal, action: string, subject: string, detail = '') {
-    return this.audit ? [this.audit.store.op(this.audit.entry(caller, action, subject, detail))] : [];
-  }
-
   /**
    * The admin token in force at start: an earlier rotation of the configured token holds (the
    * environment cannot be rewritten), unless the environment now names another token.
@@ -84,7 +80,7 @@ export class TokenService {
       last_used_at: null,
       revoked_at: null,
       revoked_by: null,
-    }, this.auditOps(caller, 'token.added', hash.slice(0, 16), `${body.name} (${body.kind})`));
+    }, this.audit?.ops(caller, 'token.added', hash.slice(0, 16), `${body.name} (${body.kind})`));
     this.auth.addToken(record);
     return { token, record: this.view(record) };
   }
@@ -97,7 +93,7 @@ export class TokenService {
 
   async revoke(caller: Principal, id: string): Promise<TokenView> {
     Access.authorize(caller, 'tokens.write');
-    const record = await this.tokens.revoke(id, caller.actor, this.now(), this.auditOps(caller, 'token.revoked', id));
+    const record = await this.tokens.revoke(id, caller.actor, this.now(), this.audit?.ops(caller, 'token.revoked', id));
     this.auth.revokeToken(id);
     return this.view(record);
   }
@@ -115,7 +111,7 @@ export class TokenService {
       await writeFileAtomic(this.admin.path, `${token}\n`, 0o600);
       await this.audit?.record(caller, 'token.admin_rotated', 'admin', `written to ${this.admin.path}`);
     } else {
-      await this.tokens.setRotation({ from: this.admin.configuredHash, to: hash, at: this.now(), by: caller.actor }, this.auditOps(caller, 'token.admin_rotated', 'admin', 'kept in the store'));
+      await this.tokens.setRotation({ from: this.admin.configuredHash, to: hash, at: this.now(), by: caller.actor }, this.audit?.ops(caller, 'token.admin_rotated', 'admin', 'kept in the store'));
     }
     this.auth.rotateAdmin(hash);
     return { token, written_to: this.admin.path };
