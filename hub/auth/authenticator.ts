@@ -6,7 +6,6 @@
  * opened with it are closed too. What each caller may do is hub/service/access.ts's table.
  */
 import { EventEmitter } from 'node:events';
-import type { Role } from '../../shared/tokens.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { TokenRecord } from '../store/token-store.js';
 import { hashToken, tokenMatches } from './tokens.js';
@@ -91,5 +90,3 @@ export class Authenticator extends EventEmitter<{ revoked: [Revoked] }> {
     return { kind: api.kind, actor: `token:${api.name}`, tokenId: api.id } as Principal;
   }
 }
-
-export type { Role };

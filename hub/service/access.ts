@@ -84,9 +84,4 @@ export class Access {
     const hint = caller.kind === 'agent' ? 'agent tokens may only connect sidecars and use the MCP worker tools' : `${caller.kind === 'admin' || caller.kind === 'operator' ? 'an' : 'a'} ${caller.kind} token may not`;
     throw new SwitchyardError('FORBIDDEN', `${hint} ${caller.kind === 'agent' ? `(${action} needs` : `do ${action}: it needs`} a token of role ${roles.join(' or ')}${caller.kind === 'agent' ? ')' : ''}`, { action, roles: [...roles] });
   }
-
-  /** Whether `caller` may do `action` (for surfaces that filter rather than refuse). */
-  static may(caller: Principal, action: Action): boolean {
-    return (ACTIONS[action] as ReadonlyArray<Role>).includes(caller.kind);
-  }
 }
