@@ -10,6 +10,7 @@
  *  - work starts only after the hub acknowledged the accept, so a stale offer is never run;
  *  - a result is resent until the hub answers it (ack, or an error that says it never will).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -63,6 +64,12 @@ export class Sidecar {
   private heartbeatMs = 10_000;
   private draining = false;
   private msgCounter = 0;
+  /**
+   * Names this process's frames: random, so ids from two runs of one agent never meet, and
+   * short, so an id stays within the protocol's 64 characters whatever the agent's name
+   * (an id built from the agent id outgrew it for long names).
+   */
+  private readonly idPrefix = randomBytes(6).toString('base64url');
   private readonly workspaces: WorkspaceManager;
   private readonly runner: TaskRunner;
 
@@ -120,7 +127,7 @@ export class Sidecar {
   }
 
   private nextId(): string {
-    return `${this.config.agentId}-${Date.now().toString(36)}-${(++this.msgCounter).toString(36)}`;
+    return `${this.idPrefix}-${Date.now().toString(36)}-${(++this.msgCounter).toString(36)}`;
   }
 
   /**

@@ -139,3 +139,21 @@ describe('sidecar and a cancelled task that takes time to stop', () => {
     expect(events.filter((e) => e.to === 'assigned').length).toBeLessThanOrEqual(2);
   });
 });
+
+describe('frame ids and long agent names', () => {
+  test('an agent whose id is the longest allowed (64 characters) still gets its task accepted and done', async () => {
+    h = await startInprocHub({ listen: true });
+    // Frame ids were once built from the agent id and passed the protocol's 64 characters here.
+    const agentId = `a${'x'.repeat(62)}z`;
+    expect(agentId.length).toBe(64);
+    const token = await h.addAgent(agentId);
+    const cfg = loadSidecarConfig({ hubUrl: h.url, agentId, token, dataDir: join(tempDir('sc'), 'sc'), maxConcurrency: 1 }, {});
+    const sc = new Sidecar(cfg, buildExecutors(cfg), silent);
+    sidecars.push(sc);
+    await sc.start();
+    const task = (await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'long name', executor: 'shell', command: 'echo ok' } })).json() as Task;
+    await waitFor(async () => (await h!.store.get(task.id))?.status === 'completed', 'task completed', 15_000);
+    const events = (await h.store.events({ taskId: task.id, limit: 100 })).items;
+    expect(events.find((e) => e.to === 'running')?.actor).toContain(agentId);
+  });
+});
