@@ -68,6 +68,9 @@ import { pingerFeature } from './features/pinger.js';
 import { progressTailsFeature } from './features/progress-tails.js';
 import { pushFeature } from './features/push.js';
 import { schedulerFeature } from './features/scheduler.js';
+import { routingFeature } from './features/routing.js';
+import { routingRoutes } from './api/routing.js';
+import { readPolicyFile } from './routing/policy-file.js';
 import { retentionFeature } from './features/retention.js';
 import { storeHealthFeature } from './features/store-health.js';
 import { Feed } from './gateway/feed.js';
@@ -195,8 +198,10 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     tokens: { store: tokenStore, admin: { path: deps.adminTokenPath ?? null, configuredHash: hashToken(deps.adminToken) } },
     rateLimits,
     violations,
+    routing: { staleMs: config.routingStaleMs, log: log.child({ module: 'routing' }) },
   });
   await services.limits.load();
+  await services.routing.load(config.routingPolicyFile ? await readPolicyFile(config.routingPolicyFile) : undefined, config.routingPolicyFile ?? undefined);
   rateLimits.onRefused = (budget) => services.metrics.prom.refused(budget);
   violations.onDisconnect = () => services.metrics.prom.refused('violations');
   // An earlier rotation of a token the environment still names holds (hub/service/tokens.ts).
@@ -229,12 +234,14 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   pushRoutes(app, services);
   workflowRoutes(app, services);
   historyRoutes(app, services.history);
+  routingRoutes(app, services);
   openApiRoute(app);
 
   // Context first of all: it writes a newly queued task's context ahead of the scheduler's placement (hub/features/history.ts).
   await app.register(historyFeature, { history: services.history, context: services.context, store, bus, log: log.child({ module: 'history' }) });
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
   await app.register(schedulerFeature, { scheduler, store, bus });
+  await app.register(routingFeature, { router: services.router, registry, scheduler, store, bus, sweepMs: config.routingSweepMs, staleMs: config.routingStaleMs, now, log: log.child({ module: 'routing' }) });
   await app.register(executorWatchFeature, { registry, bus, log, now });
   await app.register(progressTailsFeature, { progress, bus });
   await app.register(storeHealthFeature, { health: services.health, bus, log });

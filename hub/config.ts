@@ -183,6 +183,14 @@ export const HubConfigSchema = Type.Object(
     /** Per-agent metric series only while the fleet has at most this many agents (label cardinality). @defaultValue 50 */
     metricsPerAgentMax: Type.Integer({ minimum: 0, maximum: 1000, default: 50, env: 'SWITCHYARD_METRICS_PER_AGENT_MAX' }),
 
+    // Routing (docs/routing.md).
+    /** A JSON file with the routing policy (tiers, candidates, waits); checked at start, a bad one stops the hub. A policy set over REST wins. @defaultValue the built-in default (SWITCHYARD_ROUTING_POLICY) */
+    routingPolicyFile: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, env: 'SWITCHYARD_ROUTING_POLICY' }),
+    /** An agent's report older than this is not trusted for routing (its warm models, VRAM). @defaultValue 60000 (SWITCHYARD_ROUTING_STALE_MS) */
+    routingStaleMs: ms(1_000, 3_600_000, 60_000, 'SWITCHYARD_ROUTING_STALE_MS'),
+    /** How often routed tasks that waited past their stage's bound are moved on. @defaultValue 1000 (SWITCHYARD_ROUTING_SWEEP_MS) */
+    routingSweepMs: ms(20, 60_000, 1_000, 'SWITCHYARD_ROUTING_SWEEP_MS'),
+
     // The review workflow (docs/workflow.md).
     /** Rejections, or lease expiries in a row, that open a task's circuit breaker. @defaultValue 3 (SWITCHYARD_BREAKER_MAX) */
     breakerMax: Type.Integer({ minimum: 1, maximum: 100, default: 3, env: 'SWITCHYARD_BREAKER_MAX' }),

@@ -92,6 +92,8 @@ export const ERROR_CODES = {
   PUSH_KEYS_INVALID: { status: 500, retryable: false },
   // The review workflow (docs/workflow.md)
   CIRCUIT_OPEN: { status: 409, retryable: false },
+  // Routing (docs/routing.md)
+  ROUTING_POLICY_INVALID: { status: 400, retryable: false },
   // MCP (docs/mcp.md)
   MCP_SESSION_NOT_FOUND: { status: 404, retryable: false },
   MCP_STREAM_NOT_OFFERED: { status: 405, retryable: false },

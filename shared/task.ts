@@ -6,6 +6,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ID_MAX_CHARS, Id } from './ids.js';
+import { COMPLEXITIES } from './complexity.js';
+import { TaskRoute } from './routing.js';
 import { Nullable, StringEnum } from './schema.js';
 import { AssembledContext } from './context.js';
 import { Breaker, Clarification, Evidence, Feedback, GUARDIAN_ROLES, GuardianLink, PHASES, Plan, RISKS, Supervision, SUPERVISION_MODES, WORKFLOW_LIMITS } from './workflow.js';
@@ -13,8 +15,7 @@ import { Breaker, Clarification, Evidence, Feedback, GUARDIAN_ROLES, GuardianLin
 export const LANES = ['urgent', 'high', 'normal', 'low'] as const;
 export type Lane = (typeof LANES)[number];
 
-export const COMPLEXITIES = ['trivial', 'standard', 'complex'] as const;
-export type Complexity = (typeof COMPLEXITIES)[number];
+export { COMPLEXITIES, type Complexity } from './complexity.js';
 
 export const TASK_STATUSES = [
   'pending',
@@ -246,6 +247,8 @@ export const Task = Type.Object(
     /** When a `failed` task will be queued again (backoff), or a delayed task becomes due. */
     next_run_at: Nullable(Type.Integer()),
     last_error: Nullable(TaskError),
+    /** Where routing sends it (docs/routing.md); absent for a task that names its executor, model or command. */
+    route: Type.Optional(TaskRoute),
     /** What the agent returned on completion (`null` until then). */
     result: Type.Unknown(),
     // ---- the review workflow (docs/workflow.md); absent on records written before it

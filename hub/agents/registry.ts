@@ -110,9 +110,31 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     return agent;
   }
 
-  private static offered(agent: LiveAgent): LiveAgent['offered'] {
+  /** The router's route capabilities for an agent (docs/routing.md); none until one is set. */
+  private routeOffer: ((agent: LiveAgent) => string[]) | null = null;
+
+  /** What the router says of a route capability an agent lacks, and of a task it holds back (waiting reasons). */
+  routeWords: { why(agent: LiveAgent, candidate: string): string; hold(task: { route?: Task['route']; repo: string | null }): string | null } | null = null;
+
+  setRouteOffer(fn: ((agent: LiveAgent) => string[]) | null): void {
+    this.routeOffer = fn;
+  }
+
+  private offered(agent: LiveAgent): LiveAgent['offered'] {
     const list = AgentRegistry.matchCapabilities(agent.capabilities, agent.executors);
+    if (this.routeOffer && agent.conn) list.push(...this.routeOffer(agent));
     return { list, set: new Set(list) };
+  }
+
+  /**
+   * Recomputes what an agent offers (the routing policy changed, its report went stale); true
+   * when that changed, so the scheduler can fill it again.
+   */
+  reoffer(agent: LiveAgent): boolean {
+    const next = this.offered(agent);
+    const same = next.list.length === agent.offered.list.length && next.list.every((c) => agent.offered.set.has(c));
+    agent.offered = next;
+    return !same;
   }
 
   /**
@@ -140,7 +162,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     const agent = this.ensure(id);
     const previous = agent.conn;
     Object.assign(agent, offer, { conn, ready: false, holdOff: false, draining: false, connectedAt: now, lastSeenAt: now });
-    agent.offered = AgentRegistry.offered(agent);
+    agent.offered = this.offered(agent);
     this.refresh(agent, true);
     return { agent, previous };
   }
@@ -156,13 +178,12 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
 
   heartbeat(agent: LiveAgent, resources: HostResources, executors: ExecutorAdvert[] | undefined, draining: boolean, now: number): void {
     agent.resources = resources;
-    if (executors) {
-      agent.executors = executors;
-      agent.offered = AgentRegistry.offered(agent);
-    }
+    if (executors) agent.executors = executors;
     agent.draining = draining;
     agent.holdOff = false;
     agent.lastSeenAt = now;
+    // Route capabilities follow the report (VRAM, warm models, a usage limit's reset), not only executor changes.
+    if (executors || this.routeOffer) agent.offered = this.offered(agent);
     this.refresh(agent);
   }
 

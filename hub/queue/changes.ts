@@ -11,6 +11,7 @@
  */
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Task, TaskEvent, TaskStatus } from '../../shared/task.js';
+import type { RoutingPolicy } from '../../shared/routing.js';
 import type { BackoffOptions } from './backoff.js';
 import type { TaskDefaults } from './normalize.js';
 import type { QueueTx } from './port.js';
@@ -43,6 +44,8 @@ export interface QueuePolicy {
   random: () => number;
   backoff: BackoffOptions;
   taskDefaults: TaskDefaults;
+  /** The routing policy in force (docs/routing.md); null or absent: tasks are not routed. Set live by the hub. */
+  routing?: RoutingPolicy | null;
 }
 
 const NONE: readonly string[] = Object.freeze([]);

@@ -8,6 +8,7 @@ import { SwitchyardError } from '../../shared/errors.js';
 import type { Task } from '../../shared/task.js';
 import type { Changes } from './changes.js';
 import { addDependants, checkNewDependency } from './dependencies.js';
+import { initialRoute } from './route.js';
 import { checkRunAt, newTaskRecord, planBatch, validateSpec, type PlannedTask } from './normalize.js';
 
 export interface Created {
@@ -77,6 +78,8 @@ export async function createTasks(ws: Changes, plan: readonly PlannedTask[], siz
     const id = ws.tx.newTaskId();
     if (spec.ref !== undefined) idOfRef.set(spec.ref, id);
     const record = newTaskRecord(spec, id, depIds, actor, now, ws.policy.taskDefaults);
+    const routed = initialRoute(record, ws.policy.routing ?? null, now);
+    if (routed) Object.assign(record, routed);
     const delayed = record.run_at !== null && record.run_at > now;
     if (!waiting && !delayed) {
       record.status = 'queued';

@@ -24,14 +24,17 @@ export function checkLease(task: Task, generation: number, agentId: string): voi
   }
 }
 
-/** queued -> assigned: a new generation, and an offer that expires after timeouts.start_ms. */
-export function assign(ws: Changes, task: Task, agentId: string): Task {
+/**
+ * queued -> assigned: a new generation, and an offer that expires after timeouts.start_ms. A
+ * routing decision (`routed`: executor, model, route) is part of the same change.
+ */
+export function assign(ws: Changes, task: Task, agentId: string, routed?: Partial<Task> | null): Task {
   const generation = task.generation + 1;
   return transition(
     ws,
     task,
     'assigned',
-    { generation, lease: { agent_id: agentId, generation, expires_at: ws.now + task.timeouts.start_ms } },
+    { ...routed, generation, lease: { agent_id: agentId, generation, expires_at: ws.now + task.timeouts.start_ms } },
     `agent:${agentId}`,
     `assigned to ${agentId}`,
   );
@@ -42,7 +45,15 @@ export function leaseQueued(ws: Changes, task: Task | undefined, agent: AgentFil
   if (!task || task.status !== 'queued') return null;
   // The same rule as leaseNext: a targeted lease must not bypass delegation, repos or capabilities.
   if (!agentMatches(agent, task)) return null;
-  return assign(ws, task, agent.agentId);
+  const routed = routingOf(agent, task);
+  if (routed === null) return null;
+  return assign(ws, task, agent.agentId, routed);
+}
+
+/** The agent's routing decision for a routed task: undefined when there is nothing to decide, null when it must not take it. */
+export function routingOf(agent: AgentFilter, task: Task): Partial<Task> | null | undefined {
+  if (!task.route || !agent.decide) return undefined;
+  return agent.decide(task);
 }
 
 /** Ends a queued task's delegation, so any agent that can run it may lease it. */

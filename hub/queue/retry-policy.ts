@@ -9,6 +9,7 @@ import type { Task } from '../../shared/task.js';
 import { retryDelayMs, type BackoffOptions } from './backoff.js';
 import { transitionFrom, type Changes } from './changes.js';
 import { cascade } from './dependencies.js';
+import { MODEL_FAILURES, nextStage } from './route.js';
 
 /** The furthest ahead an executor's `retry_after` may push a retry: 24 hours. */
 export const MAX_RETRY_AFTER_MS = 24 * 3600_000;
@@ -33,6 +34,11 @@ export async function failAttempt(ws: Changes, task: Task, before: Task, error: 
   if (error.details !== undefined) lastError.details = error.details;
   if (error.retry_after !== undefined) lastError.retry_after = error.retry_after;
   if (retryable && task.attempts < task.max_attempts) {
+    // A routed task that failed for a model reason tries its next candidate, at once (docs/routing.md).
+    const moved = task.route && MODEL_FAILURES.has(error.code) ? nextStage(task, `${error.code} on ${task.route.chain[task.route.stage]}`, ws.now) : null;
+    if (moved) {
+      return transitionFrom(ws, before, { ...task, ...moved }, 'failed', { last_error: lastError, next_run_at: ws.now }, actor, `${error.code}: moving on to ${moved.route!.chain[moved.route!.stage]}`);
+    }
     const at = retryAt(ws.now, task.attempts, ws.policy.random(), ws.policy.backoff, error.retry_after);
     return transitionFrom(ws, before, task, 'failed', { last_error: lastError, next_run_at: at }, actor, `${error.code}: retry in ${at - ws.now} ms`);
   }

@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import type { Task } from '../../shared/task.js';
 import { AgentRegistry, type LiveAgent } from '../agents/registry.js';
 import { better, rankOf, type AgentRank } from './agent-rank.js';
-import type { TaskChange, TaskStore } from '../store/task-store.js';
+import type { Router } from '../routing/router.js';
+import type { AgentFilter, TaskChange, TaskStore } from '../store/task-store.js';
 
 export class Scheduler {
   /** task id -> agents that rejected it or let it time out. In memory: a restart forgets, harmlessly. */
@@ -21,6 +22,8 @@ export class Scheduler {
   private stopped = false;
   /** Counts tasks entering `queued`; a fill that found nothing retries if it moved meanwhile. */
   private queuedEpoch = 0;
+  /** Decides routed tasks (docs/routing.md); absent: none are routed. */
+  private router: Router | null = null;
 
   constructor(
     private readonly store: TaskStore,
@@ -30,6 +33,10 @@ export class Scheduler {
 
   stop(): void {
     this.stopped = true;
+  }
+
+  setRouter(router: Router | null): void {
+    this.router = router;
   }
 
   /**
@@ -154,16 +161,7 @@ export class Scheduler {
       }
       if (task.status !== 'queued') return;
     }
-    let best: LiveAgent | undefined;
-    let bestRank: AgentRank | undefined;
-    for (const agent of this.registry.values()) {
-      if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task)) continue;
-      const rank = rankOf(agent, this.registry.priorityOf(agent.id), this.registry.completedToday(agent));
-      if (!bestRank || better(rank, bestRank)) {
-        best = agent;
-        bestRank = rank;
-      }
-    }
+    const best = task.route && this.router ? this.bestRouted(task, this.router) : this.leastLoaded(task);
     if (!best) return;
     best.reserved++;
     let leased: Task | null = null;
@@ -175,6 +173,36 @@ export class Scheduler {
       best.reserved--;
     }
     if (leased) this.send(best, leased);
+  }
+
+  /** The least loaded agent that can run the task (agent-rank.ts). */
+  private leastLoaded(task: Task): LiveAgent | undefined {
+    let best: LiveAgent | undefined;
+    let bestRank: AgentRank | undefined;
+    for (const agent of this.registry.values()) {
+      if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task)) continue;
+      const rank = rankOf(agent, this.registry.priorityOf(agent.id), this.registry.completedToday(agent));
+      if (!bestRank || better(rank, bestRank)) {
+        best = agent;
+        bestRank = rank;
+      }
+    }
+    return best;
+  }
+
+  /** For a routed task: the free agent its candidate fits on with the highest score (hub/routing/score.ts). */
+  private bestRouted(task: Task, router: Router): LiveAgent | undefined {
+    let best: LiveAgent | undefined;
+    let bestScore = -Infinity;
+    for (const agent of this.registry.values()) {
+      if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task)) continue;
+      const scored = router.score(agent, task);
+      if (scored && scored.score > bestScore) {
+        best = agent;
+        bestScore = scored.score;
+      }
+    }
+    return best;
   }
 
   /** Fills every agent's free slots (after the store took no writes for a while). */
@@ -206,11 +234,13 @@ export class Scheduler {
     }
   }
 
-  private filterOf(agent: LiveAgent) {
+  private filterOf(agent: LiveAgent): AgentFilter {
+    const router = this.router;
     return {
       agentId: agent.id,
       capabilities: agent.offered.list,
       repos: agent.repos,
+      ...(router ? { decide: (task: Task) => router.decide(agent, task) } : {}),
     };
   }
 

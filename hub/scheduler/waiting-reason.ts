@@ -7,37 +7,45 @@
  */
 import type { Task } from '../../shared/task.js';
 import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
+import { ROUTE_CAPABILITY_PREFIX } from '../../shared/routing.js';
 import { agentMatches } from '../queue/matching.js';
 
 /** At most this many agents are named; the rest are counted. */
 const MAX_NAMED = 8;
 
 /** Only what matching needs: a whole task, or the ready index's head of a kind (hub/alerts/snapshot.ts). */
-export type Waiting = Pick<Task, 'status' | 'capabilities' | 'repo' | 'delegate'>;
+export type Waiting = Pick<Task, 'status' | 'capabilities' | 'repo' | 'delegate'> & Partial<Pick<Task, 'route'>>;
 
 export function waitingReason(task: Waiting, registry: AgentRegistry): string | null {
   if (task.status !== 'queued') return null;
   const connected = registry.all().filter((a) => a.conn !== null);
   if (connected.length === 0) return 'no agent is connected';
+  const held = task.route ? registry.routeWords?.hold(task) : null;
+  if (held) return held;
   const able = connected.filter((a) => agentMatches({ agentId: a.id, capabilities: a.offered.list, repos: a.repos }, task));
   if (able.length > 0) {
+    const stage = task.route ? ` for ${task.route.chain[task.route.stage]} (stage ${task.route.stage + 1} of ${task.route.chain.length})` : '';
     const names = able.slice(0, MAX_NAMED).map((a) => a.id).join(', ');
-    return able.some((a) => registry.freeSlots(a) > 0) ? null : `waiting for a free slot on ${names}`;
+    return able.some((a) => registry.freeSlots(a) > 0) ? null : `waiting for a free slot on ${names}${stage}`;
   }
-  const why = connected.map((a) => `${a.id}: ${lacks(a, task)}`);
+  const why = connected.map((a) => `${a.id}: ${lacks(a, task, registry)}`);
   const shown = why.slice(0, MAX_NAMED).join('; ');
   return `no connected agent can run it now (${shown}${why.length > MAX_NAMED ? `; and ${why.length - MAX_NAMED} more` : ''})`;
 }
 
 /** What one agent lacks for the task, first thing first. */
-function lacks(agent: LiveAgent, task: Waiting): string {
+function lacks(agent: LiveAgent, task: Waiting, registry: AgentRegistry): string {
   if (task.delegate && task.delegate !== agent.id) return `the task is reserved for ${task.delegate}`;
   if (task.repo && agent.repos && !agent.repos.includes(task.repo)) return `no repo ${task.repo}`;
   const missing = task.capabilities.filter((c) => !agent.offered.set.has(c));
-  return missing.map((c) => lacksCapability(agent, c)).join(', ');
+  return missing.map((c) => lacksCapability(agent, c, registry)).join(', ');
 }
 
-function lacksCapability(agent: LiveAgent, capability: string): string {
+function lacksCapability(agent: LiveAgent, capability: string, registry: AgentRegistry): string {
+  if (capability.startsWith(ROUTE_CAPABILITY_PREFIX)) {
+    const candidate = capability.slice(ROUTE_CAPABILITY_PREFIX.length);
+    return registry.routeWords?.why(agent, candidate) ?? `routing is off, so nothing offers ${candidate}`;
+  }
   if (capability.startsWith('executor:')) {
     const name = capability.slice('executor:'.length);
     const advert = agent.executors.find((e) => e.name === name);

@@ -49,6 +49,9 @@ export const ACTIONS = {
   'history.read': ['admin', 'operator', 'viewer', 'agent'],
   'mcp.use': ['admin', 'operator', 'agent'],
   'tasks.claim': ['agent'],
+  // Routing (docs/routing.md): the policy is the fleet's, so only an admin changes it.
+  'routing.read': READ,
+  'routing.write': ADMIN,
 } as const satisfies Record<string, ReadonlyArray<Role>>;
 
 export type Action = keyof typeof ACTIONS;

@@ -37,6 +37,8 @@ export interface HubEvents {
   'store.recovered': StoreRecovery;
   /** An alert of the rules engine fired, repeated (critical, unacknowledged), was acknowledged or cleared (hub/alerts/). */
   'alert.changed': Alert;
+  /** The routing policy in force changed (set, reset to the default): agents' route capabilities follow. */
+  'routing.changed': { source: 'default' | 'file' | 'api' };
 }
 
 export type Listener<T> = (event: T) => void;

@@ -8,6 +8,9 @@ import { Violations, VIOLATION_DEFAULTS } from '../edge/violations.js';
 import { LimitsService } from './limits.js';
 import type { RateLimits } from '../edge/rate-limits.js';
 import { limitsStoreOf } from '../store/limits-store.js';
+import { routingStoreOf } from '../store/routing-store.js';
+import { Router } from '../routing/router.js';
+import { RoutingPolicyService } from './routing-policy.js';
 import { TokenService, type AdminTokenPlace } from './tokens.js';
 import type { TokenStore } from '../store/token-store.js';
 import { AgentPresence } from '../agents/presence.js';
@@ -15,7 +18,7 @@ import type { StoreRecovery } from '../../shared/rest.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Agent as HttpsAgent } from 'node:https';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { PushSender } from '../push/sender.js';
 import type { VapidKeys } from '../push/vapid.js';
 import type { AgentStore } from '../store/agent-store.js';
@@ -77,6 +80,10 @@ export interface Services {
   limits: LimitsService;
   /** Who changed what (docs/security.md, "Audit"). */
   audit: AuditService;
+  /** The routing policy operators set (docs/routing.md); `load()` it before serving. */
+  routing: RoutingPolicyService;
+  /** Places tasks that name no executor or model by the policy (hub/routing/router.ts). */
+  router: Router;
 }
 
 export interface ServiceDeps {
@@ -115,6 +122,8 @@ export interface ServiceDeps {
   rateLimits: RateLimits;
   /** Refused frames and bodies per agent and address (hub/edge/violations.ts). @defaultValue a tracker with the defaults */
   violations?: Violations;
+  /** Routing: how old an agent's report may be and still be trusted (ms), and its log. @defaultValue 60000, silent */
+  routing?: { staleMs: number; log: Logger };
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -131,6 +140,7 @@ export function createServices(deps: ServiceDeps): Services {
   const retention = new RetentionTracker();
   const escalations = new EscalationService(escalationStoreOf(deps.agents), now);
   const history = new HistoryService(historyStoreOf(deps.agents), now);
+  const router = new Router(store, registry, { staleMs: deps.routing?.staleMs ?? 60_000, now }, deps.routing?.log ?? pino({ enabled: false }));
   return {
     access: new Access(deps.auth),
     tasks: new TaskService(store, registry, deps.progress, deps.archive, repoSettingsOf({ guardianChains: deps.guardianChains ?? [], reviewRepos: deps.reviewRepos ?? [] })),
@@ -152,6 +162,8 @@ export function createServices(deps: ServiceDeps): Services {
     tokens: new TokenService(deps.tokens.store, deps.auth, deps.tokens.admin, now, audit),
     limits: new LimitsService(deps.rateLimits, limitsStoreOf(deps.agents), now, audit),
     audit,
+    router,
+    routing: new RoutingPolicyService(router, routingStoreOf(deps.agents), bus, audit),
     context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }

@@ -21,12 +21,14 @@ import { pino, type Logger } from 'pino';
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Task, TaskError, TaskEvent, TaskSpec } from '../../shared/task.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../queue/backoff.js';
-import type { Changes } from '../queue/changes.js';
+import type { RoutingPolicy } from '../../shared/routing.js';
+import { edit, type Changes, type QueuePolicy } from '../queue/changes.js';
 import { createTasks, planCreate } from '../queue/create.js';
 import * as leases from '../queue/leases.js';
 import type { AgentFilter } from '../queue/matching.js';
 import { DEFAULT_TASK_DEFAULTS, type TaskDefaults } from '../queue/normalize.js';
 import * as operator from '../queue/operator.js';
+import { nextStage } from '../queue/route.js';
 import type { TaskRule } from '../workflow/rules.js';
 import { ChangeWriter, Listeners } from './apply.js';
 import { openFormat } from './format.js';
@@ -128,6 +130,8 @@ export class KvTaskStore implements TaskStore {
   private readonly writer: ChangeWriter;
   /** The rules' working set; valid inside an operation on the serial path (see run()). */
   private readonly ws: Changes;
+  /** The rules' settings; `routing` changes live (setRoutingPolicy). */
+  private readonly queuePolicy: QueuePolicy;
   private readonly sweeper: Sweeper;
   private readonly retention: StoreRetention;
   private readonly taskIds: IdGenerator;
@@ -140,6 +144,7 @@ export class KvTaskStore implements TaskStore {
     private readonly kv: Kv,
     private readonly opts: TaskStoreOptions,
   ) {
+    this.queuePolicy = { random: opts.random, backoff: opts.backoff, taskDefaults: opts.taskDefaults, routing: null };
     this.taskIds = ulidGenerator(opts.now, opts.random);
     this.eventIds = ulidGenerator(opts.now, opts.random);
     this.port = new KvPort(this.taskIds, this.eventIds);
@@ -147,7 +152,7 @@ export class KvTaskStore implements TaskStore {
     this.writer = new ChangeWriter(
       this.port,
       this.indexes,
-      { random: opts.random, backoff: opts.backoff, taskDefaults: opts.taskDefaults },
+      this.queuePolicy,
       opts.now,
       new Listeners(opts.logger, 'onApplied'),
       new Listeners(opts.logger, 'onChange'),
@@ -290,13 +295,36 @@ export class KvTaskStore implements TaskStore {
     return this.run(() => createTasks(this.ws, plan, specs.length, actor));
   }
 
+  // ---------------------------------------------------------------- routing
+
+  /** The routing policy new tasks are routed by (null: none). Takes effect for the next task created. */
+  setRoutingPolicy(policy: RoutingPolicy | null): void {
+    this.queuePolicy.routing = policy;
+  }
+
+  /**
+   * Moves a queued routed task from `stage` to its next candidate (no agent took it within the
+   * stage's wait, or a budget keeps it off paid models). Null when it is no longer queued at that
+   * stage (placed, moved, cancelled meanwhile) or has no next stage: nothing written.
+   */
+  reroute(taskId: string, stage: number, reason: string): Promise<Task | null> {
+    return this.run(async () => {
+      const task = await this.ws.read(taskId);
+      if (!task || task.status !== 'queued' || task.route?.stage !== stage) return null;
+      const patch = nextStage(task, reason, this.ws.now);
+      return patch ? edit(this.ws, task, { ...patch, updated_at: this.ws.now }) : null;
+    });
+  }
+
   // ---------------------------------------------------------------- leases
 
   leaseNext(req: LeaseRequest): Promise<Task | null> {
     return this.run(async () => {
       const ws = this.ws;
+      // Routed tasks this agent's decision turned down (their candidate no longer fits here): looked past, as rejected ones are.
+      let skip: Set<string> | undefined;
       for (;;) {
-        const entry = this.indexes.ready.pick(req, ws.now, req.exclude);
+        const entry = this.indexes.ready.pick(req, ws.now, skip ?? req.exclude);
         if (!entry) return null;
         const task = await ws.read(entry.id);
         if (!task || task.status !== 'queued' || task.queued_at !== entry.at) {
@@ -304,7 +332,13 @@ export class KvTaskStore implements TaskStore {
           this.indexes.ready.remove(entry);
           continue;
         }
-        return leases.assign(ws, task, req.agentId);
+        const routed = leases.routingOf(req, task);
+        if (routed === null) {
+          skip ??= new Set(req.exclude);
+          skip.add(task.id);
+          continue;
+        }
+        return leases.assign(ws, task, req.agentId, routed);
       }
     });
   }

@@ -10,6 +10,7 @@
  * backend). What only some backends can do, they declare in `supports`.
  */
 import type { Lane, Task, TaskError, TaskEvent, TaskSpec, TaskStatus } from '../../shared/task.js';
+import type { RoutingPolicy } from '../../shared/routing.js';
 import type { AgentFilter } from '../queue/matching.js';
 import type { KvSnapshot } from './kv.js';
 import type { DegradedState } from './group-commit.js';
@@ -185,6 +186,10 @@ export interface TaskStore {
    * run it may lease it. Returns the task (unchanged if it has no delegate or is not queued).
    */
   undelegate(taskId: string, actor: string): Promise<Task | null>;
+  /** The routing policy tasks created from now on are routed by (docs/routing.md); null: none. */
+  setRoutingPolicy(policy: RoutingPolicy | null): void;
+  /** Moves a queued routed task from `stage` to its next candidate, recording `reason`; null when it is not queued at that stage or has no next. */
+  reroute(taskId: string, stage: number, reason: string): Promise<Task | null>;
   accept(taskId: string, generation: number, agentId: string): Promise<Task>;
   renew(taskId: string, generation: number, agentId: string): Promise<Task>;
   complete(taskId: string, generation: number, agentId: string, result: unknown): Promise<Task>;

@@ -263,7 +263,7 @@ describe('GET /v1/tasks/:id and actions', () => {
   });
 
   it('retries a dead-lettered task', async () => {
-    const t = await createTask({ title: 'fragile', max_attempts: 1 });
+    const t = await createTask({ title: 'fragile', command: 'false', max_attempts: 1 });
     const leased = await h.store.leaseTask(t.id, { agentId: 'w1', capabilities: [], repos: null });
     expect(leased?.status).toBe('assigned');
     await h.store.accept(t.id, leased!.generation, 'w1');

@@ -57,7 +57,7 @@ describe('on a real hub', () => {
     h.hub.bus.on('agent.changed', (a) => events.push(['agent.changed', `${a.id}:${a.state}`]));
     h.hub.bus.on('store.health', (s) => events.push(['store.health', String(s.healthy)]));
 
-    const task = (await h.hub.services.tasks.create({ kind: 'admin', actor: 'admin' }, { title: 't' })).task;
+    const task = (await h.hub.services.tasks.create({ kind: 'admin', actor: 'admin' }, { title: 't', command: 'true' })).task;
     expect(events).toContainEqual(['task.changed', 'new->queued']);
     const client = await RawClient.connect(h.wsUrl, 'w1', await h.addAgent('w1'));
     await client.nextOf('task.assign');

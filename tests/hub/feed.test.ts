@@ -48,7 +48,7 @@ function refusal(query: string, headers: Record<string, string> = {}): Promise<{
 }
 
 async function createTask(spec: Record<string, unknown> = {}): Promise<Task> {
-  const res = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'job', ...spec } });
+  const res = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'job', command: 'true', ...spec } });
   expect(res.statusCode).toBe(201);
   return res.json() as Task;
 }

@@ -67,7 +67,7 @@ describe('the gateway as hub/app.ts wires it', () => {
     c.send(helloMessage('w1', token, { max_concurrency: 4 }));
     expect(await c.nextOf('welcome')).toEqual({ type: 'welcome', protocol: PROTOCOL_VERSION, agent_id: 'w1', heartbeat_ms: 10_000, ping_ms: 4321 });
     // Four tasks in one batch: four offers, leased in one group commit.
-    const res = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks/batch', headers: h.auth(), payload: { tasks: [1, 2, 3, 4].map((i) => ({ title: `t${i}` })) } });
+    const res = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks/batch', headers: h.auth(), payload: { tasks: [1, 2, 3, 4].map((i) => ({ title: `t${i}`, command: 'true' })) } });
     expect(res.statusCode).toBe(201);
     for (let i = 0; i < 4; i++) await c.nextOf('task.assign');
     expect(corks()).toBeGreaterThan(0);

@@ -219,13 +219,13 @@ describe('the answers of a real session', () => {
     // Cancel, twice (409); retry a dead-lettered task; review: approve and reject.
     expect((await call('POST', `/v1/tasks/${b.id}/cancel`, { reason: 'not needed' })).body.status).toBe('cancelled');
     expect((await call('POST', `/v1/tasks/${b.id}/cancel`)).status).toBe(409);
-    const fragile = (await call('POST', '/v1/tasks', { title: 'fragile', max_attempts: 1, capabilities: ['none-has-it'] })).body as Task;
+    const fragile = (await call('POST', '/v1/tasks', { title: 'fragile', command: 'false', max_attempts: 1, capabilities: ['none-has-it'] })).body as Task;
     const lease = (await h.store.leaseTask(fragile.id, { agentId: 'x', capabilities: ['none-has-it'], repos: null }))!;
     await h.store.accept(fragile.id, lease.generation, 'x');
     await h.store.fail(fragile.id, lease.generation, 'x', { code: 'EXEC_EXIT_NONZERO', message: 'exit 1', retryable: true, details: { exit_code: 1 } });
     expect((await call('POST', `/v1/tasks/${fragile.id}/retry`)).body.last_error.code).toBe('EXEC_EXIT_NONZERO');
     for (const decide of ['approve', 'reject'] as const) {
-      const t = (await call('POST', '/v1/tasks', { title: `review ${decide}`, review: true, capabilities: ['none-has-it'] })).body as Task;
+      const t = (await call('POST', '/v1/tasks', { title: `review ${decide}`, command: 'true', review: true, capabilities: ['none-has-it'] })).body as Task;
       const l = (await h.store.leaseTask(t.id, { agentId: 'x', capabilities: ['none-has-it'], repos: null }))!;
       await h.store.accept(t.id, l.generation, 'x');
       await h.store.complete(t.id, l.generation, 'x', { summary: 'done' });
@@ -235,7 +235,7 @@ describe('the answers of a real session', () => {
     // The review workflow: an agent asks on its own lease (its token), the operator answers or
     // force-unblocks; it submits with evidence; changes requested; the gate overridden; escalations.
     const agentAuth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const wt = (await call('POST', '/v1/tasks', { title: 'ask me', review: true, capabilities: ['none-has-it'] })).body as Task;
+    const wt = (await call('POST', '/v1/tasks', { title: 'ask me', command: 'true', review: true, capabilities: ['none-has-it'] })).body as Task;
     const runOnW1 = async () => {
       const l = (await h.store.leaseTask(wt.id, { agentId: 'w1', capabilities: ['none-has-it'], repos: null }))!;
       await h.store.accept(wt.id, l.generation, 'w1');
@@ -371,6 +371,12 @@ describe('the answers of a real session', () => {
     expect((await call('PUT', '/v1/limits/overrides/agent:w9', { factor: 2, note: 'big box' })).body).toMatchObject({ subject: 'agent:w9', factor: 2 });
     expect((await call('DELETE', '/v1/limits/overrides/agent:w9')).body).toEqual({ subject: 'agent:w9', cleared: true });
     expect((await call('PUT', '/v1/limits/overrides/nobody', { exempt: true })).status).toBe(400);
+    const policy = (await call('GET', '/v1/routing/policy')).body;
+    expect(policy.source).toBe('default');
+    const set = (await call('PUT', '/v1/routing/policy', { ...policy.policy, enabled: false })).body;
+    expect(set).toMatchObject({ source: 'api', policy: { enabled: false } });
+    expect((await call('PUT', '/v1/routing/policy', { tiers: {} })).status).toBe(400);
+    expect((await call('DELETE', '/v1/routing/policy')).body).toMatchObject({ source: 'default', policy: { enabled: true } });
 
     // Last, as it ends the admin token this session uses: rotate it.
     const rotated = (await call('POST', '/v1/tokens/rotate-admin')).body as { token: string };

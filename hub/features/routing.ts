@@ -1,0 +1,75 @@
+/**
+ * Routing as a hub feature (docs/routing.md): the router offers agents their route capabilities
+ * and decides placements (through the registry and the scheduler), follows task changes (which
+ * routed tasks wait, how runs went), and on a timer moves on routed tasks that waited past their
+ * stage's bound and takes back route capabilities of agents whose report went stale.
+ */
+import type { Logger } from 'pino';
+import type { AgentRegistry } from '../agents/registry.js';
+import type { Router } from '../routing/router.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { HubBus } from '../service/bus.js';
+import type { TaskStore } from '../store/task-store.js';
+import { feature, onStop } from './feature.js';
+
+export interface RoutingFeatureOptions {
+  router: Router;
+  registry: AgentRegistry;
+  scheduler: Scheduler;
+  store: TaskStore;
+  bus: HubBus;
+  sweepMs: number;
+  staleMs: number;
+  now: () => number;
+  log: Logger;
+}
+
+/** Queued tasks read per page when loading the routed ones at start. */
+const LOAD_PAGE = 1000;
+
+export const routingFeature = feature<RoutingFeatureOptions>('routing', async (app, o) => {
+  const { router, registry, scheduler, store, bus } = o;
+  registry.setRouteOffer((agent) => router.offerOf(agent));
+  scheduler.setRouter(router);
+  registry.routeWords = { why: (agent, candidate) => router.why(agent, candidate), hold: (task) => router.hold(task) };
+  // Routed tasks already queued (a restart): their waits go on counting. Once, at start, by page.
+  for (let after: string | undefined; ; ) {
+    const page = await store.list({ status: 'queued', limit: LOAD_PAGE, ...(after ? { after } : {}) });
+    for (const t of page.items) if (t.route) router.track(t);
+    if (!page.next) break;
+    after = page.next;
+  }
+  const offChanged = bus.on('task.changed', (change) => router.handleChange(change));
+  const reofferAll = () => {
+    for (const agent of registry.values()) if (agent.conn && registry.reoffer(agent)) void scheduler.fill(agent);
+  };
+  const offPolicy = bus.on('routing.changed', reofferAll);
+  // Agents offered route capabilities before the policy was loaded and this feature hooked in.
+  reofferAll();
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    const now = o.now();
+    // A report that went stale is no longer trusted: its route capabilities go.
+    for (const agent of registry.values()) {
+      if (agent.conn && agent.lastSeenAt !== null && now - agent.lastSeenAt > o.staleMs) registry.reoffer(agent);
+    }
+    // A task moved on is placed by the scheduler as it is applied (it is queued, with a new requirement).
+    router
+      .sweep()
+      .catch((err: unknown) => o.log.warn({ err }, 'the routing sweep failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, o.sweepMs);
+  timer.unref();
+  onStop(app, () => {
+    clearInterval(timer);
+    offChanged();
+    offPolicy();
+    registry.setRouteOffer(null);
+    registry.routeWords = null;
+    scheduler.setRouter(null);
+  });
+});

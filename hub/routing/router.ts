@@ -1,0 +1,239 @@
+/**
+ * The router (docs/routing.md). It never scans the queue:
+ *   - agents offer `route:<candidate>` for each policy candidate that fits on them now (fit.ts),
+ *     recomputed with every report; a routed task requires its current stage's, so the store's
+ *     ready index matches routed tasks as it matches any capability, O(signatures);
+ *   - when a task is placed, the agent's decision (executor, model, score and reasons) is made
+ *     here and written in the assignment's own change;
+ *   - queued routed tasks sit in a heap by stage deadline; a sweep moves those no agent took
+ *     within their stage's wait to the next candidate;
+ *   - finished runs feed the recent success and run time of each model on each agent.
+ */
+import type { Logger } from 'pino';
+import { parseCandidate, routeCapability, type RoutingPolicy } from '../../shared/routing.js';
+import type { Task } from '../../shared/task.js';
+import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
+import { MinHeap } from '../queue/heap.js';
+import { stageDeadline } from '../queue/route.js';
+import type { TaskChange, TaskStore } from '../store/task-store.js';
+import { fitOf, type Fit, type FitAgent } from './fit.js';
+import { RecentOutcomes } from './outcomes.js';
+import { candidatesOf, DEFAULT_VRAM_HEADROOM } from './policy.js';
+import { scoreOf } from './score.js';
+
+/** What a budget says of a repo's paid work: false (free to go), 'wait' (hold it), 'local' (local models only). */
+export type PaidBlock = false | 'wait' | 'local';
+
+export interface RouterOptions {
+  /** Reports older than this are not trusted (ms). @defaultValue 60000 */
+  staleMs: number;
+  now?: () => number;
+  /** A repo's budget state for paid candidates (the budget service); absent: never blocked. */
+  paidBlocked?: (repo: string | null) => PaidBlock;
+}
+
+interface Due {
+  id: string;
+  stage: number;
+  at: number;
+}
+
+export class Router {
+  readonly outcomes = new RecentOutcomes();
+  private policy: RoutingPolicy | null = null;
+  private candidates: string[] = [];
+  /** Queued routed tasks: id -> the stage they wait at (the heap may hold older entries; this decides). */
+  private readonly queued = new Map<string, { stage: number; candidate: string; repo: string | null }>();
+  private readonly due = new MinHeap<Due>((a, b) => a.at < b.at);
+  /** Those of `queued` at a paid candidate: what a budget that says "local models only" moves on. */
+  private readonly paidQueued = new Set<string>();
+  private readonly now: () => number;
+  private sweeping = false;
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly registry: AgentRegistry,
+    private readonly opts: RouterOptions,
+    private readonly log: Logger,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The policy in force (filled); null turns routing off for new tasks and offers no route capabilities. */
+  setPolicy(policy: RoutingPolicy | null): void {
+    this.policy = policy && policy.enabled !== false ? policy : null;
+    this.candidates = this.policy ? candidatesOf(this.policy) : [];
+    this.store.setRoutingPolicy(this.policy);
+  }
+
+  setPaidBlocked(fn: (repo: string | null) => PaidBlock): void {
+    this.opts.paidBlocked = fn;
+  }
+
+  private fitOptions() {
+    return { now: this.now(), staleMs: this.opts.staleMs, headroom: this.policy?.vram_headroom ?? DEFAULT_VRAM_HEADROOM };
+  }
+
+  /** The route capabilities an agent offers now: one per policy candidate that fits on it. */
+  offerOf(agent: FitAgent): string[] {
+    if (this.candidates.length === 0) return [];
+    const opts = this.fitOptions();
+    const caps: string[] = [];
+    for (const c of this.candidates) if (fitOf(agent, c, opts).ok) caps.push(routeCapability(c));
+    return caps;
+  }
+
+  /** Whether one candidate fits on an agent now, and why not (waiting reasons). */
+  fit(agent: FitAgent, candidate: string): Fit {
+    return fitOf(agent, candidate, this.fitOptions());
+  }
+
+  private paidBlock(task: Pick<Task, 'repo'>): PaidBlock {
+    return this.opts.paidBlocked?.(task.repo) ?? false;
+  }
+
+  /**
+   * What `agent` would run `task` on, as the assignment's patch: executor, model, and the route
+   * with the decision and its reasons. Null when its candidate does not fit there (any more), or
+   * a budget holds the task's paid work.
+   */
+  decide(agent: LiveAgent, task: Task): Partial<Task> | null {
+    const route = task.route;
+    if (!route) return {};
+    const scored = this.score(agent, task);
+    if (!scored) return null;
+    const { fit, score, reasons } = scored;
+    return {
+      executor: fit.executor,
+      model: fit.model,
+      route: {
+        ...route,
+        decision: { at: this.now(), agent_id: agent.id, candidate: route.chain[route.stage]!, executor: fit.executor, model: fit.model, score, reasons },
+      },
+    };
+  }
+
+  /** The agent's score for a routed task (higher is better), or null when it cannot take it. */
+  score(agent: LiveAgent, task: Task): { fit: Extract<Fit, { ok: true }>; score: number; reasons: string } | null {
+    const route = task.route!;
+    const candidate = route.chain[route.stage];
+    if (candidate === undefined) return null;
+    const fit = this.fit(agent, candidate);
+    if (!fit.ok) return null;
+    if (fit.paid && this.paidBlock(task) !== false) return null;
+    const recent = this.outcomes.of(agent.id, fit.model ?? fit.executor);
+    const { score, reasons } = scoreOf({ agentId: agent.id, fit, freeSlots: this.registry.freeSlots(agent), maxSlots: agent.maxConcurrency, resources: agent.resources, recent });
+    return { fit, score, reasons };
+  }
+
+  /** Why one candidate does not fit on an agent now (waiting reasons): the fit's own words. */
+  why(agent: FitAgent, candidate: string): string {
+    const fit = this.fit(agent, candidate);
+    if (fit.ok) return `${candidate} fits, but it is no longer in the routing policy`;
+    return `${candidate}: ${fit.why}`;
+  }
+
+  /** Why a routed task is held back whatever the agents (a budget), or null. */
+  hold(task: Pick<Task, 'route' | 'repo'>): string | null {
+    const route = task.route;
+    if (!route) return null;
+    const candidate = route.chain[route.stage]!;
+    if (parseCandidate(candidate).executor !== 'claude') return null;
+    const block = this.paidBlock(task);
+    if (block === 'wait') return `the budget of repo ${task.repo ?? '(none)'} is used up for today: it waits for ${candidate} (a paid model) until the budget allows it`;
+    if (block === 'local') return `the budget of repo ${task.repo ?? '(none)'} is used up for today: it moves on to a local model`;
+    return null;
+  }
+
+  /** Why a routed task's current candidate cannot run on this agent, or null when it can. */
+  explain(agent: LiveAgent, task: Pick<Task, 'route' | 'repo'>): string | null {
+    const route = task.route;
+    if (!route) return null;
+    const candidate = route.chain[route.stage]!;
+    const fit = this.fit(agent, candidate);
+    if (!fit.ok) return `${candidate}: ${fit.why}`;
+    const block = fit.paid ? this.paidBlock(task) : false;
+    if (block) return `${candidate}: the budget of repo ${task.repo ?? '(none)'} is used up for today (paid models ${block === 'wait' ? 'wait' : 'are skipped'})`;
+    if (!this.candidates.includes(candidate)) return `${candidate}: no longer in the routing policy (the task moves on after its wait)`;
+    return null;
+  }
+
+  /** Follows the store: which routed tasks are queued at which stage, and how finished runs went. */
+  handleChange({ task, before }: Pick<TaskChange, 'task' | 'before'>): void {
+    if (task.route && task.status === 'queued') {
+      const known = this.queued.get(task.id);
+      if (!known || known.stage !== task.route.stage) {
+        const candidate = task.route.chain[task.route.stage]!;
+        this.queued.set(task.id, { stage: task.route.stage, candidate, repo: task.repo });
+        if (parseCandidate(candidate).executor === 'claude') this.paidQueued.add(task.id);
+        else this.paidQueued.delete(task.id);
+        this.due.push({ id: task.id, stage: task.route.stage, at: stageDeadline(task) });
+      }
+    } else if (this.queued.has(task.id)) this.untrack(task.id);
+    // A run ended: it counts for that model on that agent.
+    if (before?.status === 'running' && task.status !== 'running' && before.lease && before.route?.decision) {
+      const d = before.route.decision;
+      const passed = task.status === 'completed' || task.status === 'review';
+      if (passed || task.status === 'failed' || task.status === 'dead_letter' || task.last_error !== before.last_error) {
+        this.outcomes.record(before.lease.agent_id, d.model ?? d.executor, passed, this.now() - (before.lease.started_at ?? this.now()));
+      }
+    }
+  }
+
+  /** Loads the routed tasks already queued (at start), so their waits count. */
+  track(task: Task): void {
+    this.handleChange({ task, before: null });
+  }
+
+  private untrack(id: string): void {
+    this.queued.delete(id);
+    this.paidQueued.delete(id);
+  }
+
+  /** How many routed tasks wait now (metrics, tests). */
+  get waiting(): number {
+    return this.queued.size;
+  }
+
+  /**
+   * Moves on every queued routed task whose stage waited past its bound, and every one at a paid
+   * candidate whose repo's budget says local models only. Returns how many moved.
+   */
+  async sweep(): Promise<number> {
+    if (this.sweeping) return 0;
+    this.sweeping = true;
+    let moved = 0;
+    try {
+      const now = this.now();
+      const work: Array<{ id: string; stage: number; reason: string }> = [];
+      while (this.due.size > 0 && this.due.peek()!.at <= now) {
+        const d = this.due.pop()!;
+        const q = this.queued.get(d.id);
+        if (!q || q.stage !== d.stage) continue; // placed or moved since
+        work.push({ id: d.id, stage: d.stage, reason: `no agent took it for ${q.candidate} within its wait` });
+      }
+      if (this.opts.paidBlocked && this.paidQueued.size > 0) {
+        for (const id of this.paidQueued) {
+          const q = this.queued.get(id)!;
+          if (this.opts.paidBlocked(q.repo) === 'local') {
+            work.push({ id, stage: q.stage, reason: `the budget of repo ${q.repo ?? '(none)'} is used up for today: local models only` });
+          }
+        }
+      }
+      for (const w of work) {
+        try {
+          const task = await this.store.reroute(w.id, w.stage, w.reason);
+          if (task) {
+            moved++;
+            this.log.info({ task_id: w.id, from: w.stage, to: task.route?.stage, reason: w.reason }, 'routed task moved to its next candidate');
+          } else this.untrack(w.id); // its chain ended (it stays queued for the last candidate) or it changed meanwhile
+        } catch (err) {
+          this.log.warn({ err, task_id: w.id }, 'moving a routed task on failed');
+        }
+      }
+    } finally {
+      this.sweeping = false;
+    }
+    return moved;
+  }
+}
