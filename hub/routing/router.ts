@@ -100,7 +100,8 @@ export class Router {
   decide(agent: LiveAgent, task: Task): Partial<Task> | null {
     const route = task.route;
     if (!route) return {};
-    const scored = this.score(agent, task);
+    // Called while this placement holds one of the agent's slots (place and fill reserve it first): count it as free.
+    const scored = this.score(agent, task, 1);
     if (!scored) return null;
     const { fit, score, reasons } = scored;
     return {
@@ -114,7 +115,7 @@ export class Router {
   }
 
   /** The agent's score for a routed task (higher is better), or null when it cannot take it. */
-  score(agent: LiveAgent, task: Task): { fit: Extract<Fit, { ok: true }>; score: number; reasons: string } | null {
+  score(agent: LiveAgent, task: Task, heldSlots = 0): { fit: Extract<Fit, { ok: true }>; score: number; reasons: string } | null {
     const route = task.route!;
     const candidate = route.chain[route.stage];
     if (candidate === undefined) return null;
@@ -122,7 +123,7 @@ export class Router {
     if (!fit.ok) return null;
     if (fit.paid && this.paidBlock(task) !== false) return null;
     const recent = this.outcomes.of(agent.id, fit.model ?? fit.executor);
-    const { score, reasons } = scoreOf({ agentId: agent.id, fit, freeSlots: this.registry.freeSlots(agent), maxSlots: agent.maxConcurrency, resources: agent.resources, recent });
+    const { score, reasons } = scoreOf({ agentId: agent.id, fit, freeSlots: this.registry.freeSlots(agent) + heldSlots, maxSlots: agent.maxConcurrency, resources: agent.resources, recent });
     return { fit, score, reasons };
   }
 
