@@ -44,6 +44,8 @@ import { HistoryService } from '../history/service.js';
 import { ContextService, type ContextSettings } from '../context/service.js';
 import { historyStoreOf } from '../store/history-store.js';
 import { WorkerService } from './worker.js';
+import { RepoService } from './repos.js';
+import { repoStoreOf } from '../store/repo-store.js';
 
 export interface Services {
   access: Access;
@@ -77,6 +79,8 @@ export interface Services {
   limits: LimitsService;
   /** Who changed what (docs/security.md, "Audit"). */
   audit: AuditService;
+  /** The repo registry (docs/repos.md); `load()` it before serving. */
+  repos: RepoService;
 }
 
 export interface ServiceDeps {
@@ -131,9 +135,12 @@ export function createServices(deps: ServiceDeps): Services {
   const retention = new RetentionTracker();
   const escalations = new EscalationService(escalationStoreOf(deps.agents), now);
   const history = new HistoryService(historyStoreOf(deps.agents), now);
+  const repos = new RepoService(repoStoreOf(deps.agents), bus, now, audit);
+  const repoSettings = repoSettingsOf({ guardianChains: deps.guardianChains ?? [], reviewRepos: deps.reviewRepos ?? [] });
   return {
     access: new Access(deps.auth),
-    tasks: new TaskService(store, registry, deps.progress, deps.archive, repoSettingsOf({ guardianChains: deps.guardianChains ?? [], reviewRepos: deps.reviewRepos ?? [] })),
+    // The default repo first, so the repo's review settings apply to the repo it took.
+    tasks: new TaskService(store, registry, deps.progress, deps.archive, (spec) => repoSettings(repos.withDefaultRepo(spec)), (repo) => repos.holdOf(repo)),
     review: new ReviewService(store),
     agents,
     health: new HealthService(store, registry, bus, startedAt, now, deps.recovery ?? null, backups, deps.retentionOn ? retention : undefined),
@@ -152,6 +159,7 @@ export function createServices(deps: ServiceDeps): Services {
     tokens: new TokenService(deps.tokens.store, deps.auth, deps.tokens.admin, now, audit),
     limits: new LimitsService(deps.rateLimits, limitsStoreOf(deps.agents), now, audit),
     audit,
+    repos,
     context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }
