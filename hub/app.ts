@@ -38,6 +38,7 @@ import { Authenticator } from './auth/authenticator.js';
 import type { Action } from './service/access.js';
 import { tokenRoutes } from './api/tokens.js';
 import { limitRoutes } from './api/limits.js';
+import { repoRoutes } from './api/repos.js';
 import { installPreAuthLimits, installRequestLimits } from './api/rate-limit-hook.js';
 import { RateLimits } from './edge/rate-limits.js';
 import { Violations } from './edge/violations.js';
@@ -210,6 +211,9 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   services.tokens.start();
   await services.history.load();
   await services.agents.load();
+  await services.repos.load();
+  // The registry's say in scheduling (docs/repos.md): a paused repo's tasks wait, priorities rank within a lane.
+  store.setReadyPolicy?.({ hold: (repo) => services.repos.holdOf(repo), rank: (repo) => services.repos.priorityOf(repo) });
   const disconnectBus = connectBus(bus, store, registry);
 
   // The REST edge. OpenAPI first: it follows every route registered after it.
@@ -225,6 +229,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   agentRoutes(app, services);
   tokenRoutes(app, services);
   limitRoutes(app, services);
+  repoRoutes(app, services);
   joinRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);

@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   AGENT_EXISTS: { status: 409, retryable: false },
   TOKEN_NOT_FOUND: { status: 404, retryable: false },
   TOKEN_EXISTS: { status: 409, retryable: false },
+  REPO_NOT_FOUND: { status: 404, retryable: false },
+  REPO_EXISTS: { status: 409, retryable: false },
   AGENT_REPLACED: { status: 409, retryable: false },
   AGENT_OFFLINE: { status: 409, retryable: true },
   HUB_SHUTTING_DOWN: { status: 503, retryable: true },

@@ -131,6 +131,8 @@ export const TaskSpec = Type.Object(
     complexity: Type.Optional(StringEnum(COMPLEXITIES)),
     capabilities: Type.Optional(Type.Array(Token, { maxItems: 32, uniqueItems: true })),
     repo: Type.Optional(Token),
+    /** Set by the hub when it chose the repo (a coding task with none: docs/repos.md); a client's own is dropped. */
+    repo_reason: Type.Optional(Type.String({ maxLength: 500 })),
     lane: Type.Optional(StringEnum(LANES)),
     depends_on: Type.Optional(Type.Array(Token, { maxItems: LIMITS.listItems, uniqueItems: true })),
     idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
@@ -205,6 +207,8 @@ export const Task = Type.Object(
     /** Sorted; includes `executor:<name>` and `model:<name>` for a task that names them. */
     capabilities: Type.Array(Type.String()),
     repo: Nullable(Type.String()),
+    /** Why the task has its repo when the hub chose it (docs/repos.md, "The default repo"); absent otherwise. */
+    repo_reason: Type.Optional(Type.String()),
     lane: StringEnum(LANES),
     /** Ids of the tasks this one waits for. */
     depends_on: Type.Array(Type.String()),

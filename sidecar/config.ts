@@ -155,10 +155,19 @@ function readTokenFile(path: string): string {
 
 /** ws(s)://host/v1/agent from whatever base URL the operator gave. */
 export function agentSocketUrl(hubUrl: string): string {
+  return hubUrlOf(hubUrl, '/v1/agent', 'ws');
+}
+
+/** The hub's REST URL for `path` (`/v1/agent/repos`), whether `hubUrl` was given as http(s) or ws(s). */
+export function hubRestUrl(hubUrl: string, path: string): string {
+  return hubUrlOf(hubUrl, path, 'http');
+}
+
+function hubUrlOf(hubUrl: string, path: string, scheme: 'ws' | 'http'): string {
   const u = new URL(hubUrl);
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  if (u.protocol === 'https:') u.protocol = 'wss:';
-  u.pathname = '/v1/agent';
+  const secure = u.protocol === 'https:' || u.protocol === 'wss:';
+  u.protocol = `${scheme}${secure ? 's' : ''}:`;
+  u.pathname = path;
   u.search = '';
   return u.toString();
 }

@@ -28,6 +28,7 @@ import { readHostResources } from './resources.js';
 import { SidecarState, type HeldTask, type ResultMessage } from './state.js';
 import { TaskRunner, type HostFault, type RunOutcome } from './task-runner.js';
 import { WorkspaceManager } from './workspace/workspace-manager.js';
+import { fetchHubRepos, hubOnlyRepos } from './hub-repos.js';
 
 export const SIDECAR_VERSION = '0.1.0';
 
@@ -180,7 +181,19 @@ export class Sidecar {
     });
   }
 
+  /** Fills in repos from the hub's registry before each hello (the local config wins). */
+  private async syncHubRepos(): Promise<void> {
+    const hub = await fetchHubRepos(this.config.hubUrl, this.config.token, this.log);
+    if (hub === null) return;
+    try {
+      this.workspaces.setHubRepos(hubOnlyRepos(this.config.repos, hub));
+    } catch (err) {
+      this.log.warn({ err }, 'the hub repo settings are not usable here: using the local repo config only');
+    }
+  }
+
   private async hello(): Promise<SidecarMessage> {
+    await this.syncHubRepos();
     return {
       type: 'hello',
       protocol: PROTOCOL_VERSION,

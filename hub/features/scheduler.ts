@@ -21,10 +21,15 @@ export const schedulerFeature = feature<{ scheduler: Scheduler; store: TaskStore
   const offHealth = bus.on('store.health', ({ healthy }) => {
     if (healthy) scheduler.fillAll();
   });
+  // A repo resumed or moved up may have tasks free agents can take now (a paused one's waited).
+  const offRepo = bus.on('repo.changed', ({ change }) => {
+    if (change !== 'paused' && change !== 'removed') scheduler.fillAll();
+  });
   onStop(app, () => {
     scheduler.stop();
     offApplied?.();
     offChanged();
     offHealth();
+    offRepo();
   });
 });

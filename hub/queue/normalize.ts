@@ -98,6 +98,7 @@ export function newTaskRecord(
     complexity_reason: reason,
     capabilities: [...(spec.capabilities ?? [])].sort(),
     repo: spec.repo ?? null,
+    ...(spec.repo_reason !== undefined ? { repo_reason: spec.repo_reason } : {}),
     lane: spec.lane ?? 'normal',
     depends_on: dependsOn,
     idempotency_key: spec.idempotency_key ?? null,

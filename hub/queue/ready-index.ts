@@ -6,14 +6,17 @@
  * heads of the heaps whose signature the agent satisfies, so its cost is O(signatures × lanes +
  * log n): it does not grow with queue depth.
  *
- * Selection rule (documented in docs/tasks.md):
+ * Selection rule (documented in docs/tasks.md and docs/repos.md):
+ *  0. A held repo's tasks (a paused repo: `setHold`) are skipped; they stay queued.
  *  1. Anti-starvation: if any compatible head has waited longer than `starvationMs`, the one that
- *     has waited longest is served, whatever its lane.
+ *     has waited longest is served, whatever its lane or its repo's priority.
  *  2. Otherwise the highest lane wins (urgent > high > normal > low). Within a lane, follow-up
  *     work (a guardian's review, an implementation reopened with feedback: `isFollowUp`) is
  *     served before new work, so work already under way finishes before more is started; then
- *     the task queued first (FIFO), across signatures.
- *  Ties in queue time go to the smaller task id (ids sort by creation).
+ *     the repo of higher priority (`setRepoRank`; a task without a repo ranks 0); then the task
+ *     queued first (FIFO), across signatures.
+ *  Ties in queue time go to the smaller task id (ids sort by creation). The repo is part of the
+ *  signature, so hold and rank are asked once per signature, never per task.
  */
 import { LANES, type Lane, type Task } from '../../shared/task.js';
 import { MinHeap } from './heap.js';
@@ -32,6 +35,14 @@ interface SigGroup {
   delegate: string;
   followUp: boolean;
   heaps: Record<Lane, MinHeap<ReadyEntry>>;
+}
+
+/** The registry's say on a repo's queued work (hub/service/repos.ts); the defaults hold nothing and rank all 0. */
+export interface ReadyPolicy {
+  /** Why a repo's tasks wait (paused), or null. */
+  hold(repo: string): string | null;
+  /** Higher is served first within a lane and kind of work. */
+  rank(repo: string): number;
 }
 
 const before = (a: ReadyEntry, b: ReadyEntry): boolean => a.at < b.at || (a.at === b.at && a.id < b.id);
@@ -71,7 +82,25 @@ export class ReadyIndex {
   private version = 0;
   private readonly compatCache = new Map<string, { version: number; groups: SigGroup[] }>();
 
+  private hold: ReadyPolicy['hold'] = () => null;
+  private rank: ReadyPolicy['rank'] = () => 0;
+
   constructor(private readonly starvationMs: number) {}
+
+  /** Sets what holds a repo's tasks back (asked per signature at each pick). */
+  setHold(fn: ReadyPolicy['hold']): void {
+    this.hold = fn;
+  }
+
+  /** Sets the repos' priorities (asked per signature at each pick). */
+  setRepoRank(fn: ReadyPolicy['rank']): void {
+    this.rank = fn;
+  }
+
+  /** Why a task of this repo may not be leased now, or null (a task without a repo is never held). */
+  holdOf(repo: string | null): string | null {
+    return repo ? this.hold(repo) : null;
+  }
 
   private group(sig: string): SigGroup {
     let g = this.groups.get(sig);
@@ -172,6 +201,8 @@ export class ReadyIndex {
     const found: ReadyEntry[] = [];
     const groupOf = new Map<ReadyEntry, SigGroup>();
     for (const g of this.groups.values()) {
+      // A paused repo's tasks wait on purpose: not a head anyone is waiting to place.
+      if (this.holdOf(g.repo) !== null) continue;
       for (const lane of LANES) {
         const head = this.head(g.heaps[lane]);
         if (!head) continue;
@@ -203,8 +234,11 @@ export class ReadyIndex {
   pick(agent: AgentFilter, now: number, exclude?: ReadonlySet<string>, maxProbes = 32): ReadyEntry | undefined {
     let best: ReadyEntry | undefined;
     let bestFollowUp = false;
+    let bestRank = 0;
     let oldestStarving: ReadyEntry | undefined;
     for (const g of this.compatibleGroups(agent)) {
+      if (this.holdOf(g.repo) !== null) continue;
+      const rank = g.repo ? this.rank(g.repo) : 0;
       for (let li = 0; li < LANES.length; li++) {
         const lane = LANES[li]!;
         const head = exclude && exclude.size > 0 ? this.headExcluding(g.heaps[lane], exclude, maxProbes) : this.head(g.heaps[lane]);
@@ -215,10 +249,11 @@ export class ReadyIndex {
         if (
           !best ||
           LANES.indexOf(head.lane) < LANES.indexOf(best.lane) ||
-          (head.lane === best.lane && (g.followUp !== bestFollowUp ? g.followUp : before(head, best)))
+          (head.lane === best.lane && (g.followUp !== bestFollowUp ? g.followUp : rank !== bestRank ? rank > bestRank : before(head, best)))
         ) {
           best = head;
           bestFollowUp = g.followUp;
+          bestRank = rank;
         }
       }
     }

@@ -2,7 +2,7 @@
  * Why a queued task is still waiting, in words an operator can act on: no agent connected, or
  * for each connected agent what it lacks — most usefully an executor or model it has but cannot
  * use now, with the sidecar's own reason ("claude unavailable: not logged in"). Computed when a
- * task is read (GET /v1/tasks/:id), never on the dispatch path. Matching is the store's own
+ * task is read (GET /v1/tasks/:id), never on the dispatch path. A paused repo comes first: "repo X is paused". Matching is the store's own
  * (`agentMatches`), so this says exactly what keeps the scheduler from placing the task.
  */
 import type { Task } from '../../shared/task.js';
@@ -16,12 +16,16 @@ const MAX_NAMED = 8;
 /** Only what matching needs: a whole task, or the ready index's head of a kind (hub/alerts/snapshot.ts). */
 export type Waiting = Pick<Task, 'status' | 'capabilities' | 'repo' | 'delegate'> & Partial<Pick<Task, 'route'>>;
 
-export function waitingReason(task: Waiting, registry: AgentRegistry): string | null {
+export function waitingReason(task: Waiting, registry: AgentRegistry, holdOf: (repo: string) => string | null = () => null): string | null {
   if (task.status !== 'queued') return null;
+  // A paused repo's tasks wait whatever the agents can do (docs/repos.md).
+  const held = task.repo ? holdOf(task.repo) : null;
+  if (held !== null) return held;
   const connected = registry.all().filter((a) => a.conn !== null);
   if (connected.length === 0) return 'no agent is connected';
-  const held = task.route ? registry.routeWords?.hold(task) : null;
-  if (held) return held;
+  // A budget that keeps the task's paid candidate waiting (docs/routing.md).
+  const budgetHold = task.route ? registry.routeWords?.hold(task) : null;
+  if (budgetHold) return budgetHold;
   const able = connected.filter((a) => agentMatches({ agentId: a.id, capabilities: a.offered.list, repos: a.repos }, task));
   if (able.length > 0) {
     const stage = task.route ? ` for ${task.route.chain[task.route.stage]} (stage ${task.route.stage + 1} of ${task.route.chain.length})` : '';

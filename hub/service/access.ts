@@ -39,6 +39,9 @@ export const ACTIONS = {
   'limits.read': READ,
   'audit.read': STEER,
   'limits.write': ADMIN,
+  // The repo registry (docs/repos.md); sidecars read it with their own token (GET /v1/agent/repos).
+  'repos.read': READ,
+  'repos.write': STEER,
   // The review workflow (docs/workflow.md): an agent's own lease; the operator's decisions.
   'tasks.ask': ['agent'],
   'tasks.submit': ['agent'],

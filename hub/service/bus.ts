@@ -13,6 +13,7 @@ import type { Alert } from '../../shared/alerts.js';
 import type { ExecutorAlert } from '../../shared/feed.js';
 import type { BackupManifest, BackupOutcome } from '../../shared/rest.js';
 import type { StoreRecovery } from '../../shared/rest.js';
+import type { Repo } from '../../shared/repos.js';
 import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
 import type { TaskChange, TaskStore } from '../store/task-store.js';
 
@@ -39,6 +40,8 @@ export interface HubEvents {
   'alert.changed': Alert;
   /** The routing policy in force changed (set, reset to the default): agents' route capabilities follow. */
   'routing.changed': { source: 'default' | 'file' | 'api' };
+  /** A repo of the registry was added, changed, paused, resumed, moved or removed (service/repos.ts), once durable. */
+  'repo.changed': { repo: Repo; change: 'added' | 'updated' | 'paused' | 'resumed' | 'moved' | 'removed' };
 }
 
 export type Listener<T> = (event: T) => void;

@@ -47,6 +47,8 @@ import { HistoryService } from '../history/service.js';
 import { ContextService, type ContextSettings } from '../context/service.js';
 import { historyStoreOf } from '../store/history-store.js';
 import { WorkerService } from './worker.js';
+import { RepoService } from './repos.js';
+import { repoStoreOf } from '../store/repo-store.js';
 
 export interface Services {
   access: Access;
@@ -84,6 +86,8 @@ export interface Services {
   routing: RoutingPolicyService;
   /** Places tasks that name no executor or model by the policy (hub/routing/router.ts). */
   router: Router;
+  /** The repo registry (docs/repos.md); `load()` it before serving. */
+  repos: RepoService;
 }
 
 export interface ServiceDeps {
@@ -141,9 +145,12 @@ export function createServices(deps: ServiceDeps): Services {
   const escalations = new EscalationService(escalationStoreOf(deps.agents), now);
   const history = new HistoryService(historyStoreOf(deps.agents), now);
   const router = new Router(store, registry, { staleMs: deps.routing?.staleMs ?? 60_000, now }, deps.routing?.log ?? pino({ enabled: false }));
+  const repos = new RepoService(repoStoreOf(deps.agents), bus, now, audit);
+  const repoSettings = repoSettingsOf({ guardianChains: deps.guardianChains ?? [], reviewRepos: deps.reviewRepos ?? [] });
   return {
     access: new Access(deps.auth),
-    tasks: new TaskService(store, registry, deps.progress, deps.archive, repoSettingsOf({ guardianChains: deps.guardianChains ?? [], reviewRepos: deps.reviewRepos ?? [] })),
+    // The default repo first, so the repo's review settings apply to the repo it took.
+    tasks: new TaskService(store, registry, deps.progress, deps.archive, (spec) => repoSettings(repos.withDefaultRepo(spec)), (repo) => repos.holdOf(repo)),
     review: new ReviewService(store),
     agents,
     health: new HealthService(store, registry, bus, startedAt, now, deps.recovery ?? null, backups, deps.retentionOn ? retention : undefined),
@@ -164,6 +171,7 @@ export function createServices(deps: ServiceDeps): Services {
     audit,
     router,
     routing: new RoutingPolicyService(router, routingStoreOf(deps.agents), bus, audit),
+    repos,
     context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }

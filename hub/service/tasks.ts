@@ -42,6 +42,8 @@ export class TaskService {
     private readonly archive?: ArchiveReader,
     /** Fills in what the hub's config adds to a spec (the guardian chain of its repo: workflow/chains-config.ts). */
     private readonly prepare: (spec: TaskSpec) => TaskSpec = (spec) => spec,
+    /** Why a repo's tasks wait (it is paused: service/repos.ts), for the waiting reason. @defaultValue none wait */
+    private readonly holdOf: (repo: string) => string | null = () => null,
   ) {}
 
   async create(caller: Principal, spec: TaskSpec, options: CreateOptions = {}): Promise<CreateResult> {
@@ -78,7 +80,7 @@ export class TaskService {
     // Live output of the current attempt (not stored; the result keeps the final tail).
     const output = this.progress.get(id);
     const progressTail = output && task.lease?.generation === output.generation ? output.text : null;
-    return { task, events: events.items, progress_tail: progressTail, waiting: waitingReason(task, this.registry) };
+    return { task, events: events.items, progress_tail: progressTail, waiting: waitingReason(task, this.registry, this.holdOf) };
   }
 
   async list(caller: Principal, query: TaskListQuery = {}): Promise<Page<Task>> {

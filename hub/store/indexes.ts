@@ -5,7 +5,7 @@
  */
 import { TASK_STATUSES, type Task, type TaskStatus } from '../../shared/task.js';
 import { MinHeap } from '../queue/heap.js';
-import { ReadyIndex } from '../queue/ready-index.js';
+import { ReadyIndex, type ReadyPolicy } from '../queue/ready-index.js';
 import { K, parseReadyKey, parseTimeKey, readySig, STATUS_INDEXED } from './keys.js';
 import { prefixRange, type Kv } from './kv.js';
 import type { QueueStats } from './task-store.js';
@@ -40,8 +40,17 @@ export class MemoryIndexes {
   due = new MinHeap<TimeEntry>(earlier);
   readonly counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
 
+  /** The registry's hooks, kept so a reloaded ready index gets them too. */
+  private policy: ReadyPolicy | null = null;
+
   constructor(private readonly starvationMs: number) {
     this.ready = new ReadyIndex(starvationMs);
+  }
+
+  setReadyPolicy(policy: ReadyPolicy): void {
+    this.policy = policy;
+    this.ready.setHold(policy.hold);
+    this.ready.setRepoRank(policy.rank);
   }
 
   /**
@@ -51,6 +60,7 @@ export class MemoryIndexes {
   async reload(kv: Kv): Promise<void> {
     const fresh = new MemoryIndexes(this.starvationMs);
     await fresh.load(kv);
+    if (this.policy) fresh.setReadyPolicy(this.policy);
     this.ready = fresh.ready;
     this.leases = fresh.leases;
     this.due = fresh.due;

@@ -26,6 +26,7 @@ import { edit, type Changes, type QueuePolicy } from '../queue/changes.js';
 import { createTasks, planCreate } from '../queue/create.js';
 import * as leases from '../queue/leases.js';
 import type { AgentFilter } from '../queue/matching.js';
+import type { ReadyPolicy } from '../queue/ready-index.js';
 import { DEFAULT_TASK_DEFAULTS, type TaskDefaults } from '../queue/normalize.js';
 import * as operator from '../queue/operator.js';
 import { nextStage } from '../queue/route.js';
@@ -262,6 +263,10 @@ export class KvTaskStore implements TaskStore {
     return () => void this.batchListeners.delete(listener);
   }
 
+  setReadyPolicy(policy: ReadyPolicy): void {
+    this.indexes.setReadyPolicy(policy);
+  }
+
   queuedHeads(limit: number): QueuedHead[] {
     return this.indexes.ready.heads(limit);
   }
@@ -344,7 +349,12 @@ export class KvTaskStore implements TaskStore {
   }
 
   leaseTask(taskId: string, agent: AgentFilter): Promise<Task | null> {
-    return this.run(async () => leases.leaseQueued(this.ws, await this.ws.read(taskId), agent));
+    return this.run(async () => {
+      const task = await this.ws.read(taskId);
+      // A held repo's task (paused) stays queued: the same rule as leaseNext's pick.
+      if (task && this.indexes.ready.holdOf(task.repo) !== null) return null;
+      return leases.leaseQueued(this.ws, task, agent);
+    });
   }
 
   /** No event (not a transition), so `actor` is not recorded. */

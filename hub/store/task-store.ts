@@ -12,6 +12,7 @@
 import type { Lane, Task, TaskError, TaskEvent, TaskSpec, TaskStatus } from '../../shared/task.js';
 import type { RoutingPolicy } from '../../shared/routing.js';
 import type { AgentFilter } from '../queue/matching.js';
+import type { ReadyPolicy } from '../queue/ready-index.js';
 import type { KvSnapshot } from './kv.js';
 import type { DegradedState } from './group-commit.js';
 import type { RetentionLimits } from '../queue/retention-rules.js';
@@ -254,6 +255,12 @@ export interface TaskStore {
    * `limit`; in memory, no scan. A backend without it leaves the task_unplaceable rule idle.
    */
   queuedHeads?(limit: number): QueuedHead[];
+  /**
+   * Optional (the repo registry, docs/repos.md): what holds a repo's queued tasks back and how
+   * repos rank within a lane, asked per ready-index signature. A held task is never leased
+   * (`leaseNext` skips it, `leaseTask` answers null); it stays queued.
+   */
+  setReadyPolicy?(policy: ReadyPolicy): void;
   /**
    * Present when `supports.retention`: one retention round. Writes each batch of removable tasks
    * to `archive` (durably) before it removes them from the store, so a crash between the two

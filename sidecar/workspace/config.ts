@@ -8,9 +8,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import { checkConfig, defaultsOf } from '../../shared/config-schema.js';
 import { EnvMap, gitEnv } from '../child-env.js';
 import { sidecarError } from './errors.js';
+import { BRANCH_PATTERN, REPO_NAME_PATTERN, REPO_NAME_RULE } from '../../shared/repos.js';
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const REF_RE = /^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*\/$)(?!.*\.lock$)[A-Za-z0-9._/-]+$/;
+const NAME_RE = new RegExp(REPO_NAME_PATTERN);
+const REF_RE = new RegExp(BRANCH_PATTERN);
 const AbsolutePath = Type.String({ pattern: '^/', invalid: 'must be an absolute path' });
 
 /**
@@ -28,7 +29,7 @@ export const RepoConfig = Type.Object(
       minLength: 1,
       maxLength: 64,
       pattern: NAME_RE.source,
-      invalid: 'must be 1-64 of A-Z a-z 0-9 . _ - (starting with a letter or digit)',
+      invalid: REPO_NAME_RULE,
     }),
     /**
      * A local checkout (absolute path) whose remote (`origin` unless `remote` says otherwise)

@@ -47,6 +47,8 @@ const SCRATCH = '_scratch';
 export class WorkspaceManager {
   readonly opts: Readonly<WorkspaceOptions>;
   private readonly repos = new Map<string, ResolvedRepo>();
+  /** The names `setHubRepos` added (the rest are the config's). */
+  private readonly fromHub = new Set<string>();
   private readonly git: Git;
   private readonly lock = new KeyedLock();
   private readonly active = new Map<string, TaskWorkspace>();
@@ -58,6 +60,21 @@ export class WorkspaceManager {
     for (const r of this.opts.repos) this.repos.set(r.name, resolveRepo(r, this.opts.cacheDir));
     this.git = new Git({ bin: this.opts.git, env: this.opts.env, timeoutMs: this.opts.gitTimeoutMs });
     this.log = logger ?? pino({ enabled: false });
+  }
+
+  /**
+   * Replaces the repos taken from the hub's registry (sidecar/hub-repos.ts) with `entries`; the
+   * configured ones stay as they are (they win for the same name). Validated as the config is.
+   */
+  setHubRepos(entries: RepoConfig[]): void {
+    const checked = resolveWorkspaceOptions({ ...this.opts, repos: entries });
+    for (const name of this.fromHub) this.repos.delete(name);
+    this.fromHub.clear();
+    for (const r of checked.repos) {
+      if (this.repos.has(r.name)) continue;
+      this.repos.set(r.name, resolveRepo(r, this.opts.cacheDir));
+      this.fromHub.add(r.name);
+    }
   }
 
   /** Names of the repositories this host can work on (for hello and routing). */

@@ -148,6 +148,7 @@ describe('the document', () => {
       .map(([k, sec]) => `${k} ${Object.keys(sec[0]!)[0]}`);
     expect(byOther.sort()).toEqual([
       'DELETE /v1/self agent',
+      'GET /v1/agent/repos agent',
       'GET /v1/self agent',
       'GET /v1/self/tasks/:id agent',
       'POST /v1/chatops/slack slack',
@@ -340,6 +341,20 @@ describe('the answers of a real session', () => {
     await call('GET', '/v1/push/subscriptions');
     expect((await call('DELETE', `/v1/push/subscriptions/${pushed.id}`)).status).toBe(200);
     expect((await call('DELETE', `/v1/push/subscriptions/${pushed.id}`)).status).toBe(404);
+
+    // The repo registry: add (again: 409), list, show, change, pause, resume, move, the agent's view, remove (again: 404).
+    expect((await call('POST', '/v1/repos', { name: 'web', url: 'https://example.com/web.git', priority: 5 })).status).toBe(201);
+    expect((await call('POST', '/v1/repos', { name: 'web', url: 'x' })).body.code).toBe('REPO_EXISTS');
+    await call('GET', '/v1/repos');
+    await call('GET', '/v1/repos/web');
+    await call('PATCH', '/v1/repos/web', { test_command: 'npm test' });
+    expect((await call('POST', '/v1/repos/web/pause', { reason: 'freeze' })).body.status).toBe('paused');
+    await call('POST', '/v1/repos/web/resume');
+    await call('POST', '/v1/repos/web/move', { priority: 9 });
+    const box = (await call('POST', '/v1/agents', { id: 'w-repos' })).body.token as string;
+    expect((await call('GET', '/v1/agent/repos', undefined, { authorization: `Bearer ${box}` })).body.repos).toHaveLength(1);
+    expect((await call('DELETE', '/v1/repos/web')).status).toBe(204);
+    expect((await call('DELETE', '/v1/repos/web')).body.code).toBe('REPO_NOT_FOUND');
 
     // Health, then the store gone: degraded (503), writes refused with STORE_CLOSED (503).
     expect((await call('GET', '/v1/health', undefined, {})).status).toBe(200);
