@@ -25,34 +25,38 @@ export interface ScoreInput {
   recent: RecentRecord;
 }
 
-export function scoreOf(input: ScoreInput): { score: number; reasons: string } {
+/** `explain`: also say why in words (only the decision needs them; choosing among agents does not). */
+export function scoreOf(input: ScoreInput, explain = true): { score: number; reasons: string } {
   const { fit, recent } = input;
   let score = 0;
   const parts: string[] = [];
+  const say = explain ? (text: () => string) => parts.push(text()) : () => 0;
   if (fit.warm) {
     score += WEIGHTS.warm;
-    parts.push('warm');
-  } else if (fit.executor === 'ollama') parts.push(fit.note);
-  if (fit.vramFreeMb !== null) parts.push(`${(fit.vramFreeMb / 1024).toFixed(1)} GB VRAM free`);
+    say(() => 'warm');
+  } else if (fit.executor === 'ollama') say(() => fit.note);
+  if (fit.vramFreeMb !== null) say(() => `${(fit.vramFreeMb! / 1024).toFixed(1)} GB VRAM free`);
   const slots = Math.max(1, input.maxSlots);
   score += (WEIGHTS.slots * Math.max(0, input.freeSlots)) / slots;
-  parts.push(`${input.freeSlots} of ${slots} slots free`);
+  say(() => `${input.freeSlots} of ${slots} slots free`);
   const r = input.resources;
   if (r && r.cpu_count > 0) {
     const load = Math.min(1, r.load_1m / r.cpu_count);
     score += WEIGHTS.load * (1 - load);
-    parts.push(`load ${r.load_1m.toFixed(2)} on ${r.cpu_count} CPUs`);
+    say(() => `load ${r.load_1m.toFixed(2)} on ${r.cpu_count} CPUs`);
   }
   score += (WEIGHTS.success * (recent.passed + 1)) / (recent.runs + 2);
-  parts.push(recent.runs === 0 ? 'no recent tasks' : `${recent.passed} of ${recent.runs} recent tasks passed`);
+  say(() => (recent.runs === 0 ? 'no recent tasks' : `${recent.passed} of ${recent.runs} recent tasks passed`));
   if (recent.meanMs !== null) {
     score += WEIGHTS.runtime * (1 - Math.min(1, recent.meanMs / RUNTIME_SCALE_MS));
-    parts.push(`${Math.round(recent.meanMs / 1000)} s mean run`);
+    say(() => `${Math.round(recent.meanMs! / 1000)} s mean run`);
   }
   if (fit.paid) {
     score -= WEIGHTS.paid;
-    parts.push('paid');
+    say(() => 'paid');
   }
+  const rounded = Math.round(score * 100) / 100;
+  if (!explain) return { score: rounded, reasons: '' };
   const what = fit.model === null ? fit.executor : fit.model;
-  return { score: Math.round(score * 100) / 100, reasons: `${input.agentId} / ${what}: ${parts.join(', ')}` };
+  return { score: rounded, reasons: `${input.agentId} / ${what}: ${parts.join(', ')}` };
 }

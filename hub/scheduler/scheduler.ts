@@ -161,7 +161,7 @@ export class Scheduler {
       }
       if (task.status !== 'queued') return;
     }
-    const best = task.route && this.router ? this.bestRouted(task, this.router) : this.leastLoaded(task);
+    const best = this.chooseAgent(task);
     if (!best) return;
     best.reserved++;
     let leased: Task | null = null;
@@ -173,6 +173,11 @@ export class Scheduler {
       best.reserved--;
     }
     if (leased) this.send(best, leased);
+  }
+
+  /** Which free agent a queued task goes to: by the router's score for a routed task, else the least loaded. */
+  chooseAgent(task: Task): LiveAgent | undefined {
+    return task.route && this.router ? this.bestRouted(task, this.router) : this.leastLoaded(task);
   }
 
   /** The least loaded agent that can run the task (agent-rank.ts). */
