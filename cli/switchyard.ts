@@ -16,6 +16,7 @@ Commands:
   agent     Register, list and remove agents; invite new hosts
   token     API tokens with a role (admin, operator, viewer, metrics); rotate the admin token
   limits    Rate limits in force; raise, lower or exempt one caller
+  routing   The routing policy: tiers, candidates, waits; set from a file, reset
   repo      The repo registry: add, list, show, pause, resume, move (priority), remove
   audit     Who changed what (filter by actor, action, time)
   alerts    List the hub's alerts; acknowledge one (alerts ack ID)
@@ -39,6 +40,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
   agent: async () => (await import('./commands/agent.js')).agentCommand,
   token: async () => (await import('./commands/token.js')).tokenCommand,
   limits: async () => (await import('./commands/limits.js')).limitsCommand,
+  routing: async () => (await import('./commands/routing.js')).routingCommand,
   repo: async () => (await import('./commands/repo.js')).repoCommand,
   audit: async () => (await import('./commands/audit.js')).auditCommand,
   alerts: async () => (await import('./commands/alerts.js')).alertsCommand,
