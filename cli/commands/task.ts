@@ -153,6 +153,7 @@ export async function taskCommand(argv: string[]): Promise<void> {
         if (body.archived) lines.push(`archived: removed from the live store by retention (finished ${time(t.updated_at)}); shown from the archive`);
         if (t.lease) lines.push(`leased to ${t.lease.agent_id} until ${time(t.lease.expires_at)}`);
         if (body.waiting) lines.push(`waiting: ${body.waiting}`);
+        lines.push(...routeLines(t));
         if (t.depends_on.length) lines.push(`depends on ${t.depends_on.join(', ')}`);
         if (t.last_error) {
           lines.push(`last error ${t.last_error.code}: ${t.last_error.message}`);
@@ -178,4 +179,15 @@ export async function taskCommand(argv: string[]): Promise<void> {
     default:
       throw new CliError(`unknown command 'task ${sub}' (see switchyard task --help)`, 2);
   }
+}
+
+/** A routed task's chain, where it is on it, each move, and the decision that placed it (docs/routing.md). */
+export function routeLines(t: Task): string[] {
+  const r = t.route;
+  if (!r) return [];
+  const chain = r.chain.map((c, i) => (i === r.stage ? `[${c}]` : c)).join(' → ');
+  const lines = [`route (${r.tier}): ${chain}`];
+  for (const m of r.moves) lines.push(`  moved ${time(m.at)} to ${m.candidate}: ${m.reason}`);
+  if (r.decision) lines.push(`  placed ${time(r.decision.at)}: ${r.decision.reasons} (score ${r.decision.score})`);
+  return lines;
 }
