@@ -38,6 +38,8 @@ import { Authenticator } from './auth/authenticator.js';
 import type { Action } from './service/access.js';
 import { tokenRoutes } from './api/tokens.js';
 import { limitRoutes } from './api/limits.js';
+import { usageRoutes } from './api/usage.js';
+import { budgetsFeature } from './features/budgets.js';
 import { installPreAuthLimits, installRequestLimits } from './api/rate-limit-hook.js';
 import { RateLimits } from './edge/rate-limits.js';
 import { Violations } from './edge/violations.js';
@@ -150,7 +152,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
 
   const bus: HubBus = new EventBus<HubEvents>((err, type) => log.error({ err, event: type }, 'a listener of the hub bus failed'));
   const registry = new AgentRegistry(now);
-  const scheduler = new Scheduler(store, registry, log.child({ module: 'scheduler' }));
+  // Budgets (docs/usage.md) decide which repos' tasks may start on paid executors; asked only once services exist.
+  const scheduler = new Scheduler(store, registry, log.child({ module: 'scheduler' }), () => services.budgets.blockedRepos());
   const feed = new Feed();
   const progress = new ProgressTails();
   const pinger = new Pinger(config.pingMs);
@@ -197,6 +200,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     violations,
   });
   await services.limits.load();
+  await services.budgets.load();
   rateLimits.onRefused = (budget) => services.metrics.prom.refused(budget);
   violations.onDisconnect = () => services.metrics.prom.refused('violations');
   // An earlier rotation of a token the environment still names holds (hub/service/tokens.ts).
@@ -220,6 +224,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   agentRoutes(app, services);
   tokenRoutes(app, services);
   limitRoutes(app, services);
+  usageRoutes(app, services);
   joinRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);
@@ -235,6 +240,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(historyFeature, { history: services.history, context: services.context, store, bus, log: log.child({ module: 'history' }) });
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
   await app.register(schedulerFeature, { scheduler, store, bus });
+  await app.register(budgetsFeature, { budgets: services.budgets, bus });
   await app.register(executorWatchFeature, { registry, bus, log, now });
   await app.register(progressTailsFeature, { progress, bus });
   await app.register(storeHealthFeature, { health: services.health, bus, log });

@@ -39,6 +39,10 @@ export const ACTIONS = {
   'limits.read': READ,
   'audit.read': STEER,
   'limits.write': ADMIN,
+  // Usage and budgets (docs/usage.md).
+  'usage.read': READ,
+  'budgets.read': READ,
+  'budgets.write': STEER,
   // The review workflow (docs/workflow.md): an agent's own lease; the operator's decisions.
   'tasks.ask': ['agent'],
   'tasks.submit': ['agent'],

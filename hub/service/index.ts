@@ -44,6 +44,9 @@ import { HistoryService } from '../history/service.js';
 import { ContextService, type ContextSettings } from '../context/service.js';
 import { historyStoreOf } from '../store/history-store.js';
 import { WorkerService } from './worker.js';
+import { BudgetService } from './budgets.js';
+import { UsageService } from './usage.js';
+import { budgetStoreOf } from '../store/budget-store.js';
 
 export interface Services {
   access: Access;
@@ -77,6 +80,10 @@ export interface Services {
   limits: LimitsService;
   /** Who changed what (docs/security.md, "Audit"). */
   audit: AuditService;
+  /** Tokens and cost per day, repo, executor and model (docs/usage.md). */
+  usage: UsageService;
+  /** Daily budgets per repo, and which repos are at their limit (docs/usage.md); `load()` it before serving. */
+  budgets: BudgetService;
 }
 
 export interface ServiceDeps {
@@ -131,9 +138,10 @@ export function createServices(deps: ServiceDeps): Services {
   const retention = new RetentionTracker();
   const escalations = new EscalationService(escalationStoreOf(deps.agents), now);
   const history = new HistoryService(historyStoreOf(deps.agents), now);
+  const budgets = new BudgetService(budgetStoreOf(deps.agents), store, bus, now, audit);
   return {
     access: new Access(deps.auth),
-    tasks: new TaskService(store, registry, deps.progress, deps.archive, repoSettingsOf({ guardianChains: deps.guardianChains ?? [], reviewRepos: deps.reviewRepos ?? [] })),
+    tasks: new TaskService(store, registry, deps.progress, deps.archive, repoSettingsOf({ guardianChains: deps.guardianChains ?? [], reviewRepos: deps.reviewRepos ?? [] }), () => budgets.blockedRepos()),
     review: new ReviewService(store),
     agents,
     health: new HealthService(store, registry, bus, startedAt, now, deps.recovery ?? null, backups, deps.retentionOn ? retention : undefined),
@@ -152,6 +160,8 @@ export function createServices(deps: ServiceDeps): Services {
     tokens: new TokenService(deps.tokens.store, deps.auth, deps.tokens.admin, now, audit),
     limits: new LimitsService(deps.rateLimits, limitsStoreOf(deps.agents), now, audit),
     audit,
+    usage: new UsageService(store),
+    budgets,
     context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }
