@@ -73,6 +73,9 @@ describe('usage over REST', () => {
     expect(byModel.rows).toEqual([{ day: today, executor: 'claude', model: 'sonnet', input_tokens: 150, output_tokens: 15, cost_usd: 0.75, runs: 2 }]);
     expect((await call('GET', '/v1/usage?since=2999-01-01')).body.total.runs).toBe(0);
     expect((await call('GET', '/v1/usage?by=colour')).status).toBe(400);
+    const metrics = await (await fetch(`${h.url}/v1/metrics`, { headers: h.auth() })).text();
+    expect(metrics).toMatch(/switchyard_tokens_total\{kind="input",model="sonnet",executor="claude"\} 150/);
+    expect(metrics).toMatch(/switchyard_cost_usd_total\{model="sonnet",executor="claude"\} 0.75/);
   });
 });
 
