@@ -149,7 +149,7 @@ export function createServices(deps: ServiceDeps): Services {
     self: new SelfService(deps.agents, agents, deps.auth, store),
     backups,
     metrics,
-    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now, extraRules: workflowAlertRules(() => escalations.open()), presence, violations }),
+    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now, extraRules: workflowAlertRules(() => escalations.open()), presence, violations, budgets: () => budgets.views() }),
     push: new PushService(pushStore, sender, deps.push.keys, now),
     retention,
     workflow: new WorkflowService(store),

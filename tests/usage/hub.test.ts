@@ -2,9 +2,11 @@
  * Usage and budgets through a real hub (LevelDB in a temp folder, 127.0.0.1) and agents speaking
  * the wire protocol by hand: results with usage are charged on the task and in GET /v1/usage;
  * budgets are set, listed and removed; a repo at its limit starts nothing on a paid executor and
- * its task says why, and with `local` it runs on an agent without one.
+ * its task says why, and with `local` it runs on an agent without one; budget_warning and
+ * budget_exhausted fire once each as the spend crosses 80 % and 100 %, and clear when it is raised.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Alert } from '../../shared/alerts.js';
 import type { Task } from '../../shared/task.js';
 import { RawClient, startInprocHub, waitFor, type InprocHub } from '../support/hub-inproc.js';
 
@@ -133,5 +135,41 @@ describe('budgets', () => {
     // The paid agent was offered neither; the task that names claude still waits.
     expect(paid.unread().filter((m) => m.type === 'task.assign')).toEqual([]);
     expect((await call('GET', `/v1/tasks/${named.id}`)).body.task.status).toBe('queued');
+  });
+
+  it('raises budget_warning at 80 % and budget_exhausted at 100 % once each, with the repo as subject, and clears both when the budget is raised', async () => {
+    const check = async () => {
+      await h.hub.services.alerts.check();
+      return ((await call('GET', '/v1/alerts?state=all')).body.alerts as Alert[]).filter((a) => a.rule.startsWith('budget_'));
+    };
+    await call('PUT', '/v1/budgets/web', { cost_usd_per_day: 1 });
+    const c = await agent('gpu1', CLAUDE);
+    await create({ title: 'under', repo: 'web', executor: 'claude' });
+    await runOne(c, { input_tokens: 10, output_tokens: 10, cost_usd: 0.7 }, 'claude');
+    expect(await check()).toEqual([]);
+
+    await create({ title: 'to 85 %', repo: 'web', executor: 'claude' });
+    await runOne(c, { input_tokens: 10, output_tokens: 10, cost_usd: 0.15 }, 'claude');
+    const [warning, ...none] = await check();
+    expect(none).toEqual([]);
+    expect(warning).toMatchObject({ rule: 'budget_warning', severity: 'warning', state: 'active', count: 1, subject: { repo: 'web' } });
+    expect(warning!.message).toMatch(/repo web has spent \$0\.85 of \$1\/day \(85%\)/);
+
+    await create({ title: 'past 100 %', repo: 'web', executor: 'claude' });
+    await runOne(c, { input_tokens: 10, output_tokens: 10, cost_usd: 0.3 }, 'claude');
+    await check();
+    const both = await check(); // a second check fires nothing more
+    expect(both.map((a) => [a.rule, a.severity, a.state, a.count, a.subject])).toEqual([
+      ['budget_exhausted', 'critical', 'active', 1, { repo: 'web' }],
+      ['budget_warning', 'warning', 'active', 1, { repo: 'web' }],
+    ]);
+    expect(both[1]!.id).toBe(warning!.id);
+
+    await call('PUT', '/v1/budgets/web', { cost_usd_per_day: 10 });
+    const cleared = await check();
+    expect(cleared.map((a) => [a.rule, a.state])).toEqual([
+      ['budget_exhausted', 'cleared'],
+      ['budget_warning', 'cleared'],
+    ]);
   });
 });
