@@ -17,6 +17,8 @@ Commands:
   token     API tokens with a role (admin, operator, viewer, metrics); rotate the admin token
   limits    Rate limits in force; raise, lower or exempt one caller
   audit     Who changed what (filter by actor, action, time)
+  usage     Tokens and cost per repo, day, model or executor (usage --by repo,day --since 7d)
+  budget    Daily budgets per repo: set, list (today's spend), remove
   alerts    List the hub's alerts; acknowledge one (alerts ack ID)
   escalations  What needs a person: open escalations; show or resolve one
   onboard   Make this host an agent of a hub (switchyard onboard --hub URL --join TOKEN)
@@ -39,6 +41,8 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
   token: async () => (await import('./commands/token.js')).tokenCommand,
   limits: async () => (await import('./commands/limits.js')).limitsCommand,
   audit: async () => (await import('./commands/audit.js')).auditCommand,
+  usage: async () => (await import('./commands/usage.js')).usageCommand,
+  budget: async () => (await import('./commands/usage.js')).budgetCommand,
   alerts: async () => (await import('./commands/alerts.js')).alertsCommand,
   escalations: async () => (await import('./commands/escalations.js')).escalationsCommand,
   onboard: async () => (await import('./commands/onboard.js')).onboardCommand,

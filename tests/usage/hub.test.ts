@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../shared/alerts.js';
 import type { Task } from '../../shared/task.js';
 import { RawClient, startInprocHub, waitFor, type InprocHub } from '../support/hub-inproc.js';
+import { runWithUsage } from '../support/usage-run.js';
 
 let h: InprocHub;
 const clients: RawClient[] = [];
@@ -35,18 +36,8 @@ async function agent(id: string, executors: unknown[]): Promise<RawClient> {
   return c;
 }
 
-let seq = 0;
 /** Takes the next offer, accepts it and completes it with `usage`; returns the task. */
-async function runOne(c: RawClient, usage: Record<string, number>, executor: string): Promise<Task> {
-  const assign = await c.nextOf('task.assign');
-  const task = assign.task as Task;
-  const generation = assign.generation as number;
-  c.send({ type: 'task.accept', id: `acc-${++seq}`, task_id: task.id, generation });
-  await c.next((m) => m.type === 'ack' && m.id === `acc-${seq}`, 5000, 'the accept ack');
-  c.send({ type: 'task.complete', id: `done-${++seq}`, task_id: task.id, generation, result: { executor, usage: { ...usage, wall_ms: 5 } } });
-  await waitFor(async () => (await call('GET', `/v1/tasks/${task.id}`)).body.task.status === 'completed', 'the task completed');
-  return task;
-}
+const runOne = (c: RawClient, usage: Record<string, number>, executor: string): Promise<Task> => runWithUsage(h, c, usage, executor);
 
 async function create(spec: Record<string, unknown>): Promise<Task> {
   const res = await call('POST', '/v1/tasks', spec);
