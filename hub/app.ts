@@ -39,6 +39,8 @@ import type { Action } from './service/access.js';
 import { tokenRoutes } from './api/tokens.js';
 import { limitRoutes } from './api/limits.js';
 import { repoRoutes } from './api/repos.js';
+import { usageRoutes } from './api/usage.js';
+import { budgetsFeature } from './features/budgets.js';
 import { installPreAuthLimits, installRequestLimits } from './api/rate-limit-hook.js';
 import { RateLimits } from './edge/rate-limits.js';
 import { Violations } from './edge/violations.js';
@@ -151,7 +153,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
 
   const bus: HubBus = new EventBus<HubEvents>((err, type) => log.error({ err, event: type }, 'a listener of the hub bus failed'));
   const registry = new AgentRegistry(now);
-  const scheduler = new Scheduler(store, registry, log.child({ module: 'scheduler' }));
+  // Budgets (docs/usage.md) decide which repos' tasks may start on paid executors; asked only once services exist.
+  const scheduler = new Scheduler(store, registry, log.child({ module: 'scheduler' }), () => services.budgets.blockedRepos());
   const feed = new Feed();
   const progress = new ProgressTails();
   const pinger = new Pinger(config.pingMs);
@@ -198,6 +201,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     violations,
   });
   await services.limits.load();
+  await services.budgets.load();
   rateLimits.onRefused = (budget) => services.metrics.prom.refused(budget);
   violations.onDisconnect = () => services.metrics.prom.refused('violations');
   // An earlier rotation of a token the environment still names holds (hub/service/tokens.ts).
@@ -225,6 +229,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   tokenRoutes(app, services);
   limitRoutes(app, services);
   repoRoutes(app, services);
+  usageRoutes(app, services);
   joinRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);
@@ -240,6 +245,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   await app.register(historyFeature, { history: services.history, context: services.context, store, bus, log: log.child({ module: 'history' }) });
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
   await app.register(schedulerFeature, { scheduler, store, bus });
+  await app.register(budgetsFeature, { budgets: services.budgets, bus });
   await app.register(executorWatchFeature, { registry, bus, log, now });
   await app.register(progressTailsFeature, { progress, bus });
   await app.register(storeHealthFeature, { health: services.health, bus, log });

@@ -7,6 +7,7 @@
  */
 import type { Task } from '../../shared/task.js';
 import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
+import type { OnLimit } from '../../shared/usage.js';
 import { agentMatches } from '../queue/matching.js';
 
 /** At most this many agents are named; the rest are counted. */
@@ -15,14 +16,24 @@ const MAX_NAMED = 8;
 /** Only what matching needs: a whole task, or the ready index's head of a kind (hub/alerts/snapshot.ts). */
 export type Waiting = Pick<Task, 'status' | 'capabilities' | 'repo' | 'delegate'>;
 
-export function waitingReason(task: Waiting, registry: AgentRegistry, holdOf: (repo: string) => string | null = () => null): string | null {
+/**
+ * `holdOf`: why a repo's tasks are held (paused, docs/repos.md); `blocked`: the repos at their
+ * daily budget now (docs/usage.md), as matching sees them.
+ */
+export function waitingReason(task: Waiting, registry: AgentRegistry, holdOf: (repo: string) => string | null = () => null, blocked?: ReadonlyMap<string, OnLimit>): string | null {
   if (task.status !== 'queued') return null;
   // A paused repo's tasks wait whatever the agents can do (docs/repos.md).
   const held = task.repo ? holdOf(task.repo) : null;
   if (held !== null) return held;
   const connected = registry.all().filter((a) => a.conn !== null);
   if (connected.length === 0) return 'no agent is connected';
-  const able = connected.filter((a) => agentMatches({ agentId: a.id, capabilities: a.offered.list, repos: a.repos }, task));
+  const able = connected.filter((a) => agentMatches({ agentId: a.id, capabilities: a.offered.list, repos: a.repos, ...(blocked ? { blocked } : {}) }, task));
+  const mode = task.repo !== null ? blocked?.get(task.repo) : undefined;
+  if (able.length === 0 && mode !== undefined && connected.some((a) => agentMatches({ agentId: a.id, capabilities: a.offered.list, repos: a.repos }, task))) {
+    return mode === 'wait'
+      ? `the daily budget of repo ${task.repo} is exhausted: it waits for a paid executor until the next UTC day`
+      : `the daily budget of repo ${task.repo} is exhausted: it waits for an agent without a paid executor (or names ollama or shell), or the next UTC day`;
+  }
   if (able.length > 0) {
     const names = able.slice(0, MAX_NAMED).map((a) => a.id).join(', ');
     return able.some((a) => registry.freeSlots(a) > 0) ? null : `waiting for a free slot on ${names}`;
