@@ -16,3 +16,13 @@ export function taskRow(t: Task): string[] {
 }
 
 export const TASK_HEADER = ['ID', 'STATUS', 'LANE', 'AGENT', 'TRIES', 'TITLE'];
+
+/** US dollars: cents, or four places for amounts under a cent. */
+export function usd(v: number): string {
+  return `$${v.toFixed(v > 0 && v < 0.01 ? 4 : 2)}`;
+}
+
+/** Tokens in and out, cost and runs of a usage total (a task's, a row's). */
+export function usageText(u: { input_tokens: number; output_tokens: number; cost_usd: number; runs: number }): string {
+  return `${u.input_tokens} in / ${u.output_tokens} out tokens, ${usd(u.cost_usd)}, ${u.runs} run${u.runs === 1 ? '' : 's'}`;
+}

@@ -19,6 +19,8 @@ Commands:
   routing   The routing policy: tiers, candidates, waits; set from a file, reset
   repo      The repo registry: add, list, show, pause, resume, move (priority), remove
   audit     Who changed what (filter by actor, action, time)
+  usage     Tokens and cost per repo, day, model or executor (usage --by repo,day --since 7d)
+  budget    Daily budgets per repo: set, list (today's spend), remove
   alerts    List the hub's alerts; acknowledge one (alerts ack ID)
   escalations  What needs a person: open escalations; show or resolve one
   onboard   Make this host an agent of a hub (switchyard onboard --hub URL --join TOKEN)
@@ -43,6 +45,8 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
   routing: async () => (await import('./commands/routing.js')).routingCommand,
   repo: async () => (await import('./commands/repo.js')).repoCommand,
   audit: async () => (await import('./commands/audit.js')).auditCommand,
+  usage: async () => (await import('./commands/usage.js')).usageCommand,
+  budget: async () => (await import('./commands/usage.js')).budgetCommand,
   alerts: async () => (await import('./commands/alerts.js')).alertsCommand,
   escalations: async () => (await import('./commands/escalations.js')).escalationsCommand,
   onboard: async () => (await import('./commands/onboard.js')).onboardCommand,

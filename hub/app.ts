@@ -39,6 +39,8 @@ import type { Action } from './service/access.js';
 import { tokenRoutes } from './api/tokens.js';
 import { limitRoutes } from './api/limits.js';
 import { repoRoutes } from './api/repos.js';
+import { usageRoutes } from './api/usage.js';
+import { budgetsFeature } from './features/budgets.js';
 import { installPreAuthLimits, installRequestLimits } from './api/rate-limit-hook.js';
 import { RateLimits } from './edge/rate-limits.js';
 import { Violations } from './edge/violations.js';
@@ -154,7 +156,8 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
 
   const bus: HubBus = new EventBus<HubEvents>((err, type) => log.error({ err, event: type }, 'a listener of the hub bus failed'));
   const registry = new AgentRegistry(now);
-  const scheduler = new Scheduler(store, registry, log.child({ module: 'scheduler' }));
+  // Budgets (docs/usage.md) decide which repos' tasks may start on paid executors; asked only once services exist.
+  const scheduler = new Scheduler(store, registry, log.child({ module: 'scheduler' }), () => services.budgets.blockedRepos());
   const feed = new Feed();
   const progress = new ProgressTails();
   const pinger = new Pinger(config.pingMs);
@@ -203,6 +206,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   });
   await services.limits.load();
   await services.routing.load(config.routingPolicyFile ? await readPolicyFile(config.routingPolicyFile) : undefined, config.routingPolicyFile ?? undefined);
+  await services.budgets.load();
   rateLimits.onRefused = (budget) => services.metrics.prom.refused(budget);
   violations.onDisconnect = () => services.metrics.prom.refused('violations');
   // An earlier rotation of a token the environment still names holds (hub/service/tokens.ts).
@@ -230,6 +234,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   tokenRoutes(app, services);
   limitRoutes(app, services);
   repoRoutes(app, services);
+  usageRoutes(app, services);
   joinRoutes(app, services);
   eventRoutes(app, services);
   healthRoutes(app, services);
@@ -247,6 +252,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
   // Features, in the order they hear an event: the scheduler first (the registry follows leases).
   await app.register(schedulerFeature, { scheduler, store, bus });
   await app.register(routingFeature, { router: services.router, registry, scheduler, store, bus, sweepMs: config.routingSweepMs, staleMs: config.routingStaleMs, now, log: log.child({ module: 'routing' }) });
+  await app.register(budgetsFeature, { budgets: services.budgets, bus });
   await app.register(executorWatchFeature, { registry, bus, log, now });
   await app.register(progressTailsFeature, { progress, bus });
   await app.register(storeHealthFeature, { health: services.health, bus, log });

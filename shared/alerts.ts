@@ -20,6 +20,8 @@ export const ALERT_RULES = [
   'backup_failed',
   'backup_overdue',
   'executor_gone',
+  'budget_warning',
+  'budget_exhausted',
   // The review workflow (hub/workflow/alert-rules.ts, docs/workflow.md)
   'circuit_open',
   'escalation_open',
@@ -35,7 +37,7 @@ export type AlertState = (typeof ALERT_STATES)[number];
 const Ms = Type.Integer({ minimum: 0 });
 
 /**
- * One alert: a rule firing for one subject (the fleet, a task, an agent, an executor). It stays
+ * One alert: a rule firing for one subject (the fleet, a task, an agent, an executor, a repo). It stays
  * `active` until acknowledged or until its condition clears; a critical one is sent again every
  * repeat interval until acknowledged (`count` counts the sends).
  */
@@ -49,7 +51,7 @@ export const Alert = Type.Object(
     state: StringEnum(ALERT_STATES),
     title: Type.String(),
     message: Type.String(),
-    subject: Type.Object({ task_id: Type.Optional(Type.String()), agent_id: Type.Optional(Type.String()), executor: Type.Optional(Type.String()) }),
+    subject: Type.Object({ task_id: Type.Optional(Type.String()), agent_id: Type.Optional(Type.String()), executor: Type.Optional(Type.String()), repo: Type.Optional(Type.String()) }),
     fired_at: Ms,
     last_fired_at: Ms,
     /** Times it was sent: 1 when it fires, +1 for each repeat of a critical alert. */

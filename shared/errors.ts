@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   ALERT_NOT_FOUND: { status: 404, retryable: false },
   AGENT_EXISTS: { status: 409, retryable: false },
   TOKEN_NOT_FOUND: { status: 404, retryable: false },
+  BUDGET_INVALID: { status: 400, retryable: false },
+  BUDGET_NOT_FOUND: { status: 404, retryable: false },
   TOKEN_EXISTS: { status: 409, retryable: false },
   REPO_NOT_FOUND: { status: 404, retryable: false },
   REPO_EXISTS: { status: 409, retryable: false },

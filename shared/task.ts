@@ -10,6 +10,7 @@ import { COMPLEXITIES } from './complexity.js';
 import { TaskRoute } from './routing.js';
 import { Nullable, StringEnum } from './schema.js';
 import { AssembledContext } from './context.js';
+import { Usage } from './usage.js';
 import { Breaker, Clarification, Evidence, Feedback, GUARDIAN_ROLES, GuardianLink, PHASES, Plan, RISKS, Supervision, SUPERVISION_MODES, WORKFLOW_LIMITS } from './workflow.js';
 
 export const LANES = ['urgent', 'high', 'normal', 'low'] as const;
@@ -279,6 +280,9 @@ export const Task = Type.Object(
     // ---- context (docs/context.md)
     /** What the hub assembled for the prompt beside the task (history, plan, feedback, answers), with its tokens and what the budget left out. */
     assembled_context: Type.Optional(Nullable(AssembledContext)),
+    // ---- usage (docs/usage.md)
+    /** Tokens and cost the agents reported, summed over the attempts; absent until one reported any. */
+    usage: Type.Optional(Usage),
   },
   // Open to fields a newer hub adds: a sidecar checks what it reads, and ignores the rest.
   { $id: 'Task' },

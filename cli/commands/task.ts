@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Task, TaskEvent, TaskSpec } from '../../shared/task.js';
 import { CliError, HubClient } from '../client.js';
-import { table, taskRow, TASK_HEADER, time } from '../format.js';
+import { table, taskRow, TASK_HEADER, time, usageText } from '../format.js';
 import { resultLines } from '../result-format.js';
 import { TASK_WORKFLOW_HELP, taskWorkflowCommand, WORKFLOW_SUBCOMMANDS } from './task-workflow.js';
 import { contextLines } from './history.js';
@@ -162,6 +162,10 @@ export async function taskCommand(argv: string[]): Promise<void> {
           lines.push(...resultLines(details?.result, "last attempt's result"));
         }
         lines.push(...resultLines(t.result));
+        if (t.usage) {
+          lines.push(`usage: ${usageText(t.usage)}`);
+          for (const [key, u] of Object.entries(t.usage.by_model ?? {})) lines.push(`  ${key}: ${usageText(u)}`);
+        }
         lines.push(...contextLines(t.assembled_context));
         if (body.progress_tail) lines.push('', 'live output (last lines):', ...body.progress_tail.trimEnd().split('\n').slice(-20));
         lines.push('', table([['TIME', 'FROM', 'TO', 'GEN', 'BY', 'REASON'], ...body.events.map((e) => [time(e.at), e.from ?? '-', e.to, String(e.generation), e.actor, e.reason])]));

@@ -10,6 +10,7 @@
  * snapshot, passed to the engine with the others (docs/alerts.md).
  */
 import type { AlertRule, AlertSeverity } from '../../shared/alerts.js';
+import type { BudgetView } from '../../shared/usage.js';
 import type { StepCounts } from '../metrics/history.js';
 
 /** What the backups report (hub/features/backup-signals.ts feeds it through AlertService.backupState). */
@@ -46,6 +47,8 @@ export interface AlertSnapshot {
   backup: BackupState | null;
   /** Executors gone from the whole connected fleet (the executor watch's alerts). */
   executorsGone: Array<{ executor: string; message: string }>;
+  /** Every repo's daily budget with today's spend (BudgetService.views(), in memory). */
+  budgets: BudgetView[];
 }
 
 export interface AlertSettings {
@@ -73,7 +76,7 @@ export interface Finding {
   key: string;
   title: string;
   message: string;
-  subject: { task_id?: string; agent_id?: string; executor?: string };
+  subject: { task_id?: string; agent_id?: string; executor?: string; repo?: string };
   url: string;
 }
 
@@ -229,6 +232,46 @@ export const executorGone: AlertRuleDef = {
     s.executorsGone.map((e) => ({ key: e.executor, title: `Executor ${e.executor} unavailable`, message: e.message, subject: { executor: e.executor }, url: '/#/agents' })),
 };
 
+/** Share of a daily budget at which budget_warning fires (percent, as `BudgetView.percent`). */
+export const BUDGET_WARNING_PCT = 80;
+
+/** What a repo spent today against its limits: "$1.60 of $2/day, 900 of 1000 tokens/day (80%)". */
+function spentOf(b: BudgetView): string {
+  const cost = b.cost_usd_per_day !== null ? `$${b.spent_cost_usd.toFixed(2)} of $${b.cost_usd_per_day}/day` : '';
+  const tokens = b.tokens_per_day !== null ? `${b.spent_tokens} of ${b.tokens_per_day} tokens/day` : '';
+  return `${[cost, tokens].filter(Boolean).join(', ')} (${b.percent}%)`;
+}
+
+/**
+ * One finding per repo whose budget `holds`; the key names the UTC day, so an alert is raised at
+ * most once per repo and day (a new day's spend starts at zero and clears it).
+ */
+const budgetRule = (rule: string, severity: AlertSeverity, holds: (b: BudgetView) => boolean, title: string, says: (b: BudgetView) => string): AlertRuleDef => ({
+  rule,
+  severity,
+  evaluate: (s) =>
+    s.budgets
+      .filter(holds)
+      .map((b) => ({ key: `${b.repo}:${b.day}`, title: `${title}: ${b.repo}`, message: says(b), subject: { repo: b.repo }, url: '/#/alerts' })),
+});
+
+export const budgetWarning = budgetRule(
+  'budget_warning',
+  'warning',
+  (b) => b.percent >= BUDGET_WARNING_PCT,
+  'Budget nearly spent',
+  (b) => `repo ${b.repo} has spent ${spentOf(b)} of its daily budget today (${b.day}, UTC); at 100% its tasks ${b.on_limit === 'wait' ? 'wait for' : 'run only on local executors until'} the next day. \`switchyard budget list\` shows it.`,
+);
+
+export const budgetExhausted = budgetRule(
+  'budget_exhausted',
+  'critical',
+  (b) => b.blocked,
+  'Budget exhausted',
+  (b) =>
+    `repo ${b.repo} has spent ${spentOf(b)} of its daily budget today (${b.day}, UTC): its tasks start on no paid executor ${b.on_limit === 'wait' ? '(they wait)' : '(they run on local executors only)'} until the next UTC day, or until the budget is raised (\`switchyard budget set ${b.repo} …\`) or removed.`,
+);
+
 export const RULES: readonly AlertRuleDef[] = [
   noAgentOnline,
   queueGrowing,
@@ -242,4 +285,6 @@ export const RULES: readonly AlertRuleDef[] = [
   backupFailed,
   backupOverdue,
   executorGone,
+  budgetWarning,
+  budgetExhausted,
 ];

@@ -1,11 +1,13 @@
 /**
  * Builds the rules' snapshot (hub/alerts/rules.ts) at each check, cheaply: the registry's live
  * agents, the store's in-memory counts and the heads of its ready queue (at most HEADS, never
- * a scan), the metrics history's window, and what the bus told since (executor alerts, backups).
+ * a scan), the metrics history's window, the budgets' spend today, and what the bus told since
+ * (executor alerts, backups).
  * Keeps the little state the rules need across checks: the last queue depths, and since when no
  * agent has been online.
  */
 import type { ExecutorAlert } from '../../shared/feed.js';
+import type { BudgetView } from '../../shared/usage.js';
 import type { AgentPresence } from '../agents/presence.js';
 import type { Violations } from '../edge/violations.js';
 import type { AgentRegistry } from '../agents/registry.js';
@@ -29,6 +31,8 @@ export interface SnapshotDeps {
   presence: AgentPresence;
   /** Agents disconnected for violations (docs/security.md). @defaultValue none */
   violations?: Pick<Violations, 'repeatOffenders'>;
+  /** Every repo's budget with today's spend (BudgetService.views(): map lookups, no scan). @defaultValue none */
+  budgets?: () => BudgetView[];
 }
 
 export class SnapshotSource {
@@ -119,6 +123,7 @@ export class SnapshotSource {
       store: { healthy: store.healthy() },
       backup: this.backup,
       executorsGone: [...this.gone.values()].map((a) => ({ executor: a.executor, message: a.message })),
+      budgets: this.deps.budgets?.() ?? [],
     };
   }
 }

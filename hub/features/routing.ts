@@ -31,6 +31,7 @@ export const routingFeature = feature<RoutingFeatureOptions>('routing', async (a
   const { router, registry, scheduler, store, bus } = o;
   registry.setRouteOffer((agent) => router.offerOf(agent));
   scheduler.setRouter(router);
+  router.onMoved = (task) => void scheduler.place(task);
   registry.routeWords = { why: (agent, candidate) => router.why(agent, candidate), hold: (task) => router.hold(task) };
   // Routed tasks already queued (a restart): their waits go on counting. Once, at start, by page.
   for (let after: string | undefined; ; ) {
@@ -55,7 +56,6 @@ export const routingFeature = feature<RoutingFeatureOptions>('routing', async (a
     for (const agent of registry.values()) {
       if (agent.conn && agent.lastSeenAt !== null && now - agent.lastSeenAt > o.staleMs) registry.reoffer(agent);
     }
-    // A task moved on is placed by the scheduler as it is applied (it is queued, with a new requirement).
     router
       .sweep()
       .catch((err: unknown) => o.log.warn({ err }, 'the routing sweep failed'))
@@ -70,6 +70,7 @@ export const routingFeature = feature<RoutingFeatureOptions>('routing', async (a
     offPolicy();
     registry.setRouteOffer(null);
     registry.routeWords = null;
+    router.onMoved = null;
     scheduler.setRouter(null);
   });
 });

@@ -25,8 +25,13 @@ export const schedulerFeature = feature<{ scheduler: Scheduler; store: TaskStore
   const offRepo = bus.on('repo.changed', ({ change }) => {
     if (change !== 'paused' && change !== 'removed') scheduler.fillAll();
   });
+  // A repo no longer at its budget (raised, removed, a new UTC day): its waiting tasks may start.
+  const offBudget = bus.on('budget.changed', ({ budget }) => {
+    if (!budget?.blocked) scheduler.fillAll();
+  });
   onStop(app, () => {
     scheduler.stop();
+    offBudget();
     offApplied?.();
     offChanged();
     offHealth();

@@ -14,6 +14,7 @@ import { LANES } from '../../shared/task.js';
 import type { LiveAgent } from '../agents/registry.js';
 import type { QueueStats } from '../store/task-store.js';
 import type { TaskFacts } from './task-facts.js';
+import { splitModelKey } from '../../shared/usage.js';
 
 export interface MetricsSources {
   stats(): Promise<QueueStats>;
@@ -43,6 +44,8 @@ export class HubMetrics {
   private readonly pushSends: Counter<'outcome'>;
   private readonly refusedAtEdge: Counter<'budget'>;
   private readonly alertsFired: Counter<'rule' | 'severity'>;
+  private readonly tokens: Counter<'kind' | 'model' | 'executor'>;
+  private readonly cost: Counter<'model' | 'executor'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -57,6 +60,8 @@ export class HubMetrics {
     this.batchOps = new Histogram({ name: 'switchyard_store_batch_ops', help: 'Key operations per group-commit batch', buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384], registers });
     this.fsync = new Histogram({ name: 'switchyard_store_fsync_seconds', help: "Duration of each batch's fsync'd write", buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1], registers });
     this.backups = counter('switchyard_backups_total', 'Backups by outcome', ['outcome']);
+    this.tokens = counter('switchyard_tokens_total', 'Tokens agents reported (docs/usage.md), input or output', ['kind', 'model', 'executor']);
+    this.cost = counter('switchyard_cost_usd_total', 'Cost in US dollars agents reported (docs/usage.md)', ['model', 'executor']);
     this.lastBackup = new Gauge({ name: 'switchyard_backup_last_success_timestamp_seconds', help: 'When the last good backup finished (0: none since start)', registers });
     this.pushSends = counter('switchyard_push_sends_total', 'Push notifications sent, by outcome', ['outcome']);
     this.refusedAtEdge = counter('switchyard_rate_limited_total', 'Requests and frames refused for a rate limit (light, normal, heavy, auth_failures, connects, ws) or violations (violations)', ['budget']);
@@ -137,6 +142,12 @@ export class HubMetrics {
     if (f.deadLettered) this.deadLettered.inc(lane);
     if (f.assignMs !== null) this.assign.observe(lane, f.assignMs / 1000);
     if (f.run) this.run.observe({ outcome: f.run.outcome }, f.run.ms / 1000);
+    for (const [key, d] of f.usage) {
+      const { executor, model } = splitModelKey(key);
+      if (d.input_tokens > 0) this.tokens.inc({ kind: 'input', model, executor }, d.input_tokens);
+      if (d.output_tokens > 0) this.tokens.inc({ kind: 'output', model, executor }, d.output_tokens);
+      if (d.cost_usd > 0) this.cost.inc({ model, executor }, d.cost_usd);
+    }
   }
 
   /** One group-commit batch on disk. */

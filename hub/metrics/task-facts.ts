@@ -5,6 +5,7 @@
  */
 import type { Lane, TaskStatus } from '../../shared/task.js';
 import type { TaskChange } from '../store/task-store.js';
+import { usageDelta, type UsageTotals } from '../../shared/usage.js';
 
 export interface TaskFacts {
   lane: Lane;
@@ -17,6 +18,8 @@ export interface TaskFacts {
   assignMs: number | null;
   /** An attempt stopped running: how long it ran and how it ended. */
   run: { ms: number; outcome: TaskStatus } | null;
+  /** Tokens and cost the change charged, per `executor/model` (docs/usage.md); empty for most changes. */
+  usage: ReadonlyMap<string, UsageTotals>;
 }
 
 const ATTEMPT_STATES: ReadonlySet<TaskStatus | null> = new Set(['assigned', 'running', 'review']);
@@ -27,6 +30,7 @@ export function taskFacts({ task, before, event }: TaskChange): TaskFacts {
   const startedAt = before?.lease?.started_at;
   return {
     lane: task.lane,
+    usage: usageDelta(before?.usage, task.usage),
     created: event.type === 'created',
     completed: transition && to === 'completed',
     failed: transition && (to === 'failed' || to === 'dead_letter') && ATTEMPT_STATES.has(from),

@@ -5,6 +5,7 @@
  */
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Task, TaskError } from '../../shared/task.js';
+import { chargeRun, executorOfResult, modelKey, resultOfFailure, runUsageOf } from '../../shared/usage.js';
 import { edit, transition, type Changes } from './changes.js';
 import { agentMatches, type AgentFilter } from './matching.js';
 import { failAttempt } from './retry-policy.js';
@@ -102,7 +103,7 @@ export function renew(ws: Changes, task: Task, generation: number, agentId: stri
  */
 export function complete(ws: Changes, task: Task, generation: number, agentId: string, result: unknown): Promise<Task> {
   checkLease(task, generation, agentId);
-  return completeAttempt(ws, task, `agent:${agentId}`, result);
+  return completeAttempt(ws, task, `agent:${agentId}`, result, charged(task, result));
 }
 
 export function fail(ws: Changes, task: Task, generation: number, agentId: string, error: TaskError): Promise<Task> {
@@ -111,7 +112,20 @@ export function fail(ws: Changes, task: Task, generation: number, agentId: strin
   const attempts = task.status === 'assigned' ? task.attempts + 1 : task.attempts;
   // The agent reported: the circuit breaker's run of lease expiries ends (docs/workflow.md).
   const breaker = task.breaker && task.breaker.expiries > 0 ? { breaker: { ...task.breaker, expiries: 0 } } : {};
-  return failAttempt(ws, { ...task, attempts, ...breaker }, task, error, `agent:${agentId}`);
+  return failAttempt(ws, { ...task, attempts, ...breaker, ...charged(task, resultOfFailure(error.details)) }, task, error, `agent:${agentId}`);
+}
+
+/**
+ * The task's usage with the run a result reports added (docs/usage.md), as a patch; none when it
+ * reports none. Part of the same change as the complete or fail, so the store writes the record
+ * and the day's usage cells (apply.ts) in one batch, and a stale result (refused above) charges
+ * nothing.
+ */
+export function charged(task: Task, result: unknown): Pick<Task, 'usage'> | Record<string, never> {
+  const run = runUsageOf(result);
+  if (!run) return {};
+  const executor = executorOfResult(result) ?? task.executor ?? 'unknown';
+  return { usage: chargeRun(task.usage, run, modelKey(executor, task.model)) };
 }
 
 /**

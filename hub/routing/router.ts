@@ -49,6 +49,8 @@ export class Router {
   private readonly paidQueued = new Set<string>();
   private readonly now: () => number;
   private sweeping = false;
+  /** Told of each task the sweep moved to its next candidate (the scheduler places it). */
+  onMoved: ((task: Task) => void) | null = null;
   /** Each agent's fits as of its last report (offerOf). */
   private readonly fits = new WeakMap<FitAgent, Map<string, Fit>>();
 
@@ -242,6 +244,10 @@ export class Router {
           const task = await this.store.reroute(w.id, w.stage, w.reason);
           if (task) {
             moved++;
+            // A move is an edit, not a transition: no store event tells anyone, so the router tracks
+            // the new stage itself and hands the task to placement (onMoved).
+            this.track(task);
+            this.onMoved?.(task);
             this.log.info({ task_id: w.id, from: w.stage, to: task.route?.stage, reason: w.reason }, 'routed task moved to its next candidate');
           } else this.untrack(w.id); // its chain ended (it stays queued for the last candidate) or it changed meanwhile
         } catch (err) {

@@ -9,10 +9,14 @@
  */
 import type { Logger } from 'pino';
 import type { Task } from '../../shared/task.js';
+import type { OnLimit } from '../../shared/usage.js';
+import { budgetAllows } from '../queue/matching.js';
 import { AgentRegistry, type LiveAgent } from '../agents/registry.js';
 import { better, rankOf, type AgentRank } from './agent-rank.js';
 import type { Router } from '../routing/router.js';
 import type { AgentFilter, TaskChange, TaskStore } from '../store/task-store.js';
+
+const NO_BLOCKS: ReadonlyMap<string, OnLimit> = new Map();
 
 export class Scheduler {
   /** task id -> agents that rejected it or let it time out. In memory: a restart forgets, harmlessly. */
@@ -29,6 +33,8 @@ export class Scheduler {
     private readonly store: TaskStore,
     private readonly registry: AgentRegistry,
     private readonly log: Logger,
+    /** Repos at their daily budget and what their tasks do (docs/usage.md). @defaultValue none */
+    private readonly blockedRepos: () => ReadonlyMap<string, OnLimit> = () => NO_BLOCKS,
   ) {}
 
   stop(): void {
@@ -139,12 +145,12 @@ export class Scheduler {
     return this.registry.get(task.delegate)?.conn != null && !this.refused(task.id, task.delegate);
   }
 
-  private canRun(agent: LiveAgent, task: Task): boolean {
+  private canRun(agent: LiveAgent, task: Task, blocked: ReadonlyMap<string, OnLimit>): boolean {
     if (this.delegateHolds(task) && task.delegate !== agent.id) return false;
     if (task.repo !== null && agent.repos !== null && !agent.repos.includes(task.repo)) return false;
     if (this.refused(task.id, agent.id)) return false;
     const caps = agent.offered.set;
-    return task.capabilities.every((c) => caps.has(c));
+    return task.capabilities.every((c) => caps.has(c)) && budgetAllows({ agentId: agent.id, capabilities: agent.offered.list, blocked }, task);
   }
 
   /** Offers one queued task to the least loaded agent that can run it. */
@@ -184,8 +190,9 @@ export class Scheduler {
   private leastLoaded(task: Task): LiveAgent | undefined {
     let best: LiveAgent | undefined;
     let bestRank: AgentRank | undefined;
+    const blocked = this.blockedRepos();
     for (const agent of this.registry.values()) {
-      if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task)) continue;
+      if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task, blocked)) continue;
       const rank = rankOf(agent, this.registry.priorityOf(agent.id), this.registry.completedToday(agent));
       if (!bestRank || better(rank, bestRank)) {
         best = agent;
@@ -199,8 +206,9 @@ export class Scheduler {
   private bestRouted(task: Task, router: Router): LiveAgent | undefined {
     let best: LiveAgent | undefined;
     let bestScore = -Infinity;
+    const blocked = this.blockedRepos();
     for (const agent of this.registry.values()) {
-      if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task)) continue;
+      if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task, blocked)) continue;
       const scored = router.score(agent, task);
       if (scored && scored.score > bestScore) {
         best = agent;
@@ -245,6 +253,7 @@ export class Scheduler {
       agentId: agent.id,
       capabilities: agent.offered.list,
       repos: agent.repos,
+      blocked: this.blockedRepos(),
       ...(router ? { decide: (task: Task) => router.decide(agent, task) } : {}),
     };
   }

@@ -8,6 +8,7 @@
 import type { Task } from '../../shared/task.js';
 import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
 import { ROUTE_CAPABILITY_PREFIX } from '../../shared/routing.js';
+import type { OnLimit } from '../../shared/usage.js';
 import { agentMatches } from '../queue/matching.js';
 
 /** At most this many agents are named; the rest are counted. */
@@ -16,7 +17,11 @@ const MAX_NAMED = 8;
 /** Only what matching needs: a whole task, or the ready index's head of a kind (hub/alerts/snapshot.ts). */
 export type Waiting = Pick<Task, 'status' | 'capabilities' | 'repo' | 'delegate'> & Partial<Pick<Task, 'route'>>;
 
-export function waitingReason(task: Waiting, registry: AgentRegistry, holdOf: (repo: string) => string | null = () => null): string | null {
+/**
+ * `holdOf`: why a repo's tasks are held (paused, docs/repos.md); `blocked`: the repos at their
+ * daily budget now (docs/usage.md), as matching sees them.
+ */
+export function waitingReason(task: Waiting, registry: AgentRegistry, holdOf: (repo: string) => string | null = () => null, blocked?: ReadonlyMap<string, OnLimit>): string | null {
   if (task.status !== 'queued') return null;
   // A paused repo's tasks wait whatever the agents can do (docs/repos.md).
   const held = task.repo ? holdOf(task.repo) : null;
@@ -26,7 +31,13 @@ export function waitingReason(task: Waiting, registry: AgentRegistry, holdOf: (r
   // A budget that keeps the task's paid candidate waiting (docs/routing.md).
   const budgetHold = task.route ? registry.routeWords?.hold(task) : null;
   if (budgetHold) return budgetHold;
-  const able = connected.filter((a) => agentMatches({ agentId: a.id, capabilities: a.offered.list, repos: a.repos }, task));
+  const able = connected.filter((a) => agentMatches({ agentId: a.id, capabilities: a.offered.list, repos: a.repos, ...(blocked ? { blocked } : {}) }, task));
+  const mode = task.repo !== null ? blocked?.get(task.repo) : undefined;
+  if (able.length === 0 && mode !== undefined && connected.some((a) => agentMatches({ agentId: a.id, capabilities: a.offered.list, repos: a.repos }, task))) {
+    return mode === 'wait'
+      ? `the daily budget of repo ${task.repo} is exhausted: it waits for a paid executor until the next UTC day`
+      : `the daily budget of repo ${task.repo} is exhausted: it waits for an agent without a paid executor (or names ollama or shell), or the next UTC day`;
+  }
   if (able.length > 0) {
     const stage = task.route ? ` for ${task.route.chain[task.route.stage]} (stage ${task.route.stage + 1} of ${task.route.chain.length})` : '';
     const names = able.slice(0, MAX_NAMED).map((a) => a.id).join(', ');

@@ -42,6 +42,10 @@ export const ACTIONS = {
   // The repo registry (docs/repos.md); sidecars read it with their own token (GET /v1/agent/repos).
   'repos.read': READ,
   'repos.write': STEER,
+  // Usage and budgets (docs/usage.md).
+  'usage.read': READ,
+  'budgets.read': READ,
+  'budgets.write': STEER,
   // The review workflow (docs/workflow.md): an agent's own lease; the operator's decisions.
   'tasks.ask': ['agent'],
   'tasks.submit': ['agent'],

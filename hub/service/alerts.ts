@@ -8,6 +8,7 @@ import type { AgentPresence } from '../agents/presence.js';
 import type { Violations } from '../edge/violations.js';
 import type { Alert, AlertListQuery } from '../../shared/alerts.js';
 import type { ExecutorAlert } from '../../shared/feed.js';
+import type { BudgetView } from '../../shared/usage.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { AlertEngine } from '../alerts/engine.js';
 import { RULES, type AlertRuleDef, type AlertSettings, type BackupState } from '../alerts/rules.js';
@@ -33,6 +34,8 @@ export interface AlertServiceDeps {
   /** Agents that work over MCP (no socket): present from their last call. */
   presence: AgentPresence;
   violations?: Pick<Violations, 'repeatOffenders'>;
+  /** The budgets with today's spend, for budget_warning and budget_exhausted. @defaultValue none */
+  budgets?: () => BudgetView[];
 }
 
 export class AlertService {
@@ -42,7 +45,7 @@ export class AlertService {
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.engine = new AlertEngine(alertStoreOf(deps.agents), [...RULES, ...(deps.extraRules ?? [])], deps.settings, (alert) => deps.bus.emit('alert.changed', alert));
-    this.source = new SnapshotSource({ registry: deps.registry, store: deps.store, history: deps.history, startedAt: deps.startedAt, presence: deps.presence, ...(deps.violations ? { violations: deps.violations } : {}) }, deps.settings);
+    this.source = new SnapshotSource({ registry: deps.registry, store: deps.store, history: deps.history, startedAt: deps.startedAt, presence: deps.presence, ...(deps.violations ? { violations: deps.violations } : {}), ...(deps.budgets ? { budgets: deps.budgets } : {}) }, deps.settings);
   }
 
   /** Reads the stored alerts; before the first check (the feature awaits it). */

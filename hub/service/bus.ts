@@ -10,6 +10,7 @@
  * commit path that emitted it.
  */
 import type { Alert } from '../../shared/alerts.js';
+import type { BudgetView } from '../../shared/usage.js';
 import type { ExecutorAlert } from '../../shared/feed.js';
 import type { BackupManifest, BackupOutcome } from '../../shared/rest.js';
 import type { StoreRecovery } from '../../shared/rest.js';
@@ -42,6 +43,8 @@ export interface HubEvents {
   'routing.changed': { source: 'default' | 'file' | 'api' };
   /** A repo of the registry was added, changed, paused, resumed, moved or removed (service/repos.ts), once durable. */
   'repo.changed': { repo: Repo; change: 'added' | 'updated' | 'paused' | 'resumed' | 'moved' | 'removed' };
+  /** A repo's budget was set or removed, the repo reached its limit, or a new UTC day unblocked it (docs/usage.md). */
+  'budget.changed': { repo: string; reason: 'set' | 'removed' | 'exhausted' | 'day'; budget: BudgetView | null };
 }
 
 export type Listener<T> = (event: T) => void;

@@ -49,6 +49,9 @@ import { historyStoreOf } from '../store/history-store.js';
 import { WorkerService } from './worker.js';
 import { RepoService } from './repos.js';
 import { repoStoreOf } from '../store/repo-store.js';
+import { BudgetService } from './budgets.js';
+import { UsageService } from './usage.js';
+import { budgetStoreOf } from '../store/budget-store.js';
 
 export interface Services {
   access: Access;
@@ -88,6 +91,10 @@ export interface Services {
   router: Router;
   /** The repo registry (docs/repos.md); `load()` it before serving. */
   repos: RepoService;
+  /** Tokens and cost per day, repo, executor and model (docs/usage.md). */
+  usage: UsageService;
+  /** Daily budgets per repo, and which repos are at their limit (docs/usage.md); `load()` it before serving. */
+  budgets: BudgetService;
 }
 
 export interface ServiceDeps {
@@ -147,10 +154,13 @@ export function createServices(deps: ServiceDeps): Services {
   const router = new Router(store, registry, { staleMs: deps.routing?.staleMs ?? 60_000, now }, deps.routing?.log ?? pino({ enabled: false }));
   const repos = new RepoService(repoStoreOf(deps.agents), bus, now, audit);
   const repoSettings = repoSettingsOf({ guardianChains: deps.guardianChains ?? [], reviewRepos: deps.reviewRepos ?? [] });
+  const budgets = new BudgetService(budgetStoreOf(deps.agents), store, bus, now, audit);
+  // A repo at its budget keeps routed tasks off paid candidates: they wait, or move on to local ones (docs/routing.md).
+  router.setPaidBlocked((repo) => budgets.paidBlocked(repo));
   return {
     access: new Access(deps.auth),
     // The default repo first, so the repo's review settings apply to the repo it took.
-    tasks: new TaskService(store, registry, deps.progress, deps.archive, (spec) => repoSettings(repos.withDefaultRepo(spec)), (repo) => repos.holdOf(repo)),
+    tasks: new TaskService(store, registry, deps.progress, deps.archive, (spec) => repoSettings(repos.withDefaultRepo(spec)), (repo) => repos.holdOf(repo), () => budgets.blockedRepos()),
     review: new ReviewService(store),
     agents,
     health: new HealthService(store, registry, bus, startedAt, now, deps.recovery ?? null, backups, deps.retentionOn ? retention : undefined),
@@ -158,7 +168,7 @@ export function createServices(deps: ServiceDeps): Services {
     self: new SelfService(deps.agents, agents, deps.auth, store),
     backups,
     metrics,
-    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now, extraRules: workflowAlertRules(() => escalations.open()), presence, violations }),
+    alerts: new AlertService({ store, agents: deps.agents, registry, history: metrics.history, bus, settings: deps.alertSettings, startedAt, now, extraRules: workflowAlertRules(() => escalations.open()), presence, violations, budgets: () => budgets.views() }),
     push: new PushService(pushStore, sender, deps.push.keys, now),
     retention,
     workflow: new WorkflowService(store),
@@ -172,6 +182,8 @@ export function createServices(deps: ServiceDeps): Services {
     router,
     routing: new RoutingPolicyService(router, routingStoreOf(deps.agents), bus, audit),
     repos,
+    usage: new UsageService(store),
+    budgets,
     context: new ContextService(history, deps.context ?? { budget: 1500, budgets: [], repoDirs: [] }, now),
   };
 }

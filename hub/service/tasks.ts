@@ -10,6 +10,7 @@ import type { EventQuery, TaskDetail, TaskListQuery } from '../../shared/rest.js
 import type { Task, TaskEvent, TaskSpec } from '../../shared/task.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { waitingReason } from '../scheduler/waiting-reason.js';
+import type { OnLimit } from '../../shared/usage.js';
 import type { CreateResult, Page, QueueStats, TaskStore } from '../store/task-store.js';
 import { Access, type Principal } from './access.js';
 import { withRoutingCapabilities } from './routing.js';
@@ -44,6 +45,8 @@ export class TaskService {
     private readonly prepare: (spec: TaskSpec) => TaskSpec = (spec) => spec,
     /** Why a repo's tasks wait (it is paused: service/repos.ts), for the waiting reason. @defaultValue none wait */
     private readonly holdOf: (repo: string) => string | null = () => null,
+    /** Repos at their daily budget (docs/usage.md), for why a task waits. @defaultValue none */
+    private readonly blockedRepos?: () => ReadonlyMap<string, OnLimit>,
   ) {}
 
   async create(caller: Principal, spec: TaskSpec, options: CreateOptions = {}): Promise<CreateResult> {
@@ -80,7 +83,7 @@ export class TaskService {
     // Live output of the current attempt (not stored; the result keeps the final tail).
     const output = this.progress.get(id);
     const progressTail = output && task.lease?.generation === output.generation ? output.text : null;
-    return { task, events: events.items, progress_tail: progressTail, waiting: waitingReason(task, this.registry, this.holdOf) };
+    return { task, events: events.items, progress_tail: progressTail, waiting: waitingReason(task, this.registry, this.holdOf, this.blockedRepos?.()) };
   }
 
   async list(caller: Principal, query: TaskListQuery = {}): Promise<Page<Task>> {

@@ -7,7 +7,8 @@
  *   reads   nothing (the rules read through the port)
  *   writes  t!<id> (the record), e!<eventId> (its event, if any), the index keys that differ
  *           between the old and the new record (keys.ts indexKeysOf), i!<key> for a new task
- *           with an idempotency key, p!<dependency>!<id> for each dependency a new task links to
+ *           with an idempotency key, p!<dependency>!<id> for each dependency a new task links to,
+ *           u!<day>!<repo>!<executor>!<model> for a record whose usage grew (usage-cells.ts)
  *
  * Once the operation has succeeded (before its batch is durable) the in-memory indexes and the
  * record cache follow, and `onApplied` listeners hear of each transition; once the batch is on
@@ -21,6 +22,7 @@ import type { MemoryIndexes } from './indexes.js';
 import { indexKeysOf, K } from './keys.js';
 import type { KvPort } from './kv-port.js';
 import type { TaskChange } from './task-store.js';
+import type { UsageCells } from './usage-cells.js';
 
 export type ChangeListener = (change: TaskChange) => void;
 
@@ -65,6 +67,7 @@ export class ChangeWriter implements OperationHooks {
     private readonly now: () => number,
     readonly applied: Listeners,
     readonly committed: Listeners,
+    private readonly usage: UsageCells,
   ) {
     this.changes = new Changes(port, policy);
   }
@@ -72,6 +75,7 @@ export class ChangeWriter implements OperationHooks {
   begin(tx: Tx): void {
     this.port.bind(tx);
     this.changes.begin(this.now());
+    this.usage.begin();
   }
 
   end(tx: Tx): void {
@@ -91,6 +95,7 @@ export class ChangeWriter implements OperationHooks {
     if (!before && after.idempotency_key !== null) tx.put(K.idempotency(after.idempotency_key), after.id);
     // One key per edge: a new dependant costs one key, never a rewrite of a growing list.
     if (change.links) for (const depId of change.links) tx.put(K.dependant(depId, after.id));
+    if (after.usage !== before?.usage) this.usage.charge(tx, before, after, this.changes.now);
 
     tx.onApply(() => {
       this.port.remember(after);

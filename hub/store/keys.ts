@@ -17,6 +17,9 @@
  *                                            is the record's updated_at (hub/queue/retention-rules.ts)
  *   k!<releaseAt>!<idempotencyKey>           a removed task's idempotency key, reserved until releaseAt
  *                                            (its i! key still names the removed task until then)
+ *   u!<day>!<repo>!<executor>!<model>        usage cell: tokens, cost and runs charged that UTC day
+ *                                            (JSON; `-` for no repo or model), written in the batch of
+ *                                            the change that charged it (usage-cells.ts)
  *   m!version                                store format version
  *   h!probe                                  the last degraded-mode probe write (a time; read by nothing)
  *
@@ -66,6 +69,8 @@ export const K = {
   reservedPrefix: 'k!',
   event: (eventId: string) => `e!${eventId}`,
   eventPrefix: 'e!',
+  usageCell: (day: string, repo: string, executor: string, model: string) => `u!${day}!${repo}!${executor}!${model}`,
+  usagePrefix: 'u!',
   version: 'm!version',
   /** The degraded-mode probe's write (group-commit.ts): a time, read by nothing. */
   probe: 'h!probe',
@@ -134,6 +139,12 @@ export function parseFinishedKey(key: string): { status: TaskStatus; at: number;
 /** Splits `k!<time>!<idempotencyKey>` (the key may itself hold '!'). */
 export function parseReservedKey(key: string): { releaseAt: number; key: string } {
   return { releaseAt: Number(key.slice(2, 15)), key: key.slice(16) };
+}
+
+/** Splits `u!<day>!<repo>!<executor>!<model>` (no part holds '!': ids and executor names cannot). */
+export function parseUsageKey(key: string): { day: string; repo: string; executor: string; model: string } {
+  const [, day = '', repo = '', executor = '', model = ''] = key.split('!');
+  return { day, repo, executor, model };
 }
 
 /** Splits `l!<time>!<id>` or `d!<time>!<id>`. */

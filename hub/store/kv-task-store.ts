@@ -14,12 +14,14 @@
  *   integrity.ts     verifyIntegrity
  *   retention.ts     retention rounds: archive, remove in batches, compact
  *   format.ts        the store format, and the migration from format 2
+ *   usage-cells.ts   tokens and cost per day, repo, executor and model (in memory, u! keys)
  *
  * Every key it names is in keys.ts.
  */
 import { pino, type Logger } from 'pino';
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Task, TaskError, TaskEvent, TaskSpec } from '../../shared/task.js';
+import type { UsageTotals } from '../../shared/usage.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../queue/backoff.js';
 import type { RoutingPolicy } from '../../shared/routing.js';
 import { edit, type Changes, type QueuePolicy } from '../queue/changes.js';
@@ -44,6 +46,7 @@ import { KvPort } from './kv-port.js';
 import { getTask, leasedBy, listEvents, listTasks } from './queries.js';
 import { StoreRetention } from './retention.js';
 import { Sweeper } from './sweeper.js';
+import { UsageCells, type UsageCell } from './usage-cells.js';
 import type {
   ArchiveSink,
   CreateResult,
@@ -128,6 +131,7 @@ export class KvTaskStore implements TaskStore {
   private readonly gc: GroupCommit;
   private readonly port: KvPort;
   private readonly indexes: MemoryIndexes;
+  private readonly usage = new UsageCells();
   private readonly writer: ChangeWriter;
   /** The rules' working set; valid inside an operation on the serial path (see run()). */
   private readonly ws: Changes;
@@ -157,6 +161,7 @@ export class KvTaskStore implements TaskStore {
       opts.now,
       new Listeners(opts.logger, 'onApplied'),
       new Listeners(opts.logger, 'onChange'),
+      this.usage,
     );
     this.ws = this.writer.changes;
     this.gc = new GroupCommit(kv, {
@@ -195,6 +200,7 @@ export class KvTaskStore implements TaskStore {
   async load(): Promise<void> {
     await openFormat(this.kv, this.opts.readOnly);
     await this.indexes.load(this.kv);
+    await this.usage.load(this.kv);
     for await (const keys of this.kv.keys({ ...prefixRange(K.eventPrefix), reverse: true, limit: 1 })) {
       this.eventIds.seed(keys[0]!.slice(K.eventPrefix.length));
     }
@@ -233,6 +239,7 @@ export class KvTaskStore implements TaskStore {
   private async resync(): Promise<void> {
     this.port.forget();
     await this.indexes.reload(this.kv);
+    await this.usage.load(this.kv);
   }
 
   private healthChanged(state: DegradedState | null): void {
@@ -265,6 +272,14 @@ export class KvTaskStore implements TaskStore {
 
   setReadyPolicy(policy: ReadyPolicy): void {
     this.indexes.setReadyPolicy(policy);
+  }
+
+  usageCells(): Iterable<UsageCell> {
+    return this.usage.cells();
+  }
+
+  usageOfRepo(repo: string, day: string): UsageTotals {
+    return this.usage.repoDay(repo, day);
   }
 
   queuedHeads(limit: number): QueuedHead[] {

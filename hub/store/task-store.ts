@@ -17,6 +17,8 @@ import type { KvSnapshot } from './kv.js';
 import type { DegradedState } from './group-commit.js';
 import type { RetentionLimits } from '../queue/retention-rules.js';
 import type { TaskRule } from '../workflow/rules.js';
+import type { UsageTotals } from '../../shared/usage.js';
+import type { UsageCell } from './usage-cells.js';
 
 export type { AgentFilter, DegradedState, RetentionLimits };
 
@@ -261,6 +263,14 @@ export interface TaskStore {
    * (`leaseNext` skips it, `leaseTask` answers null); it stays queued.
    */
   setReadyPolicy?(policy: ReadyPolicy): void;
+  /**
+   * Tokens and cost per UTC day × repo × executor × model (docs/usage.md), charged in the batch of
+   * the complete or fail that reported them; in memory, no scan. The cells are the store's: do not
+   * change them.
+   */
+  usageCells(): Iterable<UsageCell>;
+  /** One repo's totals on one UTC day (`-` for tasks without a repo); in memory. */
+  usageOfRepo(repo: string, day: string): UsageTotals;
   /**
    * Present when `supports.retention`: one retention round. Writes each batch of removable tasks
    * to `archive` (durably) before it removes them from the store, so a crash between the two

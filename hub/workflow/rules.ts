@@ -8,7 +8,7 @@ import { SwitchyardError } from '../../shared/errors.js';
 import type { Task } from '../../shared/task.js';
 import type { Clarification, Evidence, Feedback, Finding, Plan, QuestionBody, SupervisionMode } from '../../shared/workflow.js';
 import { illegal, transition, type Changes } from '../queue/changes.js';
-import { checkLease } from '../queue/leases.js';
+import { charged, checkLease } from '../queue/leases.js';
 import { appendBounded, breakerOf, reopen } from './breaker.js';
 import { completeAttempt, workApproved } from './complete.js';
 import { chainFor } from './gate.js';
@@ -57,7 +57,8 @@ export function ask(generation: number, agentId: string, question: QuestionBody)
 export function submit(generation: number, agentId: string, evidence: Evidence, result: unknown): TaskRule {
   return (ws, task) => {
     checkLease(task, generation, agentId);
-    return completeAttempt(ws, task, `agent:${agentId}`, result === undefined ? { evidence } : result, { evidence });
+    // A result that reports usage (docs/usage.md) is charged as a sidecar's is.
+    return completeAttempt(ws, task, `agent:${agentId}`, result === undefined ? { evidence } : result, { evidence, ...charged(task, result) });
   };
 }
 

@@ -40,6 +40,7 @@ function snapshot(now: number, over: Partial<AlertSnapshot> = {}): AlertSnapshot
     store: { healthy: true },
     backup: null,
     executorsGone: [],
+    budgets: [],
     ...over,
   };
 }

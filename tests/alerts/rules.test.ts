@@ -10,6 +10,7 @@ import { RULES, type AlertRuleDef, type AlertSettings, type AlertSnapshot } from
 import { alertSettingsOf } from '../../hub/alerts/settings.js';
 import { HUB_DEFAULTS } from '../../hub/config.js';
 import type { AlertStore } from '../../hub/store/alert-store.js';
+import type { BudgetView } from '../../shared/usage.js';
 
 const T0 = 1_800_000_000_000;
 const COOLDOWN = 60_000;
@@ -18,7 +19,14 @@ function settings(over: Partial<AlertSettings> = {}): AlertSettings {
   return { ...alertSettingsOf(HUB_DEFAULTS), cooldownMs: COOLDOWN, repeatMs: 30_000, ...over };
 }
 
-/** A healthy hub: one agent online, a flat queue, nothing failing. */
+const DAY = new Date(T0).toISOString().slice(0, 10);
+/** Repo web's budget ($2 and 1000 tokens a day) with `cost` and `tokens` spent today. */
+function budget(cost: number, tokens: number, day = DAY): BudgetView {
+  const percent = Math.round(Math.max(cost / 2, tokens / 1000) * 1000) / 10;
+  return { repo: 'web', cost_usd_per_day: 2, tokens_per_day: 1000, on_limit: 'wait', set_at: T0 - 1000, set_by: 'admin', day, spent_cost_usd: cost, spent_tokens: tokens, percent, blocked: cost >= 2 || tokens >= 1000 };
+}
+
+/** A healthy hub: one agent online, a flat queue, nothing failing, a budget half spent. */
 function healthy(now: number): AlertSnapshot {
   return {
     now,
@@ -34,6 +42,7 @@ function healthy(now: number): AlertSnapshot {
     store: { healthy: true },
     backup: { last_ok_at: now - 1000, last_failed_at: null, every_ms: 3_600_000 },
     executorsGone: [],
+    budgets: [budget(1, 100)],
   };
 }
 
@@ -56,6 +65,8 @@ const CASES: Record<string, { bad: (x: AlertSnapshot) => AlertSnapshot; says: Re
   backup_failed: { bad: (x) => ({ ...x, backup: { last_ok_at: x.now - 5000, last_failed_at: x.now - 10, last_error: 'disk full', every_ms: 3_600_000 } }), says: /last backup failed: disk full/ },
   backup_overdue: { bad: (x) => ({ ...x, backup: { last_ok_at: x.now - 3_600_000 - s.backupGraceMs - 1, last_failed_at: null, every_ms: 3_600_000 } }), says: /last good backup is 120 min old/ },
   executor_gone: { bad: (x) => ({ ...x, executorsGone: [{ executor: 'claude', message: 'executor claude is unavailable on every connected agent: w1: not logged in' }] }), says: /claude is unavailable.*not logged in/, subject: { executor: 'claude' } },
+  budget_warning: { bad: (x) => ({ ...x, budgets: [budget(1.6, 100)] }), says: /repo web has spent \$1\.60 of \$2\/day, 100 of 1000 tokens\/day \(80%\)/, subject: { repo: 'web' } },
+  budget_exhausted: { bad: (x) => ({ ...x, budgets: [budget(0.5, 1000)] }), says: /repo web has spent \$0\.50 of \$2\/day, 1000 of 1000 tokens\/day \(100%\).*start on no paid executor \(they wait\)/, subject: { repo: 'web' } },
 };
 
 function memoryStore(): AlertStore & { rows: Map<string, Alert> } {
@@ -161,6 +172,26 @@ describe('the engine', () => {
     const [cleared] = await e.check(two(T0 + 1, ['b']));
     expect(cleared).toMatchObject({ state: 'cleared', subject: { agent_id: 'a' } });
     expect(e.list('active', 10).map((a) => a.subject.agent_id)).toEqual(['b']);
+  });
+
+  it('budget rules: warning from 80 %, exhausted at the limit (both open then), one alert per repo and UTC day', async () => {
+    const [warning, exhausted] = ['budget_warning', 'budget_exhausted'].map((r) => RULES.find((d) => d.rule === r)!);
+    expect(warning!.evaluate({ ...healthy(T0), budgets: [budget(1.59, 799)] }, s)).toEqual([]);
+    expect(exhausted!.evaluate({ ...healthy(T0), budgets: [budget(1.99, 999)] }, s)).toEqual([]);
+    const { e } = engine([warning!, exhausted!], { cooldownMs: 0 });
+    expect((await e.check({ ...healthy(T0), budgets: [budget(2.5, 0)] })).map((a) => [a.rule, a.severity, a.subject.repo])).toEqual([
+      ['budget_warning', 'warning', 'web'],
+      ['budget_exhausted', 'critical', 'web'],
+    ]);
+    // The next UTC day: the spend starts again, both clear; crossing again that day is a new alert.
+    const next = T0 + 86_400_000;
+    const nextDay = new Date(next).toISOString().slice(0, 10);
+    expect((await e.check({ ...healthy(next), budgets: [budget(0, 0, nextDay)] })).map((a) => [a.rule, a.state])).toEqual([
+      ['budget_warning', 'cleared'],
+      ['budget_exhausted', 'cleared'],
+    ]);
+    const [again] = await e.check({ ...healthy(next + 1), budgets: [budget(1.7, 0, nextDay)] });
+    expect(again!.id).toMatch(new RegExp(`^budget_warning:web:${nextDay}:`));
   });
 
   it('refuses to acknowledge an unknown alert with ALERT_NOT_FOUND', async () => {

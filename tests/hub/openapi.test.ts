@@ -393,6 +393,14 @@ describe('the answers of a real session', () => {
     expect((await call('PUT', '/v1/routing/policy', { tiers: {} })).status).toBe(400);
     expect((await call('DELETE', '/v1/routing/policy')).body).toMatchObject({ source: 'default', policy: { enabled: true } });
 
+    // Usage and budgets (docs/usage.md).
+    expect((await call('GET', '/v1/usage?by=repo,day')).body).toMatchObject({ by: ['day', 'repo'], rows: expect.any(Array) });
+    expect((await call('PUT', '/v1/budgets/web', { cost_usd_per_day: 5, on_limit: 'local' })).body).toMatchObject({ repo: 'web', on_limit: 'local', blocked: false });
+    expect((await call('PUT', '/v1/budgets/web', {})).body).toMatchObject({ code: 'BUDGET_INVALID' });
+    expect((await call('GET', '/v1/budgets')).body.budgets).toHaveLength(1);
+    expect((await call('DELETE', '/v1/budgets/web')).body).toEqual({ repo: 'web', removed: true });
+    expect((await call('DELETE', '/v1/budgets/web')).body).toMatchObject({ code: 'BUDGET_NOT_FOUND' });
+
     // Last, as it ends the admin token this session uses: rotate it.
     const rotated = (await call('POST', '/v1/tokens/rotate-admin')).body as { token: string };
     expect((await call('GET', '/v1/tokens')).status).toBe(401);
