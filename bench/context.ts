@@ -19,6 +19,7 @@ import { HistoryService } from '../hub/history/service.js';
 import type { HistoryStore } from '../hub/store/history-store.js';
 import type { Task } from '../shared/task.js';
 import { machineInfo } from './support/machine.js';
+import { rng } from './support/rng.js';
 import { summarize } from './support/percentiles.js';
 import { fmtMs, fmtNum, out, printMachine, printTargets, progress, progressDone } from './support/report.js';
 
@@ -30,17 +31,6 @@ function int(name: string, fallback: number): number {
   const v = Number(raw.replace(/_/g, ''));
   if (!(v > 0)) throw new Error(`${name} must be a positive number, got '${raw}'`);
   return v;
-}
-
-/** A small deterministic generator (mulberry32), so runs compare. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ENTRIES = int('BENCH_ENTRIES', 10_000);

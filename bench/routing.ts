@@ -32,6 +32,7 @@ import type { Kv } from '../hub/store/kv.js';
 import { openLevelKv } from '../hub/store/level-kv.js';
 import { tempDir } from './support/temp.js';
 import { machineInfo } from './support/machine.js';
+import { rng } from './support/rng.js';
 import { fmtLatency, summarize, type LatencySummary } from './support/percentiles.js';
 import { fmtNum, fmtRatio, out, printMachine, printTable, printTargets, progress, progressDone } from './support/report.js';
 
@@ -54,17 +55,6 @@ const MEDIUM = 'qwen2.5-coder:14b';
 const LARGE = 'qwen2.5-coder:32b';
 const silent = pino({ enabled: false });
 const WARMUP = 200;
-
-/** A small deterministic generator (mulberry32), so runs compare. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TITLES = ['fix a typo in the readme', 'add a flag to the cli', 'refactor the scheduler', 'implement the parser', 'bump the version'];
 

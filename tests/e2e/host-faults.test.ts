@@ -19,6 +19,7 @@ import type { Executor } from '../../sidecar/executors/executor.js';
 import { OllamaExecutor } from '../../sidecar/executors/ollama.js';
 import { Sidecar } from '../../sidecar/sidecar.js';
 import { startFakeOllama, type FakeOllama } from '../fixtures/fake-ollama.js';
+import { limitedOnce } from '../support/claude-limit.js';
 import { startInprocHub, waitFor, type InprocHub } from '../support/hub-inproc.js';
 import { ROOT, tempDir } from '../support/processes.js';
 
@@ -208,20 +209,8 @@ describe('Ollama down, then up; a model not pulled', () => {
 describe('a usage limit with a reset time', () => {
   it('makes Claude unavailable on that host until the reset, counts no attempt, and the task runs after it', async () => {
     const h = await hub();
-    const dir = tempDir('limit');
-    mkdirSync(dir, { recursive: true });
     const reset = Math.ceil((Date.now() + 3000) / 1000);
-    const limit = join(dir, 'limit.jsonl');
-    writeFileSync(
-      limit,
-      [
-        { type: 'system', subtype: 'init', session_id: 's', tools: [], model: 'claude-sonnet' },
-        { type: 'result', subtype: 'success', is_error: true, num_turns: 1, result: `Claude AI usage limit reached|${reset}`, session_id: 's', total_cost_usd: 0, usage: { input_tokens: 0, output_tokens: 0 } },
-      ]
-        .map((l) => JSON.stringify(l))
-        .join('\n') + '\n',
-    );
-    const executor = stub({ STUB_CLAUDE_FIRST: `${limit}:${join(dir, 'limit-used')}`, STUB_CLAUDE_TRANSCRIPT: 'success' });
+    const executor = stub(limitedOnce(reset));
     await sidecar(h, 'limited', new Map([['claude', executor]]));
     const task = await createTask(h, { executor: 'claude', description: 'do it', max_attempts: 1 });
 

@@ -16,6 +16,7 @@ import { OllamaExecutor } from '../../sidecar/executors/ollama.js';
 import { NVIDIA_SMI_ARGS } from '../../sidecar/resources.js';
 import { Sidecar } from '../../sidecar/sidecar.js';
 import { startFakeOllama, type FakeOllama } from '../fixtures/fake-ollama.js';
+import { limitedOnce } from '../support/claude-limit.js';
 import { startInprocHub, waitFor, type InprocHub } from '../support/hub-inproc.js';
 import { ROOT, tempDir } from '../support/processes.js';
 
@@ -162,20 +163,8 @@ describe('routing a fleet by the policy and the score', () => {
 
   it('a usage-limited Claude is skipped until its reset: the task moves on after its wait, and Claude takes work again after the reset', async () => {
     const h = await hub(300);
-    const dir = tempDir('limit');
-    mkdirSync(dir, { recursive: true });
     const reset = Math.ceil((Date.now() + 4000) / 1000);
-    const limit = join(dir, 'limit.jsonl');
-    writeFileSync(
-      limit,
-      [
-        { type: 'system', subtype: 'init', session_id: 's', tools: [], model: 'claude-sonnet' },
-        { type: 'result', subtype: 'success', is_error: true, num_turns: 1, result: `Claude AI usage limit reached|${reset}`, session_id: 's', total_cost_usd: 0, usage: { input_tokens: 0, output_tokens: 0 } },
-      ]
-        .map((l) => JSON.stringify(l))
-        .join('\n') + '\n',
-    );
-    const claude = new ClaudeExecutor({ bin: STUB_CLAUDE, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir('stub-home'), STUB_CLAUDE_FIRST: `${limit}:${join(dir, 'limit-used')}`, STUB_CLAUDE_TRANSCRIPT: 'success' } });
+    const claude = new ClaudeExecutor({ bin: STUB_CLAUDE, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir('stub-home'), ...limitedOnce(reset) } });
     await start(h, 'claude-box', new Map([['claude', claude]]));
     const big = await ollamaBox(h, 'big-box', { models: [large], warm: [LARGE], vramMb: [24_000, 20_000] });
     big.fake.script({ content: 'refactored' });
