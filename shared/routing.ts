@@ -12,7 +12,7 @@ import { Nullable, StringEnum } from './schema.js';
  * A candidate: `ollama:<model>` (that model on an Ollama host), `ollama` (any model an Ollama host
  * has, a warm one first), `claude` or `claude:<model>` (Claude Code, optionally with a model).
  */
-export const Candidate = Type.String({ minLength: 1, maxLength: 256, pattern: '^(ollama|claude)(:[^\\s]+)?$' });
+export const Candidate = Type.String({ minLength: 1, maxLength: 256, pattern: '^(ollama|claude)(:[^\\s,|]+)?$' });
 
 export const TierPolicy = Type.Object(
   {

@@ -18,6 +18,11 @@ export interface AgentFilter {
    * take the task after all (its candidate no longer fits, a budget holds paid work). Absent: no routing.
    */
   decide?: (task: Task) => Partial<Task> | null;
+  /**
+   * Takes routed tasks whatever their candidate: an agent that is its own model (an MCP worker,
+   * docs/mcp.md), or the operator's own lease. The route's other rules (a budget) still apply.
+   */
+  anyRoute?: boolean;
   /** Repos at their daily budget now (docs/usage.md) and what their tasks do there; absent: none. */
   blocked?: ReadonlyMap<string, OnLimit>;
 }
@@ -50,5 +55,5 @@ export function agentMatches(
 ): boolean {
   if (task.delegate !== null && task.delegate !== '' && task.delegate !== agent.agentId) return false;
   if (task.repo !== null && task.repo !== '' && agent.repos && !agent.repos.includes(task.repo)) return false;
-  return task.capabilities.every((c) => agent.capabilities.includes(c)) && budgetAllows(agent, task);
+  return task.capabilities.every((c) => agent.capabilities.includes(c) || (agent.anyRoute === true && c.startsWith(ROUTE_CAPABILITY_PREFIX))) && budgetAllows(agent, task);
 }

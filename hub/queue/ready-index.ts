@@ -181,7 +181,7 @@ export class ReadyIndex {
 
   private compatibleGroups(agent: AgentFilter): SigGroup[] {
     const blocked = agent.blocked && agent.blocked.size > 0 ? [...agent.blocked].map(([repo, mode]) => `${repo}=${mode}`).sort().join(',') : '';
-    const key = `${agent.agentId}|${[...agent.capabilities].sort().join(',')}|${agent.repos ? [...agent.repos].sort().join(',') : '*'}|${blocked}`;
+    const key = `${agent.agentId}|${[...agent.capabilities].sort().join(',')}|${agent.repos ? [...agent.repos].sort().join(',') : '*'}|${blocked}|${agent.anyRoute ? 'any-route' : ''}`;
     const cached = this.compatCache.get(key);
     if (cached && cached.version === this.version) return cached.groups;
     const groups: SigGroup[] = [];

@@ -26,7 +26,8 @@ export class WorkerService {
   async claim(caller: Principal, req: ClaimRequest = {}): Promise<Task | null> {
     Access.authorize(caller, 'tasks.claim');
     const agentId = agentIdOf(caller);
-    const filter = { agentId, capabilities: [...(req.capabilities ?? [])], repos: req.repos ? [...req.repos] : null };
+    // An MCP worker is its own model: routing's candidates (route:…) do not bind it (docs/routing.md).
+    const filter = { agentId, capabilities: [...(req.capabilities ?? [])], repos: req.repos ? [...req.repos] : null, anyRoute: true };
     const offered = req.taskId !== undefined ? await this.store.leaseTask(req.taskId, filter) : await this.store.leaseNext(filter);
     if (!offered?.lease) return null;
     return this.store.accept(offered.id, offered.lease.generation, agentId);

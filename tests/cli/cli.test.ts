@@ -293,7 +293,7 @@ describe('task show for a coding run', () => {
     const own = await startInprocHub({ listen: true, config: { maxAttempts: 2 } });
     try {
       const token = await own.addAgent('coder');
-      const agent = await RawClient.connect(own.wsUrl, 'coder', token);
+      const agent = await RawClient.connect(own.wsUrl, 'coder', token, { executors: [{ name: 'ollama', available: true, models: ['qwen2.5-coder:7b'] }] });
       const verification = { passed: false, duration_ms: 900, checks: [{ type: 'test_passes', passed: false, duration_ms: 900, output_tail: 'not ok 1 - sum(2, 2) is 4', target: 'node test.mjs', exit_code: 1 }] };
       const result = {
         executor: 'ollama',
@@ -307,7 +307,7 @@ describe('task show for a coding run', () => {
         url: null,
         notes: 'x'.repeat(600),
       };
-      const created = await own.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: own.auth(), payload: { title: 'Add a sum function' } });
+      const created = await own.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: own.auth(), payload: { title: 'Add a sum function', executor: 'ollama', model: 'qwen2.5-coder:7b' } });
       const id = (created.json() as Task).id;
 
       // First attempt fails (retryable): its result is kept as last_error.details.result.

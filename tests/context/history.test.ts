@@ -26,7 +26,7 @@ afterEach(async () => {
 /** Runs a task to completion as agent `x` would (lease, accept, complete with `result`). */
 async function finish(h: InprocHub, spec: Record<string, unknown>, result: unknown): Promise<Task> {
   const t = (await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { capabilities: ['ctx-test'], ...spec } })).json() as Task;
-  const l = (await h.store.leaseTask(t.id, { agentId: 'x', capabilities: ['ctx-test'], repos: null }))!;
+  const l = (await h.store.leaseTask(t.id, { agentId: 'x', capabilities: ['ctx-test'], repos: null, anyRoute: true }))!;
   await h.store.accept(t.id, l.lease!.generation, 'x');
   return h.store.complete(t.id, l.lease!.generation, 'x', result);
 }

@@ -74,7 +74,7 @@ describe('the hub in degraded mode', () => {
     const fs = await mount(24 * 1024);
     const h = track(await startInprocHub({ listen: true, parentDir: fs.dir, storeOptions: { probeMinMs: 50 } }));
     const token = await h.addAgent('w1');
-    const waiting = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'waited' } });
+    const waiting = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'waited', command: 'true' } });
     expect(waiting.statusCode).toBe(201);
     await fs.fill(0);
     for (let i = 0; i < 50 && h.store.healthy(); i++) {
@@ -93,7 +93,7 @@ describe('the hub in degraded mode', () => {
   it("holds writes until an operator acknowledges (POST /v1/health/ack, admin only)", async () => {
     const h = track(await startInprocHub({ storeOptions: { probeMinMs: 50 } }));
     h.hub.services.health.degrade({ reason: 'restore_lost_data', message: 'restored from a backup: changes after it are lost', needsAck: true });
-    const refused = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'held' } });
+    const refused = await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'held', command: 'true' } });
     expect(refused.statusCode).toBe(503);
     expect(refused.json()).toMatchObject({ code: 'STORE_DEGRADED', details: { reason: 'restore_lost_data', needs_ack: true } });
     expect(refused.json<{ message: string }>().message).toContain('POST /v1/health/ack');

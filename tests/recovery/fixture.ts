@@ -106,10 +106,19 @@ export const fileOf = async (dir: string, re: RegExp): Promise<string> => {
   return join(dir, name);
 };
 
-/** XORs `n` bytes from `at` (a fraction of the file's length). */
-export async function garble(path: string, at: number, n: number): Promise<void> {
+/**
+ * XORs `n` bytes from `at` (a fraction of the file's length); with `inside`, from the first
+ * occurrence of that text at or after `at`, so the damage lands in a record's value whatever
+ * the records' layout (XOR 0x5a turns `x` into `"`, which no JSON parser takes back).
+ */
+export async function garble(path: string, at: number, n: number, inside?: string): Promise<void> {
   const buf = await readFile(path);
-  const start = Math.floor(buf.length * at);
+  let start = Math.floor(buf.length * at);
+  if (inside !== undefined) {
+    const found = buf.indexOf(inside, start);
+    if (found < 0) throw new Error(`no '${inside.slice(0, 20)}…' after ${start} in ${path}`);
+    start = found;
+  }
   for (let i = start; i < start + n && i < buf.length; i++) buf[i] = buf[i]! ^ 0x5a;
   await writeFile(path, buf);
 }

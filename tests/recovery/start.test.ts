@@ -214,7 +214,7 @@ describe('a truncated or garbled write-ahead log (the adversarial finding: ackno
     const after = await addTasks(h1, 20, 'after the backup');
     await h1.close();
     const log = await fileOf(tasksDir, /\.log$/);
-    await garble(log, 0.5, 64);
+    await garble(log, 0.5, 64, 'x'.repeat(64));
     const restore = restoreFromBackups();
     const { hub, logs } = track(await startOn(dataDir, { restore }));
     const text = logs.join('');

@@ -206,8 +206,8 @@ export async function transitionsOf(store: TaskStore, taskId: string): Promise<s
   return (await allEvents(store, taskId)).map((e) => `${e.from ?? '∅'}->${e.to}`);
 }
 
-/** The agent most tests lease with: no capabilities, any repo. */
-export const A0: AgentFilter = { agentId: 'a0', capabilities: [] };
+/** The agent most tests lease with: no capabilities, any repo, and any routed task whatever its candidate (it acts on the store directly). */
+export const A0: AgentFilter = { agentId: 'a0', capabilities: [], anyRoute: true };
 
 /**
  * A fresh task brought to `status` by the ordinary operations (leases by A0). A pending task

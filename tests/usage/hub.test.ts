@@ -110,7 +110,10 @@ describe('budgets', () => {
     expect((next.task as Task).id).toBe(blocked.id);
   });
 
-  it("with on_limit local a task that names no executor runs on an agent without a paid one, never on the paid agent", async () => {
+  it("with routing off and on_limit local, a task that names no executor runs on an agent without a paid one, never on the paid agent", async () => {
+    // With routing on, such a task is routed and its candidate decides (tests/routing/budgets-repos.test.ts).
+    const policy = (await call('GET', '/v1/routing/policy')).body.policy;
+    expect((await call('PUT', '/v1/routing/policy', { ...policy, enabled: false })).status).toBe(200);
     await call('PUT', '/v1/budgets/web', { tokens_per_day: 100, on_limit: 'local' });
     const paid = await agent('cloud', CLAUDE);
     await create({ title: 'spend', repo: 'web', executor: 'claude' });

@@ -24,7 +24,7 @@ const cli = (...args: string[]) => runCli(['task', ...args, '--hub', h.url, '--t
 /** A task an agent runs under a lease (leased and accepted in the store, as the gateway would). */
 async function running(title: string, spec: Record<string, unknown> = {}): Promise<Task> {
   const created = (await h.store.create({ title, ...spec }, 'admin')).task;
-  const leased = (await h.store.leaseTask(created.id, { agentId: 'a0', capabilities: [] }))!;
+  const leased = (await h.store.leaseTask(created.id, { agentId: 'a0', capabilities: [], anyRoute: true }))!;
   return h.store.accept(leased.id, leased.generation, 'a0');
 }
 
@@ -87,7 +87,7 @@ describe('switchyard escalations', () => {
     const { OPERATOR } = await import('../../hub/service/access.js');
     const created = (await h.store.create({ title: 'Keeps being wrong', review: true }, 'admin')).task;
     for (let i = 0; i < 3; i++) {
-      const leased = (await h.store.leaseTask(created.id, { agentId: 'a0', capabilities: [] }))!;
+      const leased = (await h.store.leaseTask(created.id, { agentId: 'a0', capabilities: [], anyRoute: true }))!;
       const t = await h.store.accept(leased.id, leased.generation, 'a0');
       await h.store.complete(t.id, t.generation, 'a0', { ok: true });
       await h.hub.services.workflow.reject(OPERATOR, t.id, `not yet (${i + 1})`);
