@@ -84,17 +84,6 @@ export interface ExecutorResult {
   question?: { text: string; options?: string[] };
 }
 
-/** A model loaded in memory on this host (Ollama: from /api/ps). */
-export interface LoadedModel {
-  name: string;
-  /** Bytes of the model held in GPU memory; 0 when it runs on the CPU. */
-  size_vram: number;
-  /** Total bytes the loaded model takes. */
-  size: number;
-  /** When the runtime will unload it if unused (ISO 8601), when it said. */
-  expires_at?: string;
-}
-
 export interface ExecutorInfo {
   name: ExecutorName;
   available: boolean;
@@ -102,9 +91,7 @@ export interface ExecutorInfo {
   models: string[];
   /** What it is (a version), or, when not available, why not and what to do about it. */
   detail?: string;
-  /** Models loaded right now and their memory (Ollama: from /api/ps). */
-  loaded?: LoadedModel[];
-  /** Each model with what it is and whether it is warm (the advert's `model_info`). */
+  /** Each model with what it is and whether it is warm, with its VRAM and unload time (the advert's `model_info`; Ollama: /api/tags and /api/ps). */
   modelInfo?: ModelInfo[];
 }
 

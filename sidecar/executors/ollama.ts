@@ -206,11 +206,8 @@ export class OllamaExecutor implements Executor {
         name: 'ollama',
         available: true,
         models: tags.map((m) => m.name),
+        // One view of what is warm: the registry's (the advert's model_info), built from both answers.
         modelInfo: modelInfoOf(tags, ps),
-        loaded: ps.map((m) => {
-          const l = { name: m.name, size_vram: count(m.size_vram), size: count(m.size) };
-          return m.expires_at ? { ...l, expires_at: m.expires_at } : l;
-        }),
       };
     } catch (err) {
       return { name: 'ollama', available: false, models: [], detail: `Ollama at ${this.opts.baseUrl} is not reachable (${(err as Error).message}): start it (ollama serve) or set ollamaUrl` };

@@ -293,8 +293,7 @@ describe('OllamaExecutor: discovery and health', () => {
       name: 'ollama',
       available: true,
       models: ['qwen2.5-coder:7b', 'llama3.1:8b'],
-      loaded: [{ name: 'qwen2.5-coder:7b', size: 6_000_000_000, size_vram: 5_500_000_000, expires_at: '2030-01-01T00:00:00Z' }],
-      // The registry's view (the advert's model_info): what each model is, and which one is warm.
+      // The one view of what is warm, the registry's (the advert's model_info): what each model is, and which one is warm.
       modelInfo: [
         { name: 'qwen2.5-coder:7b', family: 'qwen2', parameter_size: '7.6B', quantization: 'Q4_K_M', size_bytes: 4_683_087_332, loaded: true, vram_bytes: 5_500_000_000, expires_at: Date.parse('2030-01-01T00:00:00Z') },
         { name: 'llama3.1:8b', family: 'qwen2', parameter_size: '7.6B', quantization: 'Q4_K_M', size_bytes: 1, loaded: false },
