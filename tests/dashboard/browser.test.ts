@@ -140,6 +140,9 @@ describe('signed in', () => {
     const t = await createTask({ title: '<img id="injected" src="x"><b id="bold">x</b>', capabilities: ['nobody-has-this-either'] });
     await page.goto(`${url}/#/tasks/${t.id}`);
     await page.getByRole('heading', { name: '<img id="injected" src="x"><b id="bold">x</b>' }).waitFor();
+    // It names no executor or model: routed, its chain shown with the candidate it waits for in bold.
+    await page.locator('#task-route strong', { hasText: 'ollama:qwen2.5-coder:14b' }).waitFor();
+    expect(await page.locator('#task-route').textContent()).toMatch(/^standard: ollama:qwen2\.5-coder:14b → ollama:qwen2\.5-coder:32b → claude/);
     await page.goto(`${url}/#/tasks`);
     await page.locator(`tr[data-task="${t.id}"]`).waitFor();
     expect(await page.locator('#injected, #bold').count()).toBe(0);

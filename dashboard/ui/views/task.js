@@ -11,6 +11,7 @@ function spec(t) {
     <dt>Executor</dt><dd>${t.executor ?? 'any'}${t.model ? ` / ${t.model}` : ''}</dd>
     <dt>Command</dt><dd>${t.command ? html`<code>${t.command}</code>` : '—'}</dd>
     <dt>Complexity</dt><dd>${t.complexity} (${t.complexity_reason})</dd>
+    <dt>Route</dt><dd id="task-route">${route(t)}</dd>
     <dt>Attempts</dt><dd>${t.attempts} of ${t.max_attempts}</dd><dt>Review</dt><dd>${t.review ? 'required' : 'no'}</dd>
     <dt>Agent</dt><dd>${t.lease?.agent_id ?? t.agent ?? '—'}</dd>
     <dt>Depends on</dt><dd>${t.depends_on.length ? t.depends_on.map((d) => html`<a href="#/tasks/${d}">${d}</a> `) : '—'}</dd>
@@ -18,6 +19,16 @@ function spec(t) {
     <dt>Success criteria</dt><dd>${t.success_criteria.length ? html`<ul>${t.success_criteria.map((c) => html`<li>${c}</li>`)}</ul>` : '—'}</dd>
     <dt>Verification</dt><dd>${t.verification.length ? t.verification.map((v) => html`<div><code>${v.type}</code> ${v.command ?? v.path ?? ''}</div>`) : '—'}</dd>
   </dl>${t.description ? html`<h3>Description</h3><pre class="output">${t.description}</pre>` : ''}`;
+}
+
+// A routed task's chain (the current candidate in bold), where routing placed it and why, and each move (docs/routing.md).
+function route(t) {
+  const r = t.route;
+  if (!r) return '—';
+  const chain = r.chain.map((c, i) => html`${i ? ' → ' : ''}${i === r.stage ? html`<strong>${c}</strong>` : c}`);
+  return html`<div>${r.tier}: ${chain}</div>
+    ${r.decision ? html`<div>Placed: ${r.decision.reasons} (score ${r.decision.score})</div>` : ''}
+    ${r.moves.length ? html`<ul>${r.moves.map((m) => html`<li>${time(m.at)} moved to <code>${m.candidate}</code>: ${m.reason}</li>`)}</ul>` : ''}`;
 }
 
 function checks(report) {
