@@ -79,6 +79,10 @@ export const SidecarConfigSchema = Type.Object(
     recheckMinMs: int(10, 86_400_000, 15_000),
     /** @defaultValue 300000 */
     recheckMaxMs: int(10, 86_400_000, 300_000),
+    /** How often working executors are proven again with a real generation (docs/host-faults.md); 0: only at start and after a fault. @defaultValue 300000 */
+    healthCheckMs: int(0, 86_400_000, 300_000),
+    /** Failed periodic checks in a row that mark a working executor unhealthy (one miss does not). @defaultValue 3 */
+    healthFailures: int(1, 100, 3),
     /** @defaultValue info (SWITCHYARD_LOG_LEVEL) */
     logLevel: LogLevel,
   },

@@ -21,6 +21,7 @@ import { agentSocketUrl, type SidecarConfig } from './config.js';
 import { gitEnv } from './child-env.js';
 import { HubConnection } from './connection.js';
 import { ExecutorHealth } from './executor-health.js';
+import { HealthMisses } from './health-misses.js';
 import type { Executor } from './executors/executor.js';
 import { ProgressBatcher } from './executors/progress-batcher.js';
 import { spawnProof, stopOrphans } from './orphans.js';
@@ -60,6 +61,9 @@ export class Sidecar {
   private advertised: ExecutorAdvert[] = [];
   private readonly health: ExecutorHealth;
   private recheckTimer: NodeJS.Timeout | null = null;
+  private healthTimer: NodeJS.Timeout | null = null;
+  /** The periodic health check's tolerance of single misses (health-misses.ts). */
+  private readonly misses: HealthMisses;
   private lastResources: HostResources | null = null;
   private stopped = false;
   private heartbeatMs = 10_000;
@@ -80,6 +84,7 @@ export class Sidecar {
     private readonly log: Logger,
   ) {
     this.health = new ExecutorHealth({ recheckMinMs: config.recheckMinMs, recheckMaxMs: config.recheckMaxMs });
+    this.misses = new HealthMisses(config.healthFailures);
     this.state = new SidecarState(config.dataDir, log.child({ module: 'state' }));
     this.workspaces = new WorkspaceManager(
       { repos: config.repos, worktreesRoot: join(config.dataDir, 'worktrees'), cacheDir: join(config.dataDir, 'repos'), env: gitEnv(config) },
@@ -110,6 +115,10 @@ export class Sidecar {
     // Worktrees of tasks a crash interrupted are rebuilt from the remote tip when they resume.
     await this.workspaces.cleanOrphans();
     if (this.state.size > 0) this.log.info({ tasks: this.state.size }, 'restored held tasks from local state');
+    if (this.config.healthCheckMs > 0) {
+      this.healthTimer = setInterval(() => void this.periodicHealth().catch((err) => this.log.warn({ err }, 'the periodic health check failed')), this.config.healthCheckMs);
+      this.healthTimer.unref();
+    }
     this.conn.start();
   }
 
@@ -136,10 +145,18 @@ export class Sidecar {
    * over); kept so assignments can be checked against it. `deep` proves each works (start-up,
    * rechecks). An executor that goes away or comes back is logged, at warn with its reason.
    */
-  private async advertise(deep = false): Promise<ExecutorAdvert[]> {
-    const infos = await Promise.all([...this.executors.values()].map((e) => e.describe({ deep })));
+  private async advertise(deep = false, periodic = false): Promise<ExecutorAdvert[]> {
+    let infos = await Promise.all([...this.executors.values()].map((e) => e.describe({ deep })));
+    // A miss held within the tolerance must not count as proof either: faults runs found stay this round.
+    let proven = deep;
+    if (periodic) {
+      const { infos: kept, held } = this.misses.filter(infos);
+      if (held.length > 0) proven = false;
+      for (const h of held) this.log.warn({ executor: h.name, misses: h.misses, of: this.config.healthFailures, reason: h.detail }, `health check of ${h.name} failed (${h.misses} of ${this.config.healthFailures} in a row before it is marked unavailable): ${h.detail ?? ''}`);
+      infos = kept;
+    } else if (deep) this.misses.observe(infos);
     const before = new Map(this.advertised.map((a) => [a.name, a]));
-    this.advertised = this.health.overlay(infos, Date.now(), deep);
+    this.advertised = this.health.overlay(infos, Date.now(), proven);
     for (const a of this.advertised) {
       const was = before.get(a.name);
       if (a.available === false && was?.available !== false) this.log.warn({ executor: a.name, reason: a.reason, until: a.until }, `executor ${a.name} is unavailable: ${a.reason}`);
@@ -160,6 +177,12 @@ export class Sidecar {
     if (at === null || this.stopped) return;
     this.recheckTimer = setTimeout(() => void this.recheck().catch((err) => this.log.warn({ err }, 'rechecking executors failed')), Math.max(0, at - Date.now()));
     this.recheckTimer.unref();
+  }
+
+  /** The periodic health check: every working executor proven again with a real generation (healthCheckMs). */
+  private async periodicHealth(): Promise<void> {
+    if (this.stopped || !this.conn.ready) return;
+    this.sendAdvert(await this.advertise(true, true));
   }
 
   /** A deep recheck of every executor, sent to the hub at once (on schedule, or asked by an operator). */
@@ -529,6 +552,7 @@ export class Sidecar {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    if (this.healthTimer) clearInterval(this.healthTimer);
     this.stopHeartbeat();
     this.clearRetries();
     for (const r of this.running.values()) {
