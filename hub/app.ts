@@ -277,7 +277,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     tracker: services.retention,
     log: log.child({ module: 'retention' }),
   });
-  await app.register(feedFeature, { feed, bus, registry, services, pinger });
+  await app.register(feedFeature, { feed, bus, registry, services, pinger, store });
   await app.register(agentSocketFeature, {
     pinger,
     deps: { store, agents, registry, scheduler, feed, progress, log: log.child({ module: 'gateway' }), heartbeatMs: config.heartbeatMs, pingMs: config.pingMs, now, workflow: services.workflow, limits: rateLimits, violations },

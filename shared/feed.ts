@@ -24,8 +24,12 @@ export const ExecutorAlert = Type.Object(
 export type ExecutorAlert = Static<typeof ExecutorAlert>;
 
 export const FeedMessages = {
-  /** First frame to a new subscriber: the agents as they are now and the queue's counts. */
-  hello: Type.Object({ type: Type.Literal('hello'), agents: Type.Array(Ref(AgentView)), stats: Ref(QueueStats) }),
+  /**
+   * First frame to a new subscriber: the agents as they are now and the queue's counts. `counted`:
+   * events already in those counts whose `task.changed` frames are still to come (applied, not yet
+   * durable): a client keeping counts from frames skips those frames' counts.
+   */
+  hello: Type.Object({ type: Type.Literal('hello'), agents: Type.Array(Ref(AgentView)), stats: Ref(QueueStats), counted: Type.Optional(Type.Array(Type.String())) }),
   /** A durable task change, in commit order: the task after it and the audit event that recorded it. */
   'task.changed': Type.Object({ type: Type.Literal('task.changed'), task: Ref(Task), event: Ref(TaskEvent) }),
   'agent.changed': Type.Object({ type: Type.Literal('agent.changed'), agent: Ref(AgentView) }),

@@ -45,15 +45,18 @@ export function createStore() {
         s.agents = new Map(f.agents.map((a) => [a.id, a]));
         s.stats = { ...f.stats, queued: { ...f.stats.queued } };
         s.counts = { ...f.stats.byStatus };
+        // Changes these counts already hold, whose frames are still to come: not counted twice.
+        s.counted = new Set(f.counted ?? []);
         return;
       case 'task.changed': {
         const { task, event } = f;
         s.tasks.set(task.id, task);
         if (s.tasks.size > 5000) s.tasks.delete(s.tasks.keys().next().value);
-        if (event.from && s.counts[event.from] !== undefined) s.counts[event.from] = Math.max(0, s.counts[event.from] - 1);
-        s.counts[event.to] = (s.counts[event.to] ?? 0) + 1;
+        const inSnapshot = s.counted?.delete(event.id) ?? false;
+        if (!inSnapshot && event.from && s.counts[event.from] !== undefined) s.counts[event.from] = Math.max(0, s.counts[event.from] - 1);
+        if (!inSnapshot) s.counts[event.to] = (s.counts[event.to] ?? 0) + 1;
         // Queued by lane follows too (a task keeps its lane while queued).
-        if (s.stats) {
+        if (s.stats && !inSnapshot) {
           const lanes = s.stats.queued;
           if (event.from === 'queued' && event.to !== 'queued') lanes[task.lane] = Math.max(0, (lanes[task.lane] ?? 0) - 1);
           if (event.to === 'queued' && event.from !== 'queued') lanes[task.lane] = (lanes[task.lane] ?? 0) + 1;

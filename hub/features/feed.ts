@@ -16,6 +16,7 @@ import type { Feed } from '../gateway/feed.js';
 import type { Pinger } from '../gateway/pinger.js';
 import type { HubBus } from '../service/bus.js';
 import type { Services } from '../service/index.js';
+import type { TaskStore } from '../store/task-store.js';
 import { feature, onStop } from './feature.js';
 import type { WebSocket } from 'ws';
 import { endedBy, type Principal } from '../auth/authenticator.js';
@@ -27,10 +28,26 @@ export interface FeedFeatureOptions {
   registry: AgentRegistry;
   services: Services;
   pinger: Pinger;
+  /** Where the feed learns which changes are applied but not yet durable (their counts are in a snapshot before their frame comes). */
+  store: TaskStore;
 }
 
-export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { feed, bus, registry, services, pinger }) => {
+/** Applied-not-durable events remembered at most (a failed batch's never commit: the oldest go). */
+const PENDING_MAX = 10_000;
+
+export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { feed, bus, registry, services, pinger, store }) => {
   const holders = new Map<WebSocket, Principal>();
+  // The counts a hello carries are the store's in-memory ones: they include changes applied but
+  // not yet durable, whose frames come after the hello. The hello names those events (`counted`)
+  // so a page does not count them twice (docs/dashboard.md).
+  const pending = new Set<string>();
+  const offApplied = store.supports.onApplied && store.onApplied
+    ? store.onApplied(({ event }) => {
+        if (!event) return;
+        if (pending.size >= PENDING_MAX) pending.delete(pending.values().next().value!);
+        pending.add(event.id);
+      })
+    : null;
   app.get(
     '/v1/feed',
     {
@@ -50,9 +67,12 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
         holders.set(socket, who);
         socket.once('close', () => holders.delete(socket));
       }
-      const stats = await services.tasks.stats();
+      // The counts and what they already hold are taken together (the store computes stats at the call).
+      const reading = services.tasks.stats();
+      const counted = [...pending];
+      const stats = await reading;
       // The snapshot first, then changes; a socket that closed while the counts were read gets nothing.
-      if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: services.agents.live(), stats }, req.raw.socket, socket.protocol === FEED_BATCH_PROTOCOL ? 'batch' : 'single');
+      if (socket.readyState === socket.OPEN) feed.add(socket, { type: 'hello', agents: services.agents.live(), stats, ...(counted.length ? { counted } : {}) }, req.raw.socket, socket.protocol === FEED_BATCH_PROTOCOL ? 'batch' : 'single');
     },
   );
 
@@ -62,6 +82,7 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
       for (const [socket, who] of holders) if (endedBy(who, revoked)) socket.close(CLOSE.TOKEN_REVOKED, 'the token this feed opened with was revoked');
     }),
     bus.on('task.changed', ({ task, event, json }) => {
+      pending.delete(event.id);
       if (feed.size === 0) return;
       // The text the store wrote to disk, when it says so: the same JSON, not serialized again.
       if (json) feed.publishJson(`{"type":"task.changed","task":${json.task},"event":${json.event}}`);
@@ -76,6 +97,7 @@ export const feedFeature = feature<FeedFeatureOptions>('feed', async (app, { fee
     bus.on('store.health', ({ healthy, at, reason }) => feed.publish({ type: 'store.health', healthy, at, ...(reason ? { reason } : {}) })),
   ];
   onStop(app, () => {
+    offApplied?.();
     for (const off of offs) off();
     feed.closeAll();
   });

@@ -13,6 +13,7 @@ import type { Alert, MetricsHistory } from '../../shared/alerts.js';
 import type { Task } from '../../shared/task.js';
 import { ADMIN, api, ensureBuilt, freePort, registerAgent, startHubProc, startSidecarProc, tempDir, waitFor, type Proc } from '../support/processes.js';
 import { launchChromium, screenshot, seriousViolations, signIn } from './support.js';
+import { RawClient } from '../support/hub-inproc.js';
 
 // Browser globals, for the functions that playwright runs in the page (the project's lib has no DOM).
 declare const sessionStorage: any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -112,7 +113,22 @@ describe('signed in', () => {
     await card.waitFor();
     await expect(card.textContent()).resolves.toContain('shell: available');
     await card.locator('meter').first().waitFor();
-    await checkView('agents');
+    // The LLM registry's view: an Ollama host (an agent on the wire) with one model warm and one cold.
+    const GB = 1024 ** 3;
+    const ollama = await RawClient.connect(url.replace(/^http/, 'ws'), 'ollama-box', await registerAgent(url, 'ollama-box'), {
+      executors: [{ name: 'ollama', available: true, models: ['qwen2.5-coder:7b', 'llama3.1:8b'], model_info: [
+        { name: 'qwen2.5-coder:7b', family: 'qwen2', parameter_size: '7.6B', quantization: 'Q4_K_M', size_bytes: Math.round(4.4 * GB), loaded: true, vram_bytes: Math.round(4.9 * GB) },
+        { name: 'llama3.1:8b', family: 'llama', parameter_size: '8.0B', quantization: 'Q4_K_M', size_bytes: Math.round(4.9 * GB), loaded: false },
+      ] }],
+    });
+    try {
+      const models = page.locator('[data-agent="ollama-box"] .models li');
+      await models.first().waitFor();
+      expect(await models.allTextContents()).toEqual(['qwen2.5-coder:7b (qwen2, 7.6B, Q4_K_M, 4.4 GB) — warm, 4.9 GB VRAM', 'llama3.1:8b (llama, 8.0B, Q4_K_M, 4.9 GB) — cold']);
+      await checkView('agents');
+    } finally {
+      await ollama.close();
+    }
     // An alert's link to an agent ('/#/agents/<id>'): the Agents view with that card highlighted and focused.
     await page.goto(`${url}/#/agents/gpu-box-1`);
     await page.locator('[data-agent="gpu-box-1"].selected[aria-current="true"]').waitFor();

@@ -9,6 +9,17 @@ const bar = (label, used, total, unit) => {
     <meter min="0" max="${total || 1}" value="${used}" aria-label="${label}: ${pct}%">${pct}%</meter></div>`;
 };
 
+const gb = (bytes) => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+
+// The LLM registry's view of one executor's models: what each is, and whether it is warm (docs/routing.md).
+function models(e) {
+  if (!e.model_info?.length) return '';
+  return html`<ul class="models">${e.model_info.map((m) => {
+    const what = [m.family, m.parameter_size, m.quantization, m.size_bytes ? gb(m.size_bytes) : null].filter(Boolean).join(', ');
+    return html`<li data-model="${m.name}"><code>${m.name}</code>${what ? ` (${what})` : ''} — ${m.loaded ? html`<strong>warm</strong>${m.vram_bytes ? `, ${gb(m.vram_bytes)} VRAM` : ''}` : 'cold'}</li>`;
+  })}</ul>`;
+}
+
 function agentCard(a, selected) {
   const r = a.resources;
   return html`<article class="card${a.id === selected ? ' selected' : ''}" data-agent="${a.id}" aria-labelledby="ag-${a.id}"${a.id === selected ? html` aria-current="true" tabindex="-1"` : ''}>
@@ -20,7 +31,7 @@ function agentCard(a, selected) {
       ${a.idle_since ? html`<dt>Idle since</dt><dd>${ago(a.idle_since)}</dd>` : ''}
       <dt>Repos</dt><dd>${a.repos === null ? 'any' : a.repos.join(', ') || 'none'}</dd>
       <dt>Capabilities</dt><dd>${a.capabilities.join(', ') || '—'}</dd>
-      <dt>Executors</dt><dd>${a.executors.length ? a.executors.map((e) => html`<div>${e.name}: ${e.available ? 'available' : html`<span class="error">unavailable</span>`}${e.reason ? ` (${e.reason})` : ''}${e.models.length ? html` — models: ${e.models.join(', ')}` : ''}</div>`) : '—'}</dd>
+      <dt>Executors</dt><dd>${a.executors.length ? a.executors.map((e) => html`<div>${e.name}: ${e.available ? 'available' : html`<span class="error">unavailable</span>`}${e.reason ? ` (${e.reason})` : ''}${e.models.length ? html` — models: ${e.models.join(', ')}` : ''}${models(e)}</div>`) : '—'}</dd>
       <dt>Current tasks</dt><dd>${a.tasks.length ? a.tasks.map((t) => html`<div><a href="#/tasks/${t.task_id}">${t.task_id}</a> (${t.status})</div>`) : 'none'}</dd>
     </dl>
     ${r ? html`${bar('CPU load', r.load_1m, r.cpu_count, 'cores')}${bar('RAM', r.ram_total_mb - r.ram_free_mb, r.ram_total_mb, 'MB')}
