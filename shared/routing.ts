@@ -9,10 +9,11 @@ import { COMPLEXITIES, type Complexity } from './complexity.js';
 import { Nullable, StringEnum } from './schema.js';
 
 /**
- * A candidate: `ollama:<model>` (that model on an Ollama host), `ollama` (any model an Ollama host
+ * A candidate (its characters are an id's: it becomes part of a capability, a signature and a
+ * store key, whose separators `,` `|` `!` it must not hold): `ollama:<model>` (that model on an Ollama host), `ollama` (any model an Ollama host
  * has, a warm one first), `claude` or `claude:<model>` (Claude Code, optionally with a model).
  */
-export const Candidate = Type.String({ minLength: 1, maxLength: 256, pattern: '^(ollama|claude)(:[^\\s,|]+)?$' });
+export const Candidate = Type.String({ minLength: 1, maxLength: 256, pattern: '^(ollama|claude)(:[A-Za-z0-9._:/@-]+)?$' });
 
 export const TierPolicy = Type.Object(
   {
@@ -89,6 +90,9 @@ export function routeCapability(candidate: string): string {
 }
 
 export const ROUTE_CAPABILITY_PREFIX = 'route:';
+
+/** What a model name must look like to be routed to (the candidate pattern's tail): an advert's other names are not chosen. */
+export const ROUTABLE_MODEL = /^[A-Za-z0-9._:/@-]+$/;
 
 export interface ParsedCandidate {
   executor: 'ollama' | 'claude';

@@ -22,13 +22,13 @@ export class HealthMisses {
 
   constructor(private readonly tolerance: number) {}
 
-  /** Records a check's results that were not filtered (start-up, rechecks): passing ones become the last good ones. */
+  /** Records a check's results that were not filtered (start-up, rechecks): passing ones become the last good ones, failing ones forget theirs. */
   observe(infos: readonly ExecutorInfo[]): void {
     for (const info of infos) {
-      if (info.available) {
-        this.lastGood.set(info.name, info);
-        this.misses.delete(info.name);
-      }
+      this.misses.delete(info.name);
+      // A check that decides at once and finds it down: it must pass again before a miss is held.
+      if (info.available) this.lastGood.set(info.name, info);
+      else this.lastGood.delete(info.name);
     }
   }
 

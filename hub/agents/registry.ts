@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { ExecutorAdvert, HostResources, HubMessage } from '../../shared/protocol.js';
 import type { AgentState, AgentView } from '../../shared/rest.js';
+import { ROUTE_CAPABILITY_PREFIX } from '../../shared/routing.js';
 import type { Task } from '../../shared/task.js';
 import { DAY_MS } from '../queue/retention-rules.js';
 import { LEASED_STATUSES } from '../queue/states.js';
@@ -143,7 +144,8 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
    * model require (see hub/service/routing.ts).
    */
   static matchCapabilities(declared: string[], executors: ExecutorAdvert[]): string[] {
-    const caps = new Set(declared);
+    // `route:` capabilities are the router's to offer (what fits, docs/routing.md), never an agent's to claim.
+    const caps = new Set(declared.filter((c) => !c.startsWith(ROUTE_CAPABILITY_PREFIX)));
     for (const e of executors) {
       if (!e.available) continue;
       caps.add(`executor:${e.name}`);

@@ -33,18 +33,21 @@ export const routingFeature = feature<RoutingFeatureOptions>('routing', async (a
   scheduler.setRouter(router);
   router.onMoved = (task) => void scheduler.place(task);
   registry.routeWords = { why: (agent, candidate) => router.why(agent, candidate), hold: (task) => router.hold(task) };
-  // Routed tasks already queued (a restart): their waits go on counting. Once, at start, by page.
+  // Following changes first, then loading what is queued: a task queued while the pages are read is not missed.
+  const offChanged = bus.on('task.changed', (change) => router.handleChange(change));
+  // Routed tasks already queued (a restart): their waits start again. Once, at start, by page.
   for (let after: string | undefined; ; ) {
     const page = await store.list({ status: 'queued', limit: LOAD_PAGE, ...(after ? { after } : {}) });
     for (const t of page.items) if (t.route) router.track(t);
     if (!page.next) break;
     after = page.next;
   }
-  const offChanged = bus.on('task.changed', (change) => router.handleChange(change));
   const reofferAll = () => {
     for (const agent of registry.values()) if (agent.conn && registry.reoffer(agent)) void scheduler.fill(agent);
   };
   const offPolicy = bus.on('routing.changed', reofferAll);
+  // A candidate only waiting tasks still need (an older policy's) joins or leaves what agents are checked against.
+  router.onOfferChanged = reofferAll;
   // Agents offered route capabilities before the policy was loaded and this feature hooked in.
   reofferAll();
   let running = false;
@@ -71,6 +74,7 @@ export const routingFeature = feature<RoutingFeatureOptions>('routing', async (a
     registry.setRouteOffer(null);
     registry.routeWords = null;
     router.onMoved = null;
+    router.onOfferChanged = null;
     scheduler.setRouter(null);
   });
 });

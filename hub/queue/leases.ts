@@ -53,8 +53,11 @@ export function leaseQueued(ws: Changes, task: Task | undefined, agent: AgentFil
 
 /** The agent's routing decision for a routed task: undefined when there is nothing to decide, null when it must not take it. */
 export function routingOf(agent: AgentFilter, task: Task): Partial<Task> | null | undefined {
-  if (!task.route || !agent.decide) return undefined;
-  return agent.decide(task);
+  if (!task.route) return undefined;
+  if (agent.decide) return agent.decide(task);
+  // Taken by an agent that is its own model (an MCP worker): no decision of the router's stands, not even an earlier lease's.
+  if (agent.anyRoute) return { executor: null, model: null, route: { ...task.route, decision: null } };
+  return undefined;
 }
 
 /** Ends a queued task's delegation, so any agent that can run it may lease it. */

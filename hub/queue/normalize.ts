@@ -3,6 +3,7 @@
  * dependencies of a batch (refs to ids, cycle check). Pure functions: no I/O.
  */
 import { SwitchyardError } from '../../shared/errors.js';
+import { ROUTE_CAPABILITY_PREFIX } from '../../shared/routing.js';
 import { LIMITS, TaskSpec, type Task } from '../../shared/task.js';
 import { assertWellFormed } from '../../shared/unicode.js';
 import { assertValid } from '../../shared/validate.js';
@@ -52,6 +53,11 @@ export function validateSpec(value: unknown, where = 'task'): TaskSpec {
         `${where} is invalid: /metadata is ${bytes} bytes, more than ${LIMITS.metadataBytes}`,
       );
     }
+  }
+  // `route:` capabilities are the router's (docs/routing.md): one written by hand would pass for a routed stage.
+  const routeCap = spec.capabilities?.find((c) => c.startsWith(ROUTE_CAPABILITY_PREFIX));
+  if (routeCap !== undefined) {
+    throw new SwitchyardError('VALIDATION_FAILED', `${where} is invalid: /capabilities: '${routeCap}' — capabilities starting with '${ROUTE_CAPABILITY_PREFIX}' are set by the router, not by a task`);
   }
   if (spec.executor === 'shell' && !spec.command) {
     throw new SwitchyardError('VALIDATION_FAILED', `${where} is invalid: a shell task needs a command`);

@@ -5,7 +5,7 @@
  * the host's free VRAM × headroom. A report older than the staleness bound is not trusted. Pure.
  */
 import type { ExecutorAdvert, HostResources, ModelInfo } from '../../shared/protocol.js';
-import { parseCandidate } from '../../shared/routing.js';
+import { parseCandidate, ROUTABLE_MODEL } from '../../shared/routing.js';
 
 /** What fit reads of an agent (a LiveAgent has it all). */
 export interface FitAgent {
@@ -78,7 +78,8 @@ export function fitOf(agent: FitAgent, candidate: string, opts: FitOptions): Fit
     return cold.ok ? { ok: true, executor, model, warm: false, vramFreeMb: free, paid: false, note: cold.why } : { ok: false, why: `${model} ${cold.why}` };
   }
   // Any model: a warm one first, else the first installed one that fits cold.
-  const usable = advert!.models.filter((m) => !faults.has(m));
+  // Only names that can be written into capabilities and keys (an advert may carry any text).
+  const usable = advert!.models.filter((m) => !faults.has(m) && ROUTABLE_MODEL.test(m));
   const warm = usable.find((m) => infoOf(m)?.loaded);
   if (warm) return { ok: true, executor, model: warm, warm: true, vramFreeMb: free, paid: false, note: 'warm' };
   let firstWhy = 'no model installed';

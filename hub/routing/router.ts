@@ -38,15 +38,37 @@ interface Due {
   at: number;
 }
 
+interface Waiting {
+  stage: number;
+  candidate: string;
+  repo: string | null;
+  /** The stage's deadline this entry was made for. */
+  at: number;
+  /** The stage's wait (re-armed when a hold, not the fleet, kept the task). */
+  waitMs: number;
+}
+
+/** A move the sweep tried that failed (the store refused a write) is tried again this much later. */
+const RETRY_MS = 1000;
+
 export class Router {
   readonly outcomes = new RecentOutcomes();
   private policy: RoutingPolicy | null = null;
+  /** The policy's candidates. */
   private candidates: string[] = [];
-  /** Queued routed tasks: id -> the stage they wait at (the heap may hold older entries; this decides). */
-  private readonly queued = new Map<string, { stage: number; candidate: string; repo: string | null }>();
+  /** What agents are checked against: the policy's candidates and those queued tasks wait at (an older policy's, or routing off). */
+  private offered: string[] = [];
+  /** Queued routed tasks: id -> the stage they wait at and its deadline (the heap may hold older entries; this decides). */
+  private readonly queued = new Map<string, Waiting>();
+  /** Queued routed tasks per candidate they wait at: a candidate stays offered while a task waits for it. */
+  private readonly waitingFor = new Map<string, number>();
   private readonly due = new MinHeap<Due>((a, b) => a.at < b.at);
-  /** Those of `queued` at a paid candidate: what a budget that says "local models only" moves on. */
-  private readonly paidQueued = new Set<string>();
+  /** Those of `queued` at a paid candidate, by repo: what a budget that says "local models only" moves on. */
+  private readonly paidByRepo = new Map<string, Set<string>>();
+  /** Why a repo's tasks are held (paused, docs/repos.md): their waits do not run meanwhile. */
+  private holdOf: (repo: string) => string | null = () => null;
+  /** Told when the candidates agents are checked against change (the feature recomputes every agent's offer). */
+  onOfferChanged: (() => void) | null = null;
   private readonly now: () => number;
   private sweeping = false;
   /** Told of each task the sweep moved to its next candidate (the scheduler places it). */
@@ -68,10 +90,23 @@ export class Router {
     this.policy = policy && policy.enabled !== false ? policy : null;
     this.candidates = this.policy ? candidatesOf(this.policy) : [];
     this.store.setRoutingPolicy(this.policy);
+    this.recomputeOffered();
   }
 
   setPaidBlocked(fn: (repo: string | null) => PaidBlock): void {
     this.opts.paidBlocked = fn;
+  }
+
+  setHold(fn: (repo: string) => string | null): void {
+    this.holdOf = fn;
+  }
+
+  /** The candidates agents are checked against: a task already routed keeps being placeable whatever the policy does next. */
+  private recomputeOffered(): void {
+    const next = [...new Set([...this.candidates, ...this.waitingFor.keys()])];
+    const same = next.length === this.offered.length && next.every((c) => this.offered.includes(c));
+    this.offered = next;
+    if (!same) this.onOfferChanged?.();
   }
 
   private fitOptions() {
@@ -84,11 +119,11 @@ export class Router {
    * each out again (at 10,000 agents that was most of a placement's time).
    */
   offerOf(agent: FitAgent): string[] {
-    if (this.candidates.length === 0) return [];
+    if (this.offered.length === 0) return [];
     const opts = this.fitOptions();
     const caps: string[] = [];
     const fits = new Map<string, Fit>();
-    for (const c of this.candidates) {
+    for (const c of this.offered) {
       const fit = fitOf(agent, c, opts);
       fits.set(c, fit);
       if (fit.ok) caps.push(routeCapability(c));
@@ -148,7 +183,7 @@ export class Router {
   /** Why one candidate does not fit on an agent now (waiting reasons): the fit's own words. */
   why(agent: FitAgent, candidate: string): string {
     const fit = this.fit(agent, candidate);
-    if (fit.ok) return `${candidate} fits, but it is no longer in the routing policy`;
+    if (fit.ok) return `${candidate} fits (the report is being refreshed)`;
     return `${candidate}: ${fit.why}`;
   }
 
@@ -164,31 +199,10 @@ export class Router {
     return null;
   }
 
-  /** Why a routed task's current candidate cannot run on this agent, or null when it can. */
-  explain(agent: LiveAgent, task: Pick<Task, 'route' | 'repo'>): string | null {
-    const route = task.route;
-    if (!route) return null;
-    const candidate = route.chain[route.stage]!;
-    const fit = this.fit(agent, candidate);
-    if (!fit.ok) return `${candidate}: ${fit.why}`;
-    const block = fit.paid ? this.paidBlock(task) : false;
-    if (block) return `${candidate}: the budget of repo ${task.repo ?? '(none)'} is used up for today (paid models ${block === 'wait' ? 'wait' : 'are skipped'})`;
-    if (!this.candidates.includes(candidate)) return `${candidate}: no longer in the routing policy (the task moves on after its wait)`;
-    return null;
-  }
-
   /** Follows the store: which routed tasks are queued at which stage, and how finished runs went. */
   handleChange({ task, before }: Pick<TaskChange, 'task' | 'before'>): void {
-    if (task.route && task.status === 'queued') {
-      const known = this.queued.get(task.id);
-      if (!known || known.stage !== task.route.stage) {
-        const candidate = task.route.chain[task.route.stage]!;
-        this.queued.set(task.id, { stage: task.route.stage, candidate, repo: task.repo });
-        if (parseCandidate(candidate).executor === 'claude') this.paidQueued.add(task.id);
-        else this.paidQueued.delete(task.id);
-        this.due.push({ id: task.id, stage: task.route.stage, at: stageDeadline(task) });
-      }
-    } else if (this.queued.has(task.id)) this.untrack(task.id);
+    if (task.route && task.status === 'queued') this.wait(task, stageDeadline(task));
+    else if (this.queued.has(task.id)) this.untrack(task.id);
     // A run ended: it counts for that model on that agent.
     if (before?.status === 'running' && task.status !== 'running' && before.lease && before.route?.decision) {
       const d = before.route.decision;
@@ -199,14 +213,53 @@ export class Router {
     }
   }
 
-  /** Loads the routed tasks already queued (at start), so their waits count. */
+  /**
+   * Loads a routed task already queued at start. Its wait starts again (at least a full wait from
+   * now): the fleet has not reconnected yet, and a hub that was down is no sign no agent would take it.
+   */
   track(task: Task): void {
-    this.handleChange({ task, before: null });
+    if (!task.route || task.status !== 'queued') return;
+    this.wait(task, Math.max(stageDeadline(task), this.now() + (task.route.waits[task.route.stage] ?? 0)));
+  }
+
+  /** Records that a task waits at its stage until `at` (a new entry when the stage or its deadline changed). */
+  private wait(task: Task, at: number): void {
+    const route = task.route!;
+    const known = this.queued.get(task.id);
+    if (known && known.stage === route.stage && known.at === at) return;
+    if (known) this.untrack(task.id);
+    const candidate = route.chain[route.stage]!;
+    this.queued.set(task.id, { stage: route.stage, candidate, repo: task.repo, at, waitMs: route.waits[route.stage] ?? 0 });
+    const n = this.waitingFor.get(candidate) ?? 0;
+    this.waitingFor.set(candidate, n + 1);
+    if (n === 0 && !this.offered.includes(candidate)) this.recomputeOffered();
+    if (parseCandidate(candidate).executor === 'claude') {
+      const repo = task.repo ?? '';
+      let ids = this.paidByRepo.get(repo);
+      if (!ids) this.paidByRepo.set(repo, (ids = new Set()));
+      ids.add(task.id);
+    }
+    this.due.push({ id: task.id, stage: route.stage, at });
   }
 
   private untrack(id: string): void {
+    const q = this.queued.get(id);
+    if (!q) return;
     this.queued.delete(id);
-    this.paidQueued.delete(id);
+    const n = (this.waitingFor.get(q.candidate) ?? 1) - 1;
+    if (n > 0) this.waitingFor.set(q.candidate, n);
+    else {
+      this.waitingFor.delete(q.candidate);
+      if (!this.candidates.includes(q.candidate)) this.recomputeOffered();
+    }
+    const ids = this.paidByRepo.get(q.repo ?? '');
+    if (ids?.delete(id) && ids.size === 0) this.paidByRepo.delete(q.repo ?? '');
+  }
+
+  /** Puts a task's deadline off (a hold kept it, or a write failed): the same stage, waited again from now. */
+  private rearm(id: string, q: Waiting, afterMs: number): void {
+    q.at = this.now() + afterMs;
+    this.due.push({ id, stage: q.stage, at: q.at });
   }
 
   /** How many routed tasks wait now (metrics, tests). */
@@ -216,7 +269,8 @@ export class Router {
 
   /**
    * Moves on every queued routed task whose stage waited past its bound, and every one at a paid
-   * candidate whose repo's budget says local models only. Returns how many moved.
+   * candidate whose repo's budget says local models only. A task held by its repo (paused) or by a
+   * budget that says wait does not move: its wait starts again. Returns how many moved.
    */
   async sweep(): Promise<number> {
     if (this.sweeping) return 0;
@@ -224,34 +278,45 @@ export class Router {
     let moved = 0;
     try {
       const now = this.now();
-      const work: Array<{ id: string; stage: number; reason: string }> = [];
+      const work = new Map<string, { stage: number; reason: string }>();
       while (this.due.size > 0 && this.due.peek()!.at <= now) {
         const d = this.due.pop()!;
         const q = this.queued.get(d.id);
-        if (!q || q.stage !== d.stage) continue; // placed or moved since
-        work.push({ id: d.id, stage: d.stage, reason: `no agent took it for ${q.candidate} within its wait` });
+        if (!q || q.stage !== d.stage || q.at !== d.at) continue; // placed, moved or queued again since
+        const paid = parseCandidate(q.candidate).executor === 'claude';
+        if ((q.repo !== null && this.holdOf(q.repo) !== null) || (paid && this.opts.paidBlocked?.(q.repo) === 'wait')) {
+          this.rearm(d.id, q, q.waitMs);
+          continue;
+        }
+        work.set(d.id, { stage: d.stage, reason: `no agent took it for ${q.candidate} within its wait` });
       }
-      if (this.opts.paidBlocked && this.paidQueued.size > 0) {
-        for (const id of this.paidQueued) {
-          const q = this.queued.get(id)!;
-          if (this.opts.paidBlocked(q.repo) === 'local') {
-            work.push({ id, stage: q.stage, reason: `the budget of repo ${q.repo ?? '(none)'} is used up for today: local models only` });
+      // A budget that says local: one look per repo with paid work queued, not per task.
+      if (this.opts.paidBlocked) {
+        for (const [repo, ids] of this.paidByRepo) {
+          if (this.opts.paidBlocked(repo === '' ? null : repo) !== 'local') continue;
+          for (const id of ids) {
+            const q = this.queued.get(id)!;
+            work.set(id, { stage: q.stage, reason: `the budget of repo ${repo || '(none)'} is used up for today: local models only` });
           }
         }
       }
-      for (const w of work) {
+      for (const [id, w] of work) {
         try {
-          const task = await this.store.reroute(w.id, w.stage, w.reason);
+          const task = await this.store.reroute(id, w.stage, w.reason);
           if (task) {
             moved++;
+            this.log.info({ task_id: id, from: w.stage, to: task.route?.stage, reason: w.reason }, 'routed task moved to its next candidate');
             // A move is an edit, not a transition: no store event tells anyone, so the router tracks
             // the new stage itself and hands the task to placement (onMoved).
-            this.track(task);
+            this.handleChange({ task, before: null });
             this.onMoved?.(task);
-            this.log.info({ task_id: w.id, from: w.stage, to: task.route?.stage, reason: w.reason }, 'routed task moved to its next candidate');
-          } else this.untrack(w.id); // its chain ended (it stays queued for the last candidate) or it changed meanwhile
+          }
+          // Else: at the end of its chain (it stays queued for its last candidate, still offered:
+          // no new deadline), or changed meanwhile (that change, on its way, updates the entry).
         } catch (err) {
-          this.log.warn({ err, task_id: w.id }, 'moving a routed task on failed');
+          this.log.warn({ err, task_id: id }, 'moving a routed task on failed: trying again shortly');
+          const q = this.queued.get(id);
+          if (q && q.stage === w.stage) this.rearm(id, q, RETRY_MS);
         }
       }
     } finally {

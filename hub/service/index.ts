@@ -157,6 +157,8 @@ export function createServices(deps: ServiceDeps): Services {
   const budgets = new BudgetService(budgetStoreOf(deps.agents), store, bus, now, audit);
   // A repo at its budget keeps routed tasks off paid candidates: they wait, or move on to local ones (docs/routing.md).
   router.setPaidBlocked((repo) => budgets.paidBlocked(repo));
+  // A paused repo's routed tasks do not walk their chains while it is paused.
+  router.setHold((repo) => repos.holdOf(repo));
   return {
     access: new Access(deps.auth),
     // The default repo first, so the repo's review settings apply to the repo it took.
@@ -174,7 +176,7 @@ export function createServices(deps: ServiceDeps): Services {
     workflow: new WorkflowService(store),
     escalations,
     history,
-    worker: new WorkerService(store),
+    worker: new WorkerService(store, () => budgets.blockedRepos()),
     presence,
     tokens: new TokenService(deps.tokens.store, deps.auth, deps.tokens.admin, now, audit),
     limits: new LimitsService(deps.rateLimits, limitsStoreOf(deps.agents), now, audit),

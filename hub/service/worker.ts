@@ -7,6 +7,7 @@
  */
 import { SwitchyardError } from '../../shared/errors.js';
 import type { Task } from '../../shared/task.js';
+import type { OnLimit } from '../../shared/usage.js';
 import type { TaskStore } from '../store/task-store.js';
 import { Access, type Principal } from './access.js';
 
@@ -20,14 +21,18 @@ export interface ClaimRequest {
 }
 
 export class WorkerService {
-  constructor(private readonly store: TaskStore) {}
+  constructor(
+    private readonly store: TaskStore,
+    /** Repos at their daily budget (docs/usage.md): a worker's claims keep to them as a sidecar's leases do. @defaultValue none */
+    private readonly blockedRepos: () => ReadonlyMap<string, OnLimit> = () => new Map(),
+  ) {}
 
   /** The best queued task for this agent (or the named one), leased and accepted (running); null when none is ready. */
   async claim(caller: Principal, req: ClaimRequest = {}): Promise<Task | null> {
     Access.authorize(caller, 'tasks.claim');
     const agentId = agentIdOf(caller);
     // An MCP worker is its own model: routing's candidates (route:…) do not bind it (docs/routing.md).
-    const filter = { agentId, capabilities: [...(req.capabilities ?? [])], repos: req.repos ? [...req.repos] : null, anyRoute: true };
+    const filter = { agentId, capabilities: [...(req.capabilities ?? [])], repos: req.repos ? [...req.repos] : null, anyRoute: true, blocked: this.blockedRepos() };
     const offered = req.taskId !== undefined ? await this.store.leaseTask(req.taskId, filter) : await this.store.leaseNext(filter);
     if (!offered?.lease) return null;
     return this.store.accept(offered.id, offered.lease.generation, agentId);

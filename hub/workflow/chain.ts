@@ -38,8 +38,9 @@ export function createGuardian(ws: Changes, after: Task, target: Task, role: Gua
   };
   if (target.repo !== null) spec.repo = target.repo;
   // A shell implementation's command is not the guardian's: it runs on any executor of its agent.
-  if (target.executor !== null && target.executor !== 'shell') spec.executor = target.executor;
-  if (target.model !== null) spec.model = target.model;
+  // A routed implementation's executor and model are the router's choice for it, not the task's own: not inherited.
+  if (!target.route && target.executor !== null && target.executor !== 'shell') spec.executor = target.executor;
+  if (!target.route && target.model !== null) spec.model = target.model;
   if (target.env !== undefined) spec.env = target.env;
   if (target.allowed_paths !== undefined) spec.allowed_paths = target.allowed_paths;
   const record = newTaskRecord(spec, ws.tx.newTaskId(), [after.id], actor, ws.now, ws.policy.taskDefaults);

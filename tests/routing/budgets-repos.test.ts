@@ -113,3 +113,41 @@ describe('the repo registry and routed tasks', () => {
     await waitFor(async () => (await h.store.get(t.id))?.route?.decision?.agent_id === 'ol', 'the decision on the task');
   });
 });
+
+describe('what the router keeps true whatever the policy does', () => {
+  it('a routed task already queued stays placeable after routing is turned off (its candidate is still offered)', async () => {
+    const t = await create({ title: 'refactor the store', description: 'refactor', supervision: 'auto' });
+    expect(t.route!.stage).toBe(0);
+    const policy = (await call('GET', '/v1/routing/policy')).body.policy;
+    expect((await call('PUT', '/v1/routing/policy', { ...policy, enabled: false })).status).toBe(200);
+    // A new task is not routed now; the old one still waits for Claude, and a Claude agent that connects gets it.
+    expect((await create({ title: 'plain' })).route).toBeUndefined();
+    const cl = await claudeAgent();
+    const assign = await cl.next((m) => m.type === 'task.assign' && (m.task as Task).id === t.id, 5000, 'the routed task');
+    expect((assign.task as Task).route!.decision).toMatchObject({ agent_id: 'cl', candidate: 'claude' });
+  });
+
+  it("a paused repo's routed task does not walk its chain while it waits: its stage's wait starts again", async () => {
+    const policy = (await call('GET', '/v1/routing/policy')).body.policy;
+    expect((await call('PUT', '/v1/routing/policy', { ...policy, tiers: { ...policy.tiers, standard: { candidates: [`ollama:${LARGE}`, 'claude'], wait_ms: 100 } } })).status).toBe(200);
+    expect((await call('POST', '/v1/repos', { name: 'web', url: 'https://example.com/web.git' })).status).toBe(201);
+    expect((await call('POST', '/v1/repos/web/pause', { reason: 'freeze' })).status).toBe(200);
+    const t = await create({ title: 'add a flag', description: 'implement it', repo: 'web' });
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await h.store.get(t.id))!.route).toMatchObject({ stage: 0, moves: [] });
+    // Resumed, with no agent for the first candidate: now it moves on after its wait.
+    expect((await call('POST', '/v1/repos/web/resume', {})).status).toBe(200);
+    await waitFor(async () => (await h.store.get(t.id))!.route!.stage === 1, 'the move after the wait', 5000);
+  });
+
+  it('refuses route: capabilities in a task (they are the router\u2019s) and candidates with characters a key cannot hold', async () => {
+    const bad = await call('POST', '/v1/tasks', { title: 'sneaky', executor: 'claude', capabilities: ['route:ollama'] });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/set by the router/) });
+    const policy = (await call('GET', '/v1/routing/policy')).body.policy;
+    for (const candidate of ['ollama:foo!bar', 'ollama:a,b', 'ollama:a|b', 'claude: opus']) {
+      const res = await call('PUT', '/v1/routing/policy', { ...policy, tiers: { ...policy.tiers, trivial: { candidates: [candidate] } } });
+      expect(res.status, candidate).toBe(400);
+    }
+  });
+});

@@ -40,10 +40,14 @@ describe('HealthMisses', () => {
     expect(m.filter([down('ollama')]).held[0]!.misses).toBe(1);
   });
 
-  it('never holds an executor that has not passed a check (one down at start stays down)', () => {
+  it('never holds an executor that has not passed a check (one down at start stays down), nor one a deciding check found down since', () => {
     const m = new HealthMisses(3);
     m.observe([down('claude', 'not logged in')]);
     expect(m.filter([down('claude', 'not logged in')])).toEqual({ infos: [down('claude', 'not logged in')], held: [] });
+    m.observe([up('ollama')]);
+    // A recheck (not the periodic check) finds it down: the next periodic miss is not held on the old description.
+    m.observe([down('ollama')]);
+    expect(m.filter([down('ollama')])).toEqual({ infos: [down('ollama')], held: [] });
   });
 });
 
