@@ -31,7 +31,7 @@ export const routingFeature = feature<RoutingFeatureOptions>('routing', async (a
   const { router, registry, scheduler, store, bus } = o;
   registry.setRouteOffer((agent) => router.offerOf(agent));
   scheduler.setRouter(router);
-  router.onMoved = (task) => void scheduler.place(task);
+  router.onMoved = (task) => scheduler.requeued(task);
   registry.routeWords = { why: (agent, candidate) => router.why(agent, candidate), hold: (task) => router.hold(task) };
   // Following changes first, then loading what is queued: a task queued while the pages are read is not missed.
   const offChanged = bus.on('task.changed', (change) => router.handleChange(change));

@@ -153,6 +153,16 @@ export class Scheduler {
     return task.capabilities.every((c) => caps.has(c)) && budgetAllows({ agentId: agent.id, capabilities: agent.offered.list, blocked }, task);
   }
 
+  /**
+   * A queued task whose requirements changed without a status change (the router moved it to its
+   * next candidate): placed now, and counted like a newly queued one so that a fill in flight
+   * that found nothing looks again.
+   */
+  requeued(task: Task): void {
+    this.queuedEpoch++;
+    void this.place(task);
+  }
+
   /** Offers one queued task to the least loaded agent that can run it. */
   async place(queued: Task): Promise<void> {
     if (this.stopped) return;
