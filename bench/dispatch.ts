@@ -263,12 +263,19 @@ interface DispatchRow {
   latency: LatencyResult;
 }
 
+/** The per-socket message limit of the dispatch phases' hubs (see dispatchPhase). */
+const DISPATCH_WS_PER_SEC = 200_000;
+
 async function dispatchPhase(cfg: DispatchConfig, fleet: FleetProcess, cli?: string): Promise<DispatchRow[]> {
   const dataDir = tempDir('sy-bench-dispatch', cfg.dir);
   progress(`dispatch: starting the hub${cli ? ` (${cli})` : ''}`);
   const hub = await HubProcess.start({
     dataDir,
     heartbeatMs: cfg.heartbeatMs,
+    // A no-op sidecar with 16 slots sends ~15,000 frames a second on its socket, more than any real
+    // executor could and over the default per-socket limit (2,000/s, docs/security.md): the cycles
+    // phases raise it so that one or ten sidecars measure the hub, not the limiter.
+    env: { SWITCHYARD_LIMIT_WS_PER_SEC: String(DISPATCH_WS_PER_SEC) },
     ...(cfg.cpuProfDir ? { cpuProfDir: cfg.cpuProfDir } : {}),
     ...(cli ? { cli } : {}),
   });
@@ -377,7 +384,7 @@ function printSetup(cfg: DispatchConfig, fdLimits: { bench: string; fleet: strin
   out();
   out('setup:');
   out('  hub:      `node dist/cli/switchyard.js hub` in its own process, fresh LevelDB data folder per phase,');
-  out(`            SWITCHYARD_LOG_LEVEL=warn, SWITCHYARD_HEARTBEAT_MS=${cfg.heartbeatMs}`);
+  out(`            SWITCHYARD_LOG_LEVEL=warn, SWITCHYARD_HEARTBEAT_MS=${cfg.heartbeatMs}, SWITCHYARD_LIMIT_WS_PER_SEC=${fmtNum(DISPATCH_WS_PER_SEC)} in the cycles phases`);
   out(`  sidecars: simulated, all in one fleet process apart from the hub; each a real ws client speaking`);
   out(`            protocol v1 (hello with its agent token; per task.assign: task.accept, wait for the ack,`);
   out(`            task.complete, wait for the ack; a no-op executor), max_concurrency ${cfg.maxConcurrency} each`);

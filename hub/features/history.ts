@@ -23,11 +23,19 @@ export interface HistoryFeatureOptions {
   log: Logger;
 }
 
+/** Whether the task runs its command on the shell executor (sidecar/task-runner.ts chooseExecutor), where no prompt is built. */
+function runsOnShell(task: TaskChange['task']): boolean {
+  return task.executor === 'shell' || (task.executor === null && task.command !== null);
+}
+
 export const historyFeature = feature<HistoryFeatureOptions>('history', async (app, { history, context, store, bus, log }) => {
   const pending = new Set<Promise<unknown>>();
   const onQueued = (change: TaskChange) => {
     const { task, before } = change;
     if (task.status !== 'queued' || before?.status === 'queued') return;
+    // A shell command reads no prompt: its context would be written on every change of its record
+    // for nothing (measured: half of a shell workload's hub CPU per cycle, docs/benchmarks.md).
+    if (runsOnShell(task)) return;
     let assembled;
     try {
       assembled = context.assemble(task);

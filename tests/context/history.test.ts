@@ -120,5 +120,12 @@ describe('the assembled context', () => {
     // `task show` over REST carries it.
     const shown = (await h.hub.app.inject({ method: 'GET', url: `/v1/tasks/${t.id}`, headers: h.auth() })).json() as { task: Task };
     expect(shown.task.assembled_context?.tokens).toBe(ctx.tokens);
+
+    // A shell command in the same repo, with the same words and file, reads no prompt: it gets none.
+    const shell = (await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'Divide by zero gives an error', repo: 'calc', context: { files: ['src/ops.ts'] }, capabilities: ['ctx-test'], command: 'make test' } })).json() as Task;
+    // A coding task created after it carries its context: by then the shell one's would have been written too.
+    const after = (await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'Divide by zero, again', repo: 'calc', context: { files: ['src/ops.ts'] }, capabilities: ['ctx-test'] } })).json() as Task;
+    await until(async () => (await h.store.get(after.id))?.assembled_context ?? undefined, 'the later coding task’s context');
+    expect((await h.store.get(shell.id))?.assembled_context).toBeUndefined();
   });
 });
