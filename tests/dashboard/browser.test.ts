@@ -129,11 +129,17 @@ describe('signed in', () => {
     } finally {
       await ollama.close();
     }
+    await page.locator('[data-agent="ollama-box"] .status-offline').waitFor();
     // An alert's link to an agent ('/#/agents/<id>'): the Agents view with that card highlighted and focused.
     await page.goto(`${url}/#/agents/gpu-box-1`);
     await page.locator('[data-agent="gpu-box-1"].selected[aria-current="true"]').waitFor();
     expect(await page.evaluate(() => document.activeElement?.dataset?.agent)).toBe('gpu-box-1');
     expect(await page.locator('nav a[aria-current="page"]').textContent()).toBe('Agents');
+    // A live update redraws the cards; the focus stays on the selected one.
+    const blip = await RawClient.connect(url.replace(/^http/, 'ws'), 'blip-box', await registerAgent(url, 'blip-box'));
+    await page.locator('[data-agent="blip-box"]').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.dataset?.agent)).toBe('gpu-box-1');
+    await blip.close();
     await page.goto(`${url}/#/agents/${encodeURIComponent('gone:box')}`);
     await page.locator('#agent-missing').filter({ hasText: 'Agent gone:box is not known to this hub now' }).waitFor();
     expect(await page.locator('.card.selected').count()).toBe(0);

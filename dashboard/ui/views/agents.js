@@ -53,9 +53,12 @@ export function mount(el, { store, route }) {
       lastVersion = s.version;
       const agents = [...s.agents.values()].sort((a, b) => a.id.localeCompare(b.id));
       el.querySelector('#agents-count').textContent = `${agents.length} agent(s), ${agents.filter((a) => a.state !== 'offline').length} online.`;
+      // A live update redraws the cards: the selected one keeps the focus it had (a keyboard or screen-reader user stays put).
+      const hadFocus = selected !== null && el.querySelector('.card.selected') === document.activeElement;
       set(el.querySelector('#agents-list'), agents.length ? html`${agents.map((a) => agentCard(a, selected))}` : html`<p>No agent has connected yet.</p>`);
       if (!selected) return;
       const card = el.querySelector('.card.selected');
+      if (hadFocus) card?.focus({ preventScroll: true });
       el.querySelector('#agent-missing').textContent = card ? '' : `Agent ${selected} is not known to this hub now (removed, or not connected since the hub started).`;
       if (card && !scrolled) {
         scrolled = true;
