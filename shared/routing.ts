@@ -7,6 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { COMPLEXITIES, type Complexity } from './complexity.js';
 import { Nullable, StringEnum } from './schema.js';
+import { isPaidExecutor } from './usage.js';
 
 /**
  * A candidate (its characters are an id's: it becomes part of a capability, a signature and a
@@ -104,6 +105,11 @@ export function parseCandidate(candidate: string): ParsedCandidate {
   const i = candidate.indexOf(':');
   const executor = (i < 0 ? candidate : candidate.slice(0, i)) as ParsedCandidate['executor'];
   return { executor, model: i < 0 ? null : candidate.slice(i + 1) };
+}
+
+/** Whether a candidate runs on a paid executor (what a repo's budget keeps work off, docs/usage.md). */
+export function isPaidCandidate(candidate: string): boolean {
+  return isPaidExecutor(parseCandidate(candidate).executor);
 }
 
 /** The REST view of the policy in force: the policy with its defaults filled, and where it came from. */

@@ -5,6 +5,7 @@
  * stage's bound and takes back route capabilities of agents whose report went stale.
  */
 import type { Logger } from 'pino';
+import { ROUTE_CAPABILITY_PREFIX } from '../../shared/routing.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { Router } from '../routing/router.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -55,9 +56,9 @@ export const routingFeature = feature<RoutingFeatureOptions>('routing', async (a
     if (running) return;
     running = true;
     const now = o.now();
-    // A report that went stale is no longer trusted: its route capabilities go.
+    // A report that went stale is no longer trusted: its route capabilities go (once: a stale agent that offers none is left be).
     for (const agent of registry.values()) {
-      if (agent.conn && agent.lastSeenAt !== null && now - agent.lastSeenAt > o.staleMs) registry.reoffer(agent);
+      if (agent.conn && agent.lastSeenAt !== null && now - agent.lastSeenAt > o.staleMs && agent.offered.list.some((c) => c.startsWith(ROUTE_CAPABILITY_PREFIX))) registry.reoffer(agent);
     }
     router
       .sweep()

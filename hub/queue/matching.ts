@@ -3,7 +3,7 @@
  * a targeted lease (leaseTask) and the scheduler's explanation of why a task waits.
  */
 
-import { parseCandidate, ROUTE_CAPABILITY_PREFIX } from '../../shared/routing.js';
+import { isPaidCandidate, ROUTE_CAPABILITY_PREFIX } from '../../shared/routing.js';
 import type { Task } from '../../shared/task.js';
 import { isPaidExecutor, type OnLimit } from '../../shared/usage.js';
 
@@ -42,7 +42,7 @@ export function budgetAllows(agent: AgentFilter, task: { capabilities: readonly 
   if (mode === undefined) return true;
   // A routed task goes where its current candidate says: paid only at a Claude stage (the router moves it on under `local`).
   const routed = task.capabilities.find((c) => c.startsWith(ROUTE_CAPABILITY_PREFIX));
-  if (routed !== undefined) return !isPaidExecutor(parseCandidate(routed.slice(ROUTE_CAPABILITY_PREFIX.length)).executor);
+  if (routed !== undefined) return !isPaidCandidate(routed.slice(ROUTE_CAPABILITY_PREFIX.length));
   const named = task.capabilities.find((c) => c.startsWith(EXECUTOR));
   if (named !== undefined) return !isPaidExecutor(named.slice(EXECUTOR.length));
   return mode === 'local' && !agent.capabilities.some((c) => c.startsWith(EXECUTOR) && isPaidExecutor(c.slice(EXECUTOR.length)));

@@ -40,8 +40,4 @@ export class RecentOutcomes {
     }
     return { passed, runs: runs.length, meanMs: total / runs.length };
   }
-
-  forget(agentId: string): void {
-    this.byAgent.delete(agentId);
-  }
 }

@@ -1,8 +1,10 @@
 /**
  * The router (docs/routing.md). It never scans the queue:
- *   - agents offer `route:<candidate>` for each policy candidate that fits on them now (fit.ts),
- *     recomputed with every report; a routed task requires its current stage's, so the store's
- *     ready index matches routed tasks as it matches any capability, O(signatures);
+ *   - agents offer `route:<candidate>` for each candidate that fits on them now (fit.ts) — the
+ *     policy's and any a queued task still waits for — recomputed with every report; a routed
+ *     task requires its current stage's, so the store's ready index matches routed tasks as it
+ *     matches any capability, O(signatures), and a repo's budget keeps them off paid candidates
+ *     there too (hub/queue/matching.ts budgetAllows);
  *   - when a task is placed, the agent's decision (executor, model, score and reasons) is made
  *     here and written in the assignment's own change;
  *   - queued routed tasks sit in a heap by stage deadline; a sweep moves those no agent took
@@ -10,8 +12,9 @@
  *   - finished runs feed the recent success and run time of each model on each agent.
  */
 import type { Logger } from 'pino';
-import { parseCandidate, routeCapability, type RoutingPolicy } from '../../shared/routing.js';
+import { isPaidCandidate, routeCapability, type RoutingPolicy } from '../../shared/routing.js';
 import type { Task } from '../../shared/task.js';
+import type { OnLimit } from '../../shared/usage.js';
 import type { AgentRegistry, LiveAgent } from '../agents/registry.js';
 import { MinHeap } from '../queue/heap.js';
 import { stageDeadline } from '../queue/route.js';
@@ -21,15 +24,13 @@ import { RecentOutcomes } from './outcomes.js';
 import { candidatesOf, DEFAULT_VRAM_HEADROOM } from './policy.js';
 import { scoreOf } from './score.js';
 
-/** What a budget says of a repo's paid work: false (free to go), 'wait' (hold it), 'local' (local models only). */
-export type PaidBlock = false | 'wait' | 'local';
+/** What a budget says of a repo's paid work: false (free to go), or its `on_limit` (docs/usage.md). */
+export type PaidBlock = false | OnLimit;
 
 export interface RouterOptions {
   /** Reports older than this are not trusted (ms). @defaultValue 60000 */
   staleMs: number;
   now?: () => number;
-  /** A repo's budget state for paid candidates (the budget service); absent: never blocked. */
-  paidBlocked?: (repo: string | null) => PaidBlock;
 }
 
 interface Due {
@@ -46,6 +47,10 @@ interface Waiting {
   at: number;
   /** The stage's wait (re-armed when a hold, not the fleet, kept the task). */
   waitMs: number;
+  /** At a paid candidate: a budget may hold or move it. */
+  paid: boolean;
+  /** At the last candidate of its chain: there is nowhere to move it, it waits there. */
+  last: boolean;
 }
 
 /** A move the sweep tried that failed (the store refused a write) is tried again this much later. */
@@ -67,6 +72,8 @@ export class Router {
   private readonly paidByRepo = new Map<string, Set<string>>();
   /** Why a repo's tasks are held (paused, docs/repos.md): their waits do not run meanwhile. */
   private holdOf: (repo: string) => string | null = () => null;
+  /** A repo's budget state for paid candidates (the budget service): the sweep's holds and moves, the waiting reason. */
+  private paidBlocked: (repo: string | null) => PaidBlock = () => false;
   /** Told when the candidates agents are checked against change (the feature recomputes every agent's offer). */
   onOfferChanged: (() => void) | null = null;
   private readonly now: () => number;
@@ -94,7 +101,7 @@ export class Router {
   }
 
   setPaidBlocked(fn: (repo: string | null) => PaidBlock): void {
-    this.opts.paidBlocked = fn;
+    this.paidBlocked = fn;
   }
 
   setHold(fn: (repo: string) => string | null): void {
@@ -137,14 +144,9 @@ export class Router {
     return fitOf(agent, candidate, this.fitOptions());
   }
 
-  private paidBlock(task: Pick<Task, 'repo'>): PaidBlock {
-    return this.opts.paidBlocked?.(task.repo) ?? false;
-  }
-
   /**
    * What `agent` would run `task` on, as the assignment's patch: executor, model, and the route
-   * with the decision and its reasons. Null when its candidate does not fit there (any more), or
-   * a budget holds the task's paid work.
+   * with the decision and its reasons. Null when its candidate does not fit there (any more).
    */
   decide(agent: LiveAgent, task: Task): Partial<Task> | null {
     const route = task.route;
@@ -174,7 +176,6 @@ export class Router {
     if (candidate === undefined) return null;
     const fit = (fresh ? undefined : this.fits.get(agent)?.get(candidate)) ?? this.fit(agent, candidate);
     if (!fit.ok) return null;
-    if (fit.paid && this.paidBlock(task) !== false) return null;
     const recent = this.outcomes.of(agent.id, fit.model ?? fit.executor);
     const { score, reasons } = scoreOf({ agentId: agent.id, fit, freeSlots: this.registry.freeSlots(agent) + heldSlots, maxSlots: agent.maxConcurrency, resources: agent.resources, recent }, fresh);
     return { fit, score, reasons };
@@ -192,10 +193,14 @@ export class Router {
     const route = task.route;
     if (!route) return null;
     const candidate = route.chain[route.stage]!;
-    if (parseCandidate(candidate).executor !== 'claude') return null;
-    const block = this.paidBlock(task);
+    if (!isPaidCandidate(candidate)) return null;
+    const block = this.paidBlocked(task.repo);
     if (block === 'wait') return `the budget of repo ${task.repo ?? '(none)'} is used up for today: it waits for ${candidate} (a paid model) until the budget allows it`;
-    if (block === 'local') return `the budget of repo ${task.repo ?? '(none)'} is used up for today: it moves on to a local model`;
+    if (block === 'local') {
+      return route.stage + 1 < route.chain.length
+        ? `the budget of repo ${task.repo ?? '(none)'} is used up for today: it moves on to a local model`
+        : `the budget of repo ${task.repo ?? '(none)'} is used up for today: ${candidate} is its last candidate, so it waits until the budget allows it`;
+    }
     return null;
   }
 
@@ -229,11 +234,15 @@ export class Router {
     if (known && known.stage === route.stage && known.at === at) return;
     if (known) this.untrack(task.id);
     const candidate = route.chain[route.stage]!;
-    this.queued.set(task.id, { stage: route.stage, candidate, repo: task.repo, at, waitMs: route.waits[route.stage] ?? 0 });
+    const last = route.stage + 1 >= route.chain.length;
+    const entry: Waiting = { stage: route.stage, candidate, repo: task.repo, at, waitMs: route.waits[route.stage] ?? 0, paid: isPaidCandidate(candidate), last };
+    this.queued.set(task.id, entry);
     const n = this.waitingFor.get(candidate) ?? 0;
     this.waitingFor.set(candidate, n + 1);
     if (n === 0 && !this.offered.includes(candidate)) this.recomputeOffered();
-    if (parseCandidate(candidate).executor === 'claude') {
+    // At its last candidate a task has nowhere to move: no deadline, and no budget sweep either.
+    if (last) return;
+    if (entry.paid) {
       const repo = task.repo ?? '';
       let ids = this.paidByRepo.get(repo);
       if (!ids) this.paidByRepo.set(repo, (ids = new Set()));
@@ -262,11 +271,6 @@ export class Router {
     this.due.push({ id, stage: q.stage, at: q.at });
   }
 
-  /** How many routed tasks wait now (metrics, tests). */
-  get waiting(): number {
-    return this.queued.size;
-  }
-
   /**
    * Moves on every queued routed task whose stage waited past its bound, and every one at a paid
    * candidate whose repo's budget says local models only. A task held by its repo (paused) or by a
@@ -283,21 +287,18 @@ export class Router {
         const d = this.due.pop()!;
         const q = this.queued.get(d.id);
         if (!q || q.stage !== d.stage || q.at !== d.at) continue; // placed, moved or queued again since
-        const paid = parseCandidate(q.candidate).executor === 'claude';
-        if ((q.repo !== null && this.holdOf(q.repo) !== null) || (paid && this.opts.paidBlocked?.(q.repo) === 'wait')) {
+        if ((q.repo !== null && this.holdOf(q.repo) !== null) || (q.paid && this.paidBlocked(q.repo) === 'wait')) {
           this.rearm(d.id, q, q.waitMs);
           continue;
         }
         work.set(d.id, { stage: d.stage, reason: `no agent took it for ${q.candidate} within its wait` });
       }
       // A budget that says local: one look per repo with paid work queued, not per task.
-      if (this.opts.paidBlocked) {
-        for (const [repo, ids] of this.paidByRepo) {
-          if (this.opts.paidBlocked(repo === '' ? null : repo) !== 'local') continue;
-          for (const id of ids) {
-            const q = this.queued.get(id)!;
-            work.set(id, { stage: q.stage, reason: `the budget of repo ${repo || '(none)'} is used up for today: local models only` });
-          }
+      for (const [repo, ids] of this.paidByRepo) {
+        if (this.paidBlocked(repo === '' ? null : repo) !== 'local') continue;
+        for (const id of ids) {
+          const q = this.queued.get(id)!;
+          work.set(id, { stage: q.stage, reason: `the budget of repo ${repo || '(none)'} is used up for today: local models only` });
         }
       }
       for (const [id, w] of work) {
@@ -311,8 +312,7 @@ export class Router {
             this.handleChange({ task, before: null });
             this.onMoved?.(task);
           }
-          // Else: at the end of its chain (it stays queued for its last candidate, still offered:
-          // no new deadline), or changed meanwhile (that change, on its way, updates the entry).
+          // Else it changed meanwhile (that change, on its way, updates the entry).
         } catch (err) {
           this.log.warn({ err, task_id: id }, 'moving a routed task on failed: trying again shortly');
           const q = this.queued.get(id);

@@ -1,7 +1,7 @@
 /**
  * Small records of one kind in the agents database under one key prefix (`<prefix><id>`), each
  * change one fsync'd write on its serial path, with whatever else the caller adds to that batch
- * (its audit entry): rate-limit overrides (`lm!`), budgets (`bg!`). They persist across restarts
+ * (its audit entry): rate-limit overrides (`lm!`), budgets (`bg!`), the routing policy (`rt!policy`). They persist across restarts
  * and travel with a backup.
  */
 import { SwitchyardError } from '../../shared/errors.js';
@@ -13,6 +13,11 @@ export class RecordStore<T> {
     private readonly db: LevelAgentStore,
     private readonly prefix: string,
   ) {}
+
+  async get(id: string): Promise<T | undefined> {
+    const raw = await this.db.kv.get(this.prefix + id);
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
 
   async list(): Promise<T[]> {
     const out: T[] = [];
