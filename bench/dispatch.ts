@@ -44,6 +44,7 @@ import {
   type PingPongResult,
 } from './dispatch-ipc.js';
 import { fsyncBatchLatency } from './dispatch-fsync.js';
+import { BatchStats, type BatchWindow } from './dispatch-batches.js';
 import { cpuMsOf, fdLimitOf } from './dispatch-proc.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -260,6 +261,8 @@ interface DispatchRow {
   hubMainCore: number;
   fleetCore: number;
   hubRss: number;
+  /** The hub's group-commit batches in the window (its own metrics); null if they could not be read. */
+  batches: BatchWindow | null;
   latency: LatencyResult;
 }
 
@@ -293,6 +296,7 @@ async function dispatchPhase(cfg: DispatchConfig, fleet: FleetProcess, cli?: str
       const hubCpu = new WindowCpu(() => hub.cpuMs());
       const hubMain = new WindowCpu(() => hub.mainThreadCpuMs());
       const fleetCpu = new WindowCpu(() => fleet.cpuMs());
+      const batchStats = new BatchStats(hub.url, hub.adminToken);
       const cycles = await fleet.call<CyclesResult>(
         {
           cmd: 'cycles',
@@ -304,9 +308,10 @@ async function dispatchPhase(cfg: DispatchConfig, fleet: FleetProcess, cli?: str
           windowMs: cfg.seconds * 1000,
           drainTimeoutMs: 30_000,
         },
-        fanOut(hubCpu.onMark, hubMain.onMark, fleetCpu.onMark),
+        fanOut(hubCpu.onMark, hubMain.onMark, fleetCpu.onMark, batchStats.onMark),
       );
       const hubRss = hub.memory().rss;
+      const batches = await batchStats.result();
       if (cycles.leftOver > 0) {
         throw new Error(`${cycles.leftOver} posted tasks were not completed; the drain gave up after ${fmtMs(cycles.drainMs)} (first error: ${cycles.firstError})`);
       }
@@ -320,7 +325,7 @@ async function dispatchPhase(cfg: DispatchConfig, fleet: FleetProcess, cli?: str
         gapMs: cfg.latencyGapMs,
       });
       await fleet.call({ cmd: 'disconnect' });
-      rows.push({ sidecars: n, cycles, hubCore: hubCpu.core, hubMainCore: hubMain.core, fleetCore: fleetCpu.core, hubRss, latency });
+      rows.push({ sidecars: n, cycles, hubCore: hubCpu.core, hubMainCore: hubMain.core, fleetCore: fleetCpu.core, hubRss, batches, latency });
     }
     progressDone();
     return rows;
@@ -429,6 +434,17 @@ function printDispatch(rows: DispatchRow[], base: BaselineRow[], cfg: DispatchCo
   );
   const errs = rows.filter((r) => r.cycles.firstError);
   for (const r of errs) out(`  first error at ${r.sidecars} sidecar(s): ${r.cycles.firstError}`);
+  out();
+  out("The task store's fsync'd batches in the same window (the hub's switchyard_store_batch_ops and");
+  out('switchyard_store_fsync_seconds): "disk busy" is the share of the window with a batch being written');
+  printTable(
+    ['sidecars', 'batches/s', 'key ops/batch', 'key ops/cycle', 'write ms/batch', 'disk busy'],
+    rows.map((r) => {
+      const b = r.batches;
+      if (!b) return [String(r.sidecars), '-', '-', '-', '-', '-'];
+      return [String(r.sidecars), fmtNum(b.perSecond), fmtNum(b.opsPerBatch), (b.perSecond * b.opsPerBatch / r.cycles.perSecond).toFixed(1), b.writeMs.toFixed(2), pct(b.busy)];
+    }),
+  );
   out();
   out(`Enqueue-to-assign on an idle fleet (one task at a time, ${cfg.latencySamples} samples after ${LATENCY_WARMUP_SAMPLES} warm-up; from just before`);
   out('POST /v1/tasks to task.assign received by a sidecar, timed in the fleet process; "complete" is until the');

@@ -2,7 +2,10 @@
  * The project history, for every edge (REST, the CLI, MCP's get_task_history, the context
  * assembler): per repo, an entry per finished task; the newest `liveMax` live, older ones
  * archived and still searchable (docs/context.md). Held in memory (RepoHistory, indexed) over the
- * durable HistoryStore; entries are added one at a time on one chain, so their `seq` never repeats.
+ * durable HistoryStore. Entries are written by one writer, in order, so their `seq` never repeats;
+ * the entries of tasks that finish while a write is on disk go together in the next one (one
+ * fsync'd batch for many finished tasks: at thousands of tasks a second, one write each fell behind
+ * and its backlog grew in memory, docs/benchmarks.md).
  */
 import type { HistoryEntry, HistoryList, HistoryQuery } from '../../shared/context.js';
 import type { Task } from '../../shared/task.js';
@@ -15,11 +18,29 @@ import { wordsOf } from './terms.js';
 /** Entries that stay live per repo. */
 export const LIVE_MAX = 100;
 const DEFAULT_LIMIT = 100;
+/** Entries written in one batch at most. */
+const MAX_BATCH = 1000;
+
+interface PendingEntry {
+  task: Task;
+  resolve: (entry: HistoryEntry) => void;
+  reject: (err: unknown) => void;
+}
+
+/** One repo's part of a batch being prepared: its numbering and live count as if the batch had landed. */
+interface RepoPlan {
+  repo: RepoHistory;
+  lastSeq: number;
+  added: HistoryEntry[];
+  /** Stored live entries this batch moves to the archive (the oldest live ones). */
+  archiving: number;
+}
 
 export class HistoryService {
   private readonly repos = new Map<string, RepoHistory>();
-  /** Appends in order, one at a time (seq numbering reads the last one). */
-  private chain: Promise<unknown> = Promise.resolve();
+  /** Finished tasks whose entries wait for the writer. */
+  private pending: PendingEntry[] = [];
+  private writing = false;
 
   constructor(
     private readonly store: HistoryStore,
@@ -32,23 +53,80 @@ export class HistoryService {
     for (const r of this.repos.values()) r.liveCount = r.entries.filter((e) => !e.archived).length;
   }
 
-  /** Adds the entry for a finished task (durable before it resolves); moves the oldest live one to the archive past `liveMax`. */
+  /** Adds the entry for a finished task (durable before it resolves); moves the oldest live ones to the archive past `liveMax`. */
   record(task: Task): Promise<HistoryEntry> {
-    const run = this.chain.then(async () => {
-      const r = this.repo(task.repo ?? NO_REPO);
-      const entry: HistoryEntry = { ...entryOf(task, this.now()), seq: r.lastSeq + 1 };
-      const overflow = Math.max(0, r.liveCount + 1 - this.liveMax);
-      const firstLive = r.entries.length - r.liveCount;
-      const moved = r.entries.slice(firstLive, firstLive + overflow);
-      await this.store.append(entry, moved);
-      for (const m of moved) m.archived = true;
-      r.liveCount -= moved.length;
-      r.add(entry);
-      r.liveCount++;
-      return entry;
+    return new Promise((resolve, reject) => {
+      this.pending.push({ task, resolve, reject });
+      if (!this.writing) void this.write();
     });
-    this.chain = run.catch(() => undefined);
-    return run;
+  }
+
+  /** The one writer: takes what waits, writes it as one batch, and again until nothing waits. */
+  private async write(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.pending.length > 0) {
+        const jobs = this.pending.length <= MAX_BATCH ? this.pending : this.pending.slice(0, MAX_BATCH);
+        this.pending = jobs === this.pending ? [] : this.pending.slice(MAX_BATCH);
+        await this.writeBatch(jobs);
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async writeBatch(jobs: PendingEntry[]): Promise<void> {
+    // Number the entries and choose what leaves the live window as if they were added one at a
+    // time; memory changes only once the batch is on disk (a failed write leaves it as it was).
+    const plans = new Map<string, RepoPlan>();
+    const entries: HistoryEntry[] = [];
+    const waiting: PendingEntry[] = [];
+    for (const job of jobs) {
+      const name = job.task.repo ?? NO_REPO;
+      let plan = plans.get(name);
+      if (!plan) {
+        const repo = this.repo(name);
+        plans.set(name, (plan = { repo, lastSeq: repo.lastSeq, added: [], archiving: 0 }));
+      }
+      let entry: HistoryEntry;
+      try {
+        entry = { ...entryOf(job.task, this.now()), seq: plan.lastSeq + 1 };
+      } catch (err) {
+        job.reject(err);
+        continue;
+      }
+      plan.lastSeq = entry.seq;
+      plan.added.push(entry);
+      entries.push(entry);
+      waiting.push(job);
+    }
+    const moved: HistoryEntry[] = [];
+    for (const plan of plans.values()) {
+      const r = plan.repo;
+      let overflow = Math.max(0, r.liveCount + plan.added.length - this.liveMax);
+      const firstLive = r.entries.length - r.liveCount;
+      plan.archiving = Math.min(overflow, r.liveCount);
+      for (let i = 0; i < plan.archiving; i++) moved.push(r.entries[firstLive + i]!);
+      overflow -= plan.archiving;
+      // More new entries than the live window holds: the oldest of them go straight to the archive.
+      for (let i = 0; i < overflow; i++) plan.added[i]!.archived = true;
+    }
+    try {
+      if (entries.length > 0) await this.store.append(entries, moved);
+    } catch (err) {
+      for (const job of waiting) job.reject(err);
+      return;
+    }
+    for (const m of moved) m.archived = true;
+    for (const plan of plans.values()) {
+      const r = plan.repo;
+      r.liveCount -= plan.archiving;
+      for (const entry of plan.added) {
+        r.add(entry);
+        if (!entry.archived) r.liveCount++;
+      }
+    }
+    waiting.forEach((job, i) => job.resolve(entries[i]!));
   }
 
   /** A repo's history, newest first: live (default), archived or all, filtered by words. */

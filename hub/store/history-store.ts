@@ -18,8 +18,12 @@ const keyOf = (e: HistoryEntry) => `${e.archived ? ARCHIVED : LIVE}${e.repo}!${s
 export interface HistoryStore {
   /** Every entry, live and archived, each repo's oldest first. */
   load(): Promise<HistoryEntry[]>;
-  /** Adds `entry` (live) and moves `archive` (their live copies) to the archive, in one durable batch. */
-  append(entry: HistoryEntry, archive: readonly HistoryEntry[]): Promise<void>;
+  /**
+   * Adds `entries` (each under its own `archived` flag: an entry added and archived at once is
+   * written once, archived) and moves `archive` (entries stored live) to the archive, in one
+   * durable batch.
+   */
+  append(entries: readonly HistoryEntry[], archive: readonly HistoryEntry[]): Promise<void>;
 }
 
 /** The history store in an agent store's database; in memory for any other agent store (tests). */
@@ -40,8 +44,8 @@ class KvHistoryStore implements HistoryStore {
     return out.sort((a, b) => (a.repo === b.repo ? a.seq - b.seq : a.repo < b.repo ? -1 : 1));
   }
 
-  append(entry: HistoryEntry, archive: readonly HistoryEntry[]): Promise<void> {
-    const ops: KvOp[] = [{ type: 'put', key: keyOf(entry), value: JSON.stringify(entry) }];
+  append(entries: readonly HistoryEntry[], archive: readonly HistoryEntry[]): Promise<void> {
+    const ops: KvOp[] = entries.map((e) => ({ type: 'put', key: keyOf(e), value: JSON.stringify(e) }));
     for (const old of archive) {
       ops.push({ type: 'del', key: keyOf({ ...old, archived: false }) });
       ops.push({ type: 'put', key: keyOf({ ...old, archived: true }), value: JSON.stringify({ ...old, archived: true }) });
@@ -57,8 +61,8 @@ class MemoryHistoryStore implements HistoryStore {
     return Promise.resolve([...this.items.values()].sort((a, b) => (a.repo === b.repo ? a.seq - b.seq : a.repo < b.repo ? -1 : 1)));
   }
 
-  append(entry: HistoryEntry, archive: readonly HistoryEntry[]): Promise<void> {
-    this.items.set(`${entry.repo}!${entry.seq}`, entry);
+  append(entries: readonly HistoryEntry[], archive: readonly HistoryEntry[]): Promise<void> {
+    for (const entry of entries) this.items.set(`${entry.repo}!${entry.seq}`, entry);
     for (const old of archive) this.items.set(`${old.repo}!${old.seq}`, { ...old, archived: true });
     return Promise.resolve();
   }

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HistoryService } from '../../hub/history/service.js';
 import { openAgentStore } from '../../hub/store/agent-store.js';
-import { historyStoreOf } from '../../hub/store/history-store.js';
+import { historyStoreOf, type HistoryStore } from '../../hub/store/history-store.js';
 import { OPERATOR } from '../../hub/service/access.js';
+import type { HistoryEntry } from '../../shared/context.js';
 import type { Task } from '../../shared/task.js';
 import { closeAfterEach } from '../support/cleanup.js';
 import { startInprocHub, type InprocHub } from '../support/hub-inproc.js';
@@ -94,6 +95,61 @@ describe('project history', () => {
     expect((await reloaded.record({ ...base, id: 'T6', title: 'six' })).seq).toBe(6);
     expect(reloaded.list(OPERATOR, 'r', { scope: 'archived' }).entries.map((e) => e.task_id)).toEqual(['T3', 'T2', 'T1']);
     await again.close();
+  });
+
+  it('writes the entries of tasks that finish together in one batch, numbered and archived as if one at a time', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sy-hist-'));
+    dirs.push(dir);
+    const agents = await openAgentStore(join(dir, 'agents'));
+    const store = historyStoreOf(agents);
+    let writes = 0;
+    const counting: HistoryStore = { load: () => store.load(), append: (e, a) => (writes++, store.append(e, a)) };
+    const history = new HistoryService(counting, () => 1000, 3);
+    await history.load();
+    const base = { description: '', context: {}, status: 'completed', result: null, last_error: null } as unknown as Task;
+    await history.record({ ...base, id: 'R1', repo: 'r', title: 'before' });
+    writes = 0;
+    // Seven entries of one repo (more than its live window of 3) and one of another, all at once.
+    const entries = await Promise.all([
+      ...[2, 3, 4, 5, 6, 7, 8].map((i) => history.record({ ...base, id: `R${i}`, repo: 'r', title: `r ${i}` })),
+      history.record({ ...base, id: 'Q1', repo: 'q', title: 'q 1' }),
+    ]);
+    expect(entries.map((e) => `${e.task_id}:${e.seq}`)).toEqual(['R2:2', 'R3:3', 'R4:4', 'R5:5', 'R6:6', 'R7:7', 'R8:8', 'Q1:1']);
+    // The first entry starts a write; the other seven wait for it and go together in the next.
+    expect(writes).toBeLessThanOrEqual(2);
+    const all = () => history.list(OPERATOR, 'r', { scope: 'all' }).entries.map((e) => `${e.seq}:${e.archived}`);
+    const expected = ['8:false', '7:false', '6:false', '5:true', '4:true', '3:true', '2:true', '1:true'];
+    expect(all()).toEqual(expected);
+    expect(history.list(OPERATOR, 'r')).toMatchObject({ live: 3, archived: 5 });
+    await agents.close();
+
+    const again = await openAgentStore(join(dir, 'agents'));
+    const reloaded = new HistoryService(historyStoreOf(again), () => 2000, 3);
+    await reloaded.load();
+    expect(reloaded.list(OPERATOR, 'r', { scope: 'all' }).entries.map((e) => `${e.seq}:${e.archived}`)).toEqual(expected);
+    expect(reloaded.list(OPERATOR, 'q').live).toBe(1);
+    await again.close();
+  });
+
+  it('a write that fails refuses its entries and changes nothing; the next ones are numbered from what is on disk', async () => {
+    const items: HistoryEntry[] = [];
+    let fail = false;
+    const store: HistoryStore = {
+      load: async () => [],
+      append: async (entries) => {
+        if (fail) throw new Error('disk full');
+        items.push(...entries);
+      },
+    };
+    const history = new HistoryService(store, () => 1000, 3);
+    const base = { description: '', context: {}, repo: 'r', status: 'completed', result: null, last_error: null } as unknown as Task;
+    await history.record({ ...base, id: 'T1', title: 'one' });
+    fail = true;
+    await expect(history.record({ ...base, id: 'T2', title: 'two' })).rejects.toThrow('disk full');
+    expect(history.list(OPERATOR, 'r').entries.map((e) => e.task_id)).toEqual(['T1']);
+    fail = false;
+    expect((await history.record({ ...base, id: 'T3', title: 'three' })).seq).toBe(2);
+    expect(items.map((e) => `${e.task_id}:${e.seq}`)).toEqual(['T1:1', 'T3:2']);
   });
 });
 

@@ -12,7 +12,7 @@ const line = (t: Tally) => `${t.passed} passed, ${t.failed} failed${t.skipped > 
  * Prints one plain closing line, `N passed, N failed` (and `, N skipped` when any were skipped),
  * after vitest's own summary, preceded by the same per project (the conformance suite runs once
  * per task store backend). CI reads the closing line to tell a run that executed no test from a
- * green one; a module that failed to load counts as a failure so it cannot hide.
+ * green one; a module that failed to load or whose hooks failed counts as a failure so it cannot hide.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
@@ -22,15 +22,18 @@ export default class SummaryReporter implements Reporter {
       const name = mod.project.name;
       let tally = byProject.get(name);
       if (!tally) byProject.set(name, (tally = { passed: 0, failed: 0, skipped: 0 }));
+      // A module that failed (to load, or in a beforeAll hook) leaves its tests unrun, which
+      // vitest reports as skipped: they count as failed, so the closing line cannot read green.
+      const modFailed = mod.state() === 'failed';
       let sawTest = false;
       for (const test of mod.children.allTests()) {
         sawTest = true;
         const state = test.result().state;
-        const key = state === 'passed' ? 'passed' : state === 'failed' ? 'failed' : 'skipped';
+        const key = state === 'passed' ? 'passed' : state === 'failed' || modFailed ? 'failed' : 'skipped';
         tally[key]++;
         total[key]++;
       }
-      if (!sawTest && mod.state() === 'failed') {
+      if (!sawTest && modFailed) {
         tally.failed++;
         total.failed++;
       }
