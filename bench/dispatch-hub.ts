@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,20 @@ import { HubHttp } from './dispatch-http.js';
 import { cpuMsOf, fdLimitOf, memoryOf, spawnNode, waitExit } from './dispatch-proc.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/switchyard.js');
+
+/**
+ * The node flags the hub is deployed with: the pm2 app's `node_args` in ecosystem.config.cjs (the
+ * one place they are set), so the bench measures the hub as it runs, not a bare `node`. Then
+ * BENCH_HUB_NODE_ARGS (space-separated), for experiments such as `--trace-gc`.
+ */
+export function hubNodeArgs(): string[] {
+  const ecosystem = createRequire(import.meta.url)(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../ecosystem.config.cjs')) as {
+    apps: Array<{ name: string; node_args?: string[] }>;
+  };
+  const deployed = ecosystem.apps.find((a) => a.name === 'switchyard-hub')?.node_args ?? [];
+  const extra = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return [...deployed, ...extra];
+}
 
 export interface HubOptions {
   dataDir: string;
@@ -63,6 +78,7 @@ export class HubProcess {
     const adminToken = `bench-admin-${randomBytes(16).toString('hex')}`;
     const nodeArgs = [
       ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
+      ...hubNodeArgs(),
       opts.cli ?? CLI,
       'hub',
       '--data',

@@ -32,7 +32,7 @@
  */
 import { HubHttp } from './dispatch-http.js';
 import { startEchoServer } from './dispatch-echo.js';
-import { HubProcess } from './dispatch-hub.js';
+import { HubProcess, hubNodeArgs } from './dispatch-hub.js';
 import {
   FleetProcess,
   type AgentCred,
@@ -390,6 +390,7 @@ function printSetup(cfg: DispatchConfig, fdLimits: { bench: string; fleet: strin
   out('setup:');
   out('  hub:      `node dist/cli/switchyard.js hub` in its own process, fresh LevelDB data folder per phase,');
   out(`            SWITCHYARD_LOG_LEVEL=warn, SWITCHYARD_HEARTBEAT_MS=${cfg.heartbeatMs}, SWITCHYARD_LIMIT_WS_PER_SEC=${fmtNum(DISPATCH_WS_PER_SEC)} in the cycles phases`);
+  out(`            node flags: ${hubNodeArgs().join(' ') || 'none'} (ecosystem.config.cjs's hub app, then BENCH_HUB_NODE_ARGS)`);
   out(`  sidecars: simulated, all in one fleet process apart from the hub; each a real ws client speaking`);
   out(`            protocol v1 (hello with its agent token; per task.assign: task.accept, wait for the ack,`);
   out(`            task.complete, wait for the ack; a no-op executor), max_concurrency ${cfg.maxConcurrency} each`);
