@@ -19,6 +19,8 @@ export type { AgentState, AgentView };
 
 export interface AgentConnection {
   send(message: HubMessage): void;
+  /** Sends a HubMessage already serialized (a frame built around a record's stored JSON); absent: use send. */
+  sendText?(text: string): void;
   close(code: number, reason: string): void;
 }
 

@@ -42,6 +42,11 @@ export class Outbound implements AgentConnection {
 
   send(message: HubMessage): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    this.sendText(JSON.stringify(message));
+  }
+
+  sendText(text: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.transport && !this.corked) {
       this.corked = true;
       this.transport.cork();
@@ -50,7 +55,7 @@ export class Outbound implements AgentConnection {
         this.transport!.uncork();
       });
     }
-    this.ws.send(JSON.stringify(message));
+    this.ws.send(text);
   }
 
   close(code: number, reason: string): void {

@@ -271,6 +271,11 @@ export class Scheduler {
   private send(agent: LiveAgent, task: Task): void {
     // If the socket is gone, the offer times out (acceptTimeoutMs) or the agent's next hello
     // gives it back; either way it is offered again, never lost.
-    agent.conn?.send({ type: 'task.assign', task, generation: task.generation, lease_expires_at: task.lease!.expires_at });
+    const conn = agent.conn;
+    if (!conn) return;
+    // The record's JSON as the store wrote it, when it has it: one serialization of the task, not two.
+    const json = conn.sendText ? this.store.recordJson?.(task) : undefined;
+    if (json !== undefined) conn.sendText!(`{"type":"task.assign","task":${json},"generation":${task.generation},"lease_expires_at":${task.lease!.expires_at}}`);
+    else conn.send({ type: 'task.assign', task, generation: task.generation, lease_expires_at: task.lease!.expires_at });
   }
 }

@@ -59,6 +59,11 @@ export class Listeners {
 export class ChangeWriter implements OperationHooks {
   /** The rules' working set, for the operation now on the serial path. */
   readonly changes: Changes;
+  /**
+   * The JSON written for each assignment's record object (TaskStore.recordJson): the task.assign
+   * frame reuses it. Weak: the text goes with the object, once no one holds the assignment.
+   */
+  readonly assignedJson = new WeakMap<TaskChange['task'], string>();
 
   constructor(
     private readonly port: KvPort,
@@ -88,6 +93,7 @@ export class ChangeWriter implements OperationHooks {
     const taskJson = JSON.stringify(after);
     if (eventJson !== null) tx.put(K.event(event!.id), eventJson);
     tx.put(K.task(after.id), taskJson);
+    if (after.status === 'assigned') this.assignedJson.set(after, taskJson);
     const oldKeys = before ? indexKeysOf(before) : [];
     const newKeys = indexKeysOf(after);
     for (const key of oldKeys) if (!newKeys.includes(key)) tx.del(key);

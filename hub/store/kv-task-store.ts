@@ -265,6 +265,10 @@ export class KvTaskStore implements TaskStore {
     return this.writer.applied.add(listener);
   }
 
+  recordJson(task: Task): string | undefined {
+    return this.writer.assignedJson.get(task);
+  }
+
   onBatch(listener: (ops: number, ms: number) => void): () => void {
     this.batchListeners.add(listener);
     return () => void this.batchListeners.delete(listener);

@@ -250,6 +250,12 @@ export interface TaskStore {
    * (hub/backup/). Reading it holds nothing of the serial path; each batch is in it whole or not at all.
    */
   snapshot?(): KvSnapshot;
+  /**
+   * Optional (dispatch speed): the JSON text the store wrote for this record object, when the
+   * object is an assignment it returned (leaseNext, leaseTask) and it still has the text: the
+   * task.assign frame carries it as written instead of serializing the record a second time.
+   */
+  recordJson?(task: Task): string | undefined;
   /** Optional (metrics): told after each batch is on disk, with its key operations and the write's duration in ms. */
   onBatch?(listener: (ops: number, ms: number) => void): () => void;
   /**

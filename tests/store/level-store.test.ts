@@ -107,3 +107,17 @@ describe('read-only (hub check)', () => {
     }
   });
 });
+
+describe("an assignment's stored JSON (the task.assign frame reuses it)", () => {
+  it('is the text written to disk for the record object a lease returned, and nothing for other objects', async () => {
+    await h.store.create(spec('reuse me'), 'client');
+    const leased = (await h.store.leaseNext(A0))!;
+    const json = h.store.recordJson!(leased);
+    expect(json).toBe(JSON.stringify(leased));
+    // A record the lease did not return (here a read of the same task) has none: the frame serializes it.
+    const read = (await h.store.get(leased.id))!;
+    expect(read).toEqual(leased);
+    const accepted = await h.store.accept(leased.id, leased.lease!.generation, A0.agentId);
+    expect(h.store.recordJson!(accepted)).toBeUndefined();
+  });
+});
