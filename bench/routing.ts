@@ -19,7 +19,11 @@
  *    least-loaded rule, no router) — the ratio says what routing adds.
  *    The decision alone (choose the agent, its decision; no store write) is timed apart from
  *    the whole place(), whose tail is the store's serial path (the same for the baseline).
- * 4. Targets, on the decision: p99 <= 1 ms at 100 agents; p99 <= 10 ms at 10,000; the p50 at the
+ * 4. The same fleet with every slot taken (each agent's slots reserved, as lease requests in
+ *    flight hold them): the time to find that no agent is free, per queued task — what placing
+ *    costs while a busy fleet works through a backlog (issue 16: placement walks the agents that
+ *    may have a slot, not every agent).
+ * 5. Targets, on the decision: p99 <= 1 ms at 100 agents; p99 <= 10 ms at 10,000; the p50 at the
  *    deepest queue within 1.5x of the shallowest (cost does not grow with queued tasks).
  *    Informational: exits 0.
  */
@@ -125,9 +129,29 @@ async function measure(store: KvTaskStore, scheduler: Scheduler, router: Router,
   return { lat: summarize(times), decide: summarize(decideTimes), placed };
 }
 
+/** chooseAgent() for tasks that meet a fleet with every slot taken: nothing is chosen. */
+function measureBusy(registry: AgentRegistry, scheduler: Scheduler, task: Parameters<Scheduler['chooseAgent']>[0], runs: number): LatencySummary {
+  for (const agent of registry.values()) agent.reserved += agent.maxConcurrency;
+  const times: number[] = [];
+  for (let i = 0; i < runs + WARMUP; i++) {
+    const t0 = process.hrtime.bigint();
+    const chosen = scheduler.chooseAgent(task);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (chosen) throw new Error(`a busy fleet offered ${chosen.id}`);
+    if (i >= WARMUP) times.push(ms);
+  }
+  for (const agent of registry.values()) {
+    agent.reserved -= agent.maxConcurrency;
+    registry.slotReleased(agent);
+  }
+  return summarize(times);
+}
+
 interface Row {
   queued: number;
   agents: number;
+  /** chooseAgent() on the same fleet with every slot taken (a task that names its executor). */
+  busy: LatencySummary;
   /** Choosing the agent and its decision, no store write. */
   decide: LatencySummary;
   baseDecide: LatencySummary;
@@ -164,8 +188,11 @@ async function main(): Promise<void> {
       const routed = await measure(store, scheduler, router, runs, { title: 'implement the parser', description: 'x' });
       progress(`queued ${fmtNum(queued)}, agents ${fmtNum(agents)}: baseline`);
       const baseline = await measure(store, scheduler, router, runs, { title: 'build', executor: 'shell', command: 'make' });
+      progress(`queued ${fmtNum(queued)}, agents ${fmtNum(agents)}: busy fleet`);
+      const { task: probe } = await store.create({ title: 'build', executor: 'shell', command: 'make' }, 'bench');
+      const busy = measureBusy(registry, scheduler, probe, runs);
       progressDone();
-      rows.push({ queued, agents, decide: routed.decide, baseDecide: baseline.decide, routed: routed.lat, baseline: baseline.lat, placed: Math.min(routed.placed, baseline.placed), runs });
+      rows.push({ queued, agents, busy, decide: routed.decide, baseDecide: baseline.decide, routed: routed.lat, baseline: baseline.lat, placed: Math.min(routed.placed, baseline.placed), runs });
     }
     await store.close();
   }
@@ -182,6 +209,12 @@ async function main(): Promise<void> {
     rows.map((r) => [fmtNum(r.queued), fmtNum(r.agents), fmtLatency(r.routed.p50), fmtLatency(r.routed.p99), fmtLatency(r.baseline.p50), fmtLatency(r.baseline.p99), fmtRatio(r.routed.p99 / r.baseline.p99), r.placed === r.runs + WARMUP ? 'yes' : `${r.placed}/${r.runs + WARMUP}`]),
   );
   out('  routed: a task that names no executor or model, placed by the router; baseline: one naming its executor (least loaded, no router)');
+  out();
+  out('A queued task meeting the same fleet with every slot taken (finding that no agent is free; the backlog case):');
+  printTable(
+    ['queued', 'agents', 'p50', 'p99', 'max'],
+    rows.map((r) => [fmtNum(r.queued), fmtNum(r.agents), ...[r.busy.p50, r.busy.p99, r.busy.max].map((ms) => `${(ms * 1000).toFixed(1)} us`)]),
+  );
   out();
   const at = (agents: number) => rows.filter((r) => r.agents === agents);
   const worst = (rs: Row[], pick: (r: Row) => number) => Math.max(...rs.map(pick));

@@ -50,10 +50,20 @@ export interface LiveAgent {
   idleSince: number | null;
   /** Tasks it completed on the current UTC day (`day` is that day's start), counted live. */
   completed: { day: number; count: number };
+  /** The order it first became known in: placement breaks a full tie by it (the earlier agent first). */
+  seq: number;
 }
 
 export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
   private readonly agents = new Map<string, LiveAgent>();
+  /**
+   * Agents that may have a free slot: every agent whose free slots just grew is added (refresh,
+   * markReady, slotReleased); one found full is dropped as placement walks the set. So placing a
+   * queued task looks at the agents with room, not at every agent: a busy fleet of 10,000 costs
+   * nothing per queued task (docs/benchmarks.md, issue 16).
+   */
+  private readonly maybeFree = new Set<LiveAgent>();
+  private nextSeq = 0;
   /** Operator-set priorities from the agents' records (0 when unset), for placement. */
   private readonly priorities = new Map<string, number>();
 
@@ -107,6 +117,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
         state: 'offline',
         idleSince: null,
         completed: { day: 0, count: 0 },
+        seq: this.nextSeq++,
       };
       this.agents.set(id, agent);
     }
@@ -223,6 +234,38 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     return agent.completed.day === this.today() ? agent.completed.count : 0;
   }
 
+  /**
+   * The agents that may have a free slot, in no set order (break ties by `seq`). A walker checks
+   * `freeSlots` and hands a full one to `dropFull`, which leaves the set until its slots grow again
+   * (deleting from a Set while iterating it is safe).
+   */
+  mayBeFree(): ReadonlySet<LiveAgent> {
+    return this.maybeFree;
+  }
+
+  dropFull(agent: LiveAgent): void {
+    this.maybeFree.delete(agent);
+  }
+
+  /** The agents with a free slot now (tests, and callers that want a list). */
+  freeAgents(): LiveAgent[] {
+    const out: LiveAgent[] = [];
+    for (const agent of this.maybeFree) {
+      if (this.freeSlots(agent) === 0) this.maybeFree.delete(agent);
+      else out.push(agent);
+    }
+    return out;
+  }
+
+  /** A lease request in flight for this agent ended (its reserved slot is back). */
+  slotReleased(agent: LiveAgent): void {
+    this.noteSlots(agent);
+  }
+
+  private noteSlots(agent: LiveAgent): void {
+    if (this.freeSlots(agent) > 0) this.maybeFree.add(agent);
+  }
+
   freeSlots(agent: LiveAgent): number {
     if (!agent.conn || !agent.ready || agent.holdOff || agent.state === 'blocked') return 0;
     return Math.max(0, agent.maxConcurrency - agent.leases.size - agent.reserved);
@@ -240,6 +283,7 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
     if (state !== 'idle') agent.idleSince = null;
     else if (previous !== 'idle') agent.idleSince = this.now();
     agent.state = state;
+    this.noteSlots(agent);
     if (force || state !== previous) this.emit('changed', agent);
   }
 
@@ -263,9 +307,16 @@ export class AgentRegistry extends EventEmitter<{ changed: [LiveAgent] }> {
   /** The hello's reconciliation is done: the agent may be offered work. */
   markReady(agent: LiveAgent): void {
     agent.ready = true;
+    this.noteSlots(agent);
   }
 
   forget(id: string): void {
+    const agent = this.agents.get(id);
+    if (agent) {
+      // An object someone still holds (a lease request in flight) is never placed on again.
+      agent.ready = false;
+      this.maybeFree.delete(agent);
+    }
     this.agents.delete(id);
   }
 }

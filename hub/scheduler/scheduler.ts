@@ -187,6 +187,7 @@ export class Scheduler {
       this.log.warn({ err, task_id: task.id, agent_id: best.id }, 'placing a task failed');
     } finally {
       best.reserved--;
+      this.registry.slotReleased(best);
     }
     if (leased) this.send(best, leased);
   }
@@ -196,15 +197,20 @@ export class Scheduler {
     return task.route && this.router ? this.bestRouted(task, this.router) : this.leastLoaded(task);
   }
 
-  /** The least loaded agent that can run the task (agent-rank.ts). */
+  /** The least loaded agent that can run the task (agent-rank.ts); a full tie goes to the agent known first. */
   private leastLoaded(task: Task): LiveAgent | undefined {
     let best: LiveAgent | undefined;
     let bestRank: AgentRank | undefined;
     const blocked = this.blockedRepos();
-    for (const agent of this.registry.values()) {
-      if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task, blocked)) continue;
+    // Only agents that may have a free slot (the registry's set), not every agent: a saturated fleet costs nothing here.
+    for (const agent of this.registry.mayBeFree()) {
+      if (this.registry.freeSlots(agent) === 0) {
+        this.registry.dropFull(agent);
+        continue;
+      }
+      if (!this.canRun(agent, task, blocked)) continue;
       const rank = rankOf(agent, this.registry.priorityOf(agent.id), this.registry.completedToday(agent));
-      if (!bestRank || better(rank, bestRank)) {
+      if (!best || !bestRank || better(rank, bestRank) || (!better(bestRank, rank) && agent.seq < best.seq)) {
         best = agent;
         bestRank = rank;
       }
@@ -212,15 +218,19 @@ export class Scheduler {
     return best;
   }
 
-  /** For a routed task: the free agent its candidate fits on with the highest score (hub/routing/score.ts). */
+  /** For a routed task: the free agent its candidate fits on with the highest score (hub/routing/score.ts); a tie goes to the agent known first. */
   private bestRouted(task: Task, router: Router): LiveAgent | undefined {
     let best: LiveAgent | undefined;
     let bestScore = -Infinity;
     const blocked = this.blockedRepos();
-    for (const agent of this.registry.values()) {
-      if (this.registry.freeSlots(agent) === 0 || !this.canRun(agent, task, blocked)) continue;
+    for (const agent of this.registry.mayBeFree()) {
+      if (this.registry.freeSlots(agent) === 0) {
+        this.registry.dropFull(agent);
+        continue;
+      }
+      if (!this.canRun(agent, task, blocked)) continue;
       const scored = router.score(agent, task);
-      if (scored && scored.score > bestScore) {
+      if (scored && (!best || scored.score > bestScore || (scored.score === bestScore && agent.seq < best.seq))) {
         best = agent;
         bestScore = scored.score;
       }
@@ -248,6 +258,7 @@ export class Scheduler {
         this.log.warn({ err, agent_id: agent.id }, 'leasing for an agent failed');
       } finally {
         agent.reserved--;
+        this.registry.slotReleased(agent);
       }
       if (!leased) {
         if (epoch !== this.queuedEpoch) continue;
