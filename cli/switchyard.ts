@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 /**
  * The `switchyard` command: one entry point, a subcommand per job. Each command's module is
  * loaded only when it runs, so `task list` does not pay for loading the hub and LevelDB.

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startHub } from '../../hub/app.js';
+import { missingNodeFlags } from '../../hub/node-flags.js';
 import { loadHubConfig } from '../../hub/config.js';
 import { SwitchyardError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
@@ -73,6 +74,13 @@ export async function hubCommand(argv: string[]): Promise<void> {
   const log = createLogger('hub', config.logLevel);
   const hub = await startHub(config, log);
   log.info({ url: hub.url, data: config.dataDir, admin_token_path: hub.adminTokenPath }, `hub listening on ${hub.url}`);
+  const missing = missingNodeFlags();
+  if (missing.length > 0) {
+    log.info(
+      { missing_node_flags: missing },
+      `node runs this hub without ${missing.join(' ')}, which pm2 and npm start give it (about half the store's CPU per task, docs/benchmarks.md): NODE_OPTIONS='${missing.join(' ')}' switchyard hub …`,
+    );
+  }
   const shutdown = (signal: string) => {
     log.info({ signal }, 'shutting down');
     hub.close().then(
