@@ -3,6 +3,7 @@
  * of every agent: each way an agent's slots grow puts it back, each way they shrink takes it out,
  * and a full tie still goes to the agent known first (hub/scheduler/scheduler.ts leastLoaded).
  */
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { AgentRegistry, type AgentConnection, type LiveAgent } from '../../hub/agents/registry.js';
 import { Scheduler } from '../../hub/scheduler/scheduler.js';
@@ -87,5 +88,79 @@ describe('agents with a free slot', () => {
     const task = { id: 't', capabilities: [], repo: null, delegate: null, route: undefined } as unknown as Task;
     expect(scheduler.chooseAgent(task)?.id).toBe(first.id);
     expect(second.seq).toBeGreaterThan(first.seq);
+  });
+});
+
+/** One step of what the hub does to its agents (the gateway, the scheduler, the store's lease changes). */
+type Op =
+  | { op: 'lease' | 'end'; agent: number; task: number }
+  | { op: 'reserve' | 'release' | 'busy' | 'heartbeat' | 'drain' | 'disconnect' | 'reconnect' | 'ready'; agent: number };
+
+describe('agents with a free slot, against every agent checked one by one', () => {
+  test('after any sequence of lease, reserve, BUSY, heartbeat, drain and reconnect steps, the set lists exactly the agents with room', () => {
+    const agentIx = fc.integer({ min: 0, max: 3 });
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ op: fc.constantFrom('lease' as const, 'end' as const), agent: agentIx, task: fc.integer({ min: 0, max: 5 }) }),
+      fc.record({ op: fc.constantFrom('reserve' as const, 'release' as const, 'busy' as const, 'heartbeat' as const, 'drain' as const, 'disconnect' as const, 'reconnect' as const, 'ready' as const), agent: agentIx }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const r = new AgentRegistry(() => 1);
+        const ids = ['a0', 'a1', 'a2', 'a3'];
+        ids.forEach((id, i) => join(r, id, 1 + (i % 3)));
+        const holder = new Map<number, string>(); // task -> agent holding it
+        const hb = (id: string, draining: boolean) => r.heartbeat(r.get(id)!, { cpu_count: 1, load_1m: 0, ram_total_mb: 1, ram_free_mb: 1, gpus: [] }, undefined, draining, 2);
+        for (const step of ops) {
+          const id = ids[step.agent]!;
+          const agent = r.get(id)!;
+          switch (step.op) {
+            case 'lease': {
+              const before = holder.get(step.task);
+              const prev = before ? leased(`t${step.task}`, before) : null;
+              r.trackLease(leased(`t${step.task}`, id), prev);
+              holder.set(step.task, id);
+              break;
+            }
+            case 'end': {
+              const before = holder.get(step.task);
+              if (!before) break;
+              r.trackLease({ ...leased(`t${step.task}`, before), status: 'completed', lease: null } as Task, leased(`t${step.task}`, before, 'running'));
+              holder.delete(step.task);
+              break;
+            }
+            case 'reserve':
+              agent.reserved++;
+              break;
+            case 'release':
+              if (agent.reserved > 0) {
+                agent.reserved--;
+                r.slotReleased(agent);
+              }
+              break;
+            case 'busy':
+              agent.holdOff = true;
+              break;
+            case 'heartbeat':
+              hb(id, false);
+              break;
+            case 'drain':
+              hb(id, true);
+              break;
+            case 'disconnect':
+              if (agent.conn) r.disconnect(id, agent.conn);
+              break;
+            case 'reconnect':
+              r.connect(id, conn(), { capabilities: [], repos: null, executors: SHELL, maxConcurrency: agent.maxConcurrency, resources: null }, 3);
+              break;
+            case 'ready':
+              if (agent.conn) r.markReady(agent);
+              break;
+          }
+          const expected = ids.filter((x) => r.freeSlots(r.get(x)!) > 0);
+          expect(free(r)).toEqual(expected);
+        }
+      }),
+      { numRuns: 300, seed: 16 },
+    );
   });
 });
