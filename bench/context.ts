@@ -61,7 +61,7 @@ function fakeTask(i: number, finished: boolean): Task {
   } as unknown as Task;
 }
 
-const memory: HistoryStore = { load: () => Promise.resolve([]), append: () => Promise.resolve() };
+const memory: HistoryStore = { load: () => Promise.resolve([]), append: () => Promise.resolve(), archivedBefore: () => Promise.resolve([]) };
 
 async function main(): Promise<void> {
   printMachine(machineInfo());
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   }
   const t = summarize(times);
   const k = summarize(tokens);
-  const list = history.list({ kind: 'admin', actor: 'admin' }, 'bench');
+  const list = await history.list({ kind: 'admin', actor: 'admin' }, 'bench');
   out();
   out(`history: ${fmtNum(ENTRIES)} entries in one repo (${list.live} live, ${fmtNum(list.archived)} archived), budget ${fmtNum(BUDGET)} tokens, ${fmtNum(RUNS)} assemblies`);
   out(`assembly time: p50 ${fmtMs(t.p50)}  p90 ${fmtMs(t.p90)}  p99 ${fmtMs(t.p99)}  max ${fmtMs(t.max)}`);

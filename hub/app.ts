@@ -198,6 +198,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     guardianChains: config.guardianChains,
     reviewRepos: config.reviewRepos,
     context: { budget: config.contextBudget, budgets: config.contextBudgets, repoDirs: config.contextRepoDirs },
+    historyMemory: config.historyMemory,
     push: { keys: vapid, subject: config.pushSubject, log: log.child({ module: 'push' }), ...(pushAgent ? { agent: pushAgent } : {}) },
     tokens: { store: tokenStore, admin: { path: deps.adminTokenPath ?? null, configuredHash: hashToken(deps.adminToken) } },
     rateLimits,

@@ -217,6 +217,12 @@ export const HubConfigSchema = Type.Object(
     reviewRepos: Type.Array(Type.String({ pattern: '^(\\*|[A-Za-z0-9][A-Za-z0-9._:/@-]*)$', invalid: 'must be a repo name or *' }), { default: [], env: 'SWITCHYARD_REVIEW_REPOS' }),
 
     // Context (docs/context.md).
+    /**
+     * Project history entries held in memory per repo (live ones and the newest archived): what the
+     * assembler scores; older archived entries are read from disk when a listing reaches them.
+     * @defaultValue 10000 (SWITCHYARD_HISTORY_MEMORY)
+     */
+    historyMemory: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 10_000, env: 'SWITCHYARD_HISTORY_MEMORY' }),
     /** Tokens of assembled context a task's prompt gets beside the task itself. @defaultValue 1500 (SWITCHYARD_CONTEXT_BUDGET) */
     contextBudget: Type.Integer({ minimum: 0, maximum: 200_000, default: 1500, env: 'SWITCHYARD_CONTEXT_BUDGET' }),
     /** Per-repo budgets, `repo=tokens` (e.g. `calc=3000`). @defaultValue none (SWITCHYARD_CONTEXT_BUDGETS, comma-separated) */

@@ -31,6 +31,8 @@ export class RepoHistory {
   private readonly postings = new Map<string, number[]>();
   /** How many entries are live (the newest `live` of `entries`). */
   liveCount = 0;
+  /** How many of the repo's entries are archived, on disk, whether or not `entries` still holds them. */
+  archivedCount = 0;
   /** Scratch space of score(), per entry index; zero between calls. */
   private scores = new Float64Array(0);
   private hits = new Uint16Array(0);
@@ -42,11 +44,27 @@ export class RepoHistory {
   add(entry: HistoryEntry): void {
     const at = this.entries.length;
     this.entries.push(entry);
+    this.index(entry, at);
+  }
+
+  private index(entry: HistoryEntry, at: number): void {
     for (const term of termsOfEntry(entry)) {
       const list = this.postings.get(term);
       if (list) list.push(at);
       else this.postings.set(term, [at]);
     }
+  }
+
+  /**
+   * Lets go of the oldest `n` entries held (they stay on disk, archived) and indexes the rest
+   * again. The caller drops many at a time (half of what it holds), so the re-index costs about
+   * one index per entry added.
+   */
+  dropOldest(n: number): void {
+    if (n <= 0) return;
+    this.entries.splice(0, n);
+    this.postings.clear();
+    for (let i = 0; i < this.entries.length; i++) this.index(this.entries[i]!, i);
   }
 
   /**

@@ -17,6 +17,8 @@ import { wordsOf } from './terms.js';
 
 /** Entries that stay live per repo. */
 export const LIVE_MAX = 100;
+/** Entries held in memory per repo (live and the newest archived), by default; older ones are read from disk. */
+export const MEMORY_MAX = 10_000;
 const DEFAULT_LIMIT = 100;
 /** Entries written in one batch at most. */
 const MAX_BATCH = 1000;
@@ -42,15 +44,36 @@ export class HistoryService {
   private pending: PendingEntry[] = [];
   private writing = false;
 
+  private readonly memoryMax: number;
+
+  /**
+   * @param memoryMax entries held in memory per repo (at least `liveMax`): the live ones and the
+   *   newest archived, which the assembler scores; a listing reads older archived ones from disk.
+   *   Memory holds between `memoryMax` and twice that before the oldest half is let go.
+   */
   constructor(
     private readonly store: HistoryStore,
     private readonly now: () => number,
     private readonly liveMax = LIVE_MAX,
-  ) {}
+    memoryMax = MEMORY_MAX,
+  ) {
+    this.memoryMax = Math.max(memoryMax, liveMax, 1);
+  }
 
   async load(): Promise<void> {
-    for (const e of await this.store.load()) this.repo(e.repo).add(e);
-    for (const r of this.repos.values()) r.liveCount = r.entries.filter((e) => !e.archived).length;
+    for (const e of await this.store.load()) {
+      const r = this.repo(e.repo);
+      r.add(e);
+      if (e.archived) r.archivedCount++;
+      else r.liveCount++;
+      this.trim(r);
+    }
+    for (const r of this.repos.values()) if (r.entries.length > this.memoryMax) r.dropOldest(r.entries.length - this.memoryMax);
+  }
+
+  /** Keeps a repo's entries in memory under twice `memoryMax` (see the constructor). */
+  private trim(r: RepoHistory): void {
+    if (r.entries.length >= 2 * this.memoryMax) r.dropOldest(r.entries.length - this.memoryMax);
   }
 
   /** Adds the entry for a finished task (durable before it resolves); moves the oldest live ones to the archive past `liveMax`. */
@@ -121,16 +144,22 @@ export class HistoryService {
     for (const plan of plans.values()) {
       const r = plan.repo;
       r.liveCount -= plan.archiving;
+      r.archivedCount += plan.archiving;
       for (const entry of plan.added) {
         r.add(entry);
-        if (!entry.archived) r.liveCount++;
+        if (entry.archived) r.archivedCount++;
+        else r.liveCount++;
       }
+      this.trim(r);
     }
     waiting.forEach((job, i) => job.resolve(entries[i]!));
   }
 
-  /** A repo's history, newest first: live (default), archived or all, filtered by words. */
-  list(caller: Principal, repo: string, query: HistoryQuery = {}): HistoryList {
+  /**
+   * A repo's history, newest first: live (default), archived or all, filtered by words. Past the
+   * entries held in memory, archived ones are read from disk (newest first, as far as `limit`).
+   */
+  async list(caller: Principal, repo: string, query: HistoryQuery = {}): Promise<HistoryList> {
     Access.authorize(caller, 'history.read');
     const r = this.repos.get(repo);
     const { scope = 'live', limit = DEFAULT_LIMIT } = query;
@@ -144,8 +173,12 @@ export class HistoryService {
         if (words.length && !matchesWords(e, words)) continue;
         out.push(e);
       }
+      const oldestHeld = r.entries[0]?.seq ?? 1;
+      if (scope !== 'live' && out.length < limit && oldestHeld > 1) {
+        out.push(...(await this.store.archivedBefore(repo, oldestHeld, limit - out.length, (e) => !words.length || matchesWords(e, words))));
+      }
     }
-    return { repo, live: r?.liveCount ?? 0, archived: r ? r.entries.length - r.liveCount : 0, entries: out };
+    return { repo, live: r?.liveCount ?? 0, archived: r?.archivedCount ?? 0, entries: out };
   }
 
   /** The entries of the task's repo most relevant to it (hub/history/index.ts's scoring). */

@@ -43,7 +43,7 @@ import { EscalationService } from './escalations.js';
 import { escalationStoreOf } from '../store/escalation-store.js';
 import { workflowAlertRules } from '../workflow/alert-rules.js';
 import { repoSettingsOf } from '../workflow/repo-settings.js';
-import { HistoryService } from '../history/service.js';
+import { HistoryService, LIVE_MAX, MEMORY_MAX } from '../history/service.js';
 import { ContextService, type ContextSettings } from '../context/service.js';
 import { historyStoreOf } from '../store/history-store.js';
 import { WorkerService } from './worker.js';
@@ -127,6 +127,8 @@ export interface ServiceDeps {
   reviewRepos?: readonly string[];
   /** The context assembler's budgets and checkouts (hub config context*). @defaultValue 1500 tokens, none */
   context?: ContextSettings;
+  /** History entries held in memory per repo (config historyMemory). @defaultValue 10,000 */
+  historyMemory?: number;
   /** The API tokens' store (in the agents database) and where the admin token lives. */
   tokens: { store: TokenStore; admin: AdminTokenPlace };
   /** The request limits (hub/edge/rate-limits.ts), built from the config. */
@@ -150,7 +152,7 @@ export function createServices(deps: ServiceDeps): Services {
   const sender = new PushSender({ store: pushStore, keys: deps.push.keys, subject: deps.push.subject, log: deps.push.log, now, onOutcome: (outcome) => metrics.prom.push(outcome), ...(deps.push.agent ? { agent: deps.push.agent } : {}) });
   const retention = new RetentionTracker();
   const escalations = new EscalationService(escalationStoreOf(deps.agents), now);
-  const history = new HistoryService(historyStoreOf(deps.agents), now);
+  const history = new HistoryService(historyStoreOf(deps.agents), now, LIVE_MAX, deps.historyMemory ?? MEMORY_MAX);
   const router = new Router(store, registry, { staleMs: deps.routing?.staleMs ?? 60_000, now }, deps.routing?.log ?? pino({ enabled: false }));
   const repos = new RepoService(repoStoreOf(deps.agents), bus, now, audit);
   const repoSettings = repoSettingsOf({ guardianChains: deps.guardianChains ?? [], reviewRepos: deps.reviewRepos ?? [] });

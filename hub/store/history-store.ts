@@ -24,6 +24,11 @@ export interface HistoryStore {
    * durable batch.
    */
   append(entries: readonly HistoryEntry[], archive: readonly HistoryEntry[]): Promise<void>;
+  /**
+   * A repo's archived entries older than `beforeSeq`, newest first, those `match` keeps, at most
+   * `limit`: what a listing reads from disk past the entries the service holds in memory.
+   */
+  archivedBefore(repo: string, beforeSeq: number, limit: number, match: (e: HistoryEntry) => boolean): Promise<HistoryEntry[]>;
 }
 
 /** The history store in an agent store's database; in memory for any other agent store (tests). */
@@ -52,6 +57,21 @@ class KvHistoryStore implements HistoryStore {
     }
     return this.agents.serial(() => this.agents.kv.write(ops, true));
   }
+
+  async archivedBefore(repo: string, beforeSeq: number, limit: number, match: (e: HistoryEntry) => boolean): Promise<HistoryEntry[]> {
+    const out: HistoryEntry[] = [];
+    if (limit <= 0 || beforeSeq <= 1) return out;
+    const range = { gte: `${ARCHIVED}${repo}!`, lt: `${ARCHIVED}${repo}!${seqKey(beforeSeq)}`, reverse: true };
+    for await (const entries of this.agents.kv.entries(range, 200)) {
+      for (const [, raw] of entries) {
+        const e = JSON.parse(raw) as HistoryEntry;
+        if (!match(e)) continue;
+        out.push(e);
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
 }
 
 class MemoryHistoryStore implements HistoryStore {
@@ -65,5 +85,10 @@ class MemoryHistoryStore implements HistoryStore {
     for (const entry of entries) this.items.set(`${entry.repo}!${entry.seq}`, entry);
     for (const old of archive) this.items.set(`${old.repo}!${old.seq}`, { ...old, archived: true });
     return Promise.resolve();
+  }
+
+  archivedBefore(repo: string, beforeSeq: number, limit: number, match: (e: HistoryEntry) => boolean): Promise<HistoryEntry[]> {
+    const found = [...this.items.values()].filter((e) => e.repo === repo && e.archived && e.seq < beforeSeq && match(e));
+    return Promise.resolve(found.sort((a, b) => b.seq - a.seq).slice(0, Math.max(0, limit)));
   }
 }

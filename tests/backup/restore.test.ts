@@ -71,7 +71,7 @@ async function populate(h: Awaited<ReturnType<typeof openHub>>): Promise<string>
     // The finished task's history entry is written after the completion (hub/features/history.ts):
     // wait for it to be durable, so that the backup below holds all of the hub's state.
     // (A task without a repo has no REST path for its history: the service is asked.)
-    for (let i = 0; h.hub.services.history.list(OPERATOR, NO_REPO).entries.length === 0; i++) {
+    for (let i = 0; (await h.hub.services.history.list(OPERATOR, NO_REPO)).entries.length === 0; i++) {
       if (i === 500) throw new Error('the history entry was not written');
       await new Promise((r) => setTimeout(r, 10));
     }

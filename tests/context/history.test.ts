@@ -80,20 +80,20 @@ describe('project history', () => {
     await history.load();
     const base = { description: '', context: {}, repo: 'r', status: 'completed', result: null, last_error: null } as unknown as Task;
     for (let i = 1; i <= 5; i++) await history.record({ ...base, id: `T${i}`, title: `step ${i} of the migration` });
-    const live = history.list(OPERATOR, 'r');
+    const live = await history.list(OPERATOR, 'r');
     expect(live.entries.map((e) => e.task_id)).toEqual(['T5', 'T4', 'T3']);
     expect(live).toMatchObject({ live: 3, archived: 2 });
-    expect(history.list(OPERATOR, 'r', { scope: 'archived' }).entries.map((e) => [e.task_id, e.archived])).toEqual([['T2', true], ['T1', true]]);
-    expect(history.list(OPERATOR, 'r', { scope: 'all', q: 'step 1' }).entries.map((e) => e.task_id)).toEqual(['T1']);
+    expect((await history.list(OPERATOR, 'r', { scope: 'archived' })).entries.map((e) => [e.task_id, e.archived])).toEqual([['T2', true], ['T1', true]]);
+    expect((await history.list(OPERATOR, 'r', { scope: 'all', q: 'step 1' })).entries.map((e) => e.task_id)).toEqual(['T1']);
     await agents.close();
 
     const again = await openAgentStore(join(dir, 'agents'));
     const reloaded = new HistoryService(historyStoreOf(again), () => 2000, 3);
     await reloaded.load();
-    expect(reloaded.list(OPERATOR, 'r', { scope: 'all' }).entries.map((e) => `${e.seq}:${e.task_id}:${e.archived}`)).toEqual(['5:T5:false', '4:T4:false', '3:T3:false', '2:T2:true', '1:T1:true']);
+    expect((await reloaded.list(OPERATOR, 'r', { scope: 'all' })).entries.map((e) => `${e.seq}:${e.task_id}:${e.archived}`)).toEqual(['5:T5:false', '4:T4:false', '3:T3:false', '2:T2:true', '1:T1:true']);
     // Numbering goes on after the reopen: nothing doubled.
     expect((await reloaded.record({ ...base, id: 'T6', title: 'six' })).seq).toBe(6);
-    expect(reloaded.list(OPERATOR, 'r', { scope: 'archived' }).entries.map((e) => e.task_id)).toEqual(['T3', 'T2', 'T1']);
+    expect((await reloaded.list(OPERATOR, 'r', { scope: 'archived' })).entries.map((e) => e.task_id)).toEqual(['T3', 'T2', 'T1']);
     await again.close();
   });
 
@@ -103,7 +103,7 @@ describe('project history', () => {
     const agents = await openAgentStore(join(dir, 'agents'));
     const store = historyStoreOf(agents);
     let writes = 0;
-    const counting: HistoryStore = { load: () => store.load(), append: (e, a) => (writes++, store.append(e, a)) };
+    const counting: HistoryStore = { load: () => store.load(), append: (e, a) => (writes++, store.append(e, a)), archivedBefore: (...args) => store.archivedBefore(...args) };
     const history = new HistoryService(counting, () => 1000, 3);
     await history.load();
     const base = { description: '', context: {}, status: 'completed', result: null, last_error: null } as unknown as Task;
@@ -117,17 +117,48 @@ describe('project history', () => {
     expect(entries.map((e) => `${e.task_id}:${e.seq}`)).toEqual(['R2:2', 'R3:3', 'R4:4', 'R5:5', 'R6:6', 'R7:7', 'R8:8', 'Q1:1']);
     // The first entry starts a write; the other seven wait for it and go together in the next.
     expect(writes).toBeLessThanOrEqual(2);
-    const all = () => history.list(OPERATOR, 'r', { scope: 'all' }).entries.map((e) => `${e.seq}:${e.archived}`);
+    const all = async () => (await history.list(OPERATOR, 'r', { scope: 'all' })).entries.map((e) => `${e.seq}:${e.archived}`);
     const expected = ['8:false', '7:false', '6:false', '5:true', '4:true', '3:true', '2:true', '1:true'];
-    expect(all()).toEqual(expected);
-    expect(history.list(OPERATOR, 'r')).toMatchObject({ live: 3, archived: 5 });
+    expect(await all()).toEqual(expected);
+    expect(await history.list(OPERATOR, 'r')).toMatchObject({ live: 3, archived: 5 });
     await agents.close();
 
     const again = await openAgentStore(join(dir, 'agents'));
     const reloaded = new HistoryService(historyStoreOf(again), () => 2000, 3);
     await reloaded.load();
-    expect(reloaded.list(OPERATOR, 'r', { scope: 'all' }).entries.map((e) => `${e.seq}:${e.archived}`)).toEqual(expected);
-    expect(reloaded.list(OPERATOR, 'q').live).toBe(1);
+    expect((await reloaded.list(OPERATOR, 'r', { scope: 'all' })).entries.map((e) => `${e.seq}:${e.archived}`)).toEqual(expected);
+    expect((await reloaded.list(OPERATOR, 'q')).live).toBe(1);
+    await again.close();
+  });
+
+  it('holds at most twice its memory bound per repo; older archived entries are listed and searched from disk, and counted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sy-hist-'));
+    dirs.push(dir);
+    const agents = await openAgentStore(join(dir, 'agents'));
+    // 2 live, 4 held in memory (up to 8 before the oldest half is let go).
+    const history = new HistoryService(historyStoreOf(agents), () => 1000, 2, 4);
+    await history.load();
+    const base = { description: '', context: {}, repo: 'r', status: 'completed', result: null, last_error: null } as unknown as Task;
+    for (let i = 1; i <= 20; i++) await history.record({ ...base, id: `T${i}`, title: i === 3 ? 'the old lexer fix' : `step ${i}` });
+    const held = (h: HistoryService) => (h as unknown as { repos: Map<string, { entries: unknown[] }> }).repos.get('r')!.entries.length;
+    expect(held(history)).toBeLessThan(8);
+    const seqs = async (h: HistoryService, q?: string) => (await h.list(OPERATOR, 'r', { scope: 'all', ...(q ? { q } : {}) })).entries.map((e) => e.seq);
+    expect(await seqs(history)).toEqual([20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    // Entry 3 is long out of memory: still found by its words, from the archive on disk.
+    expect(await seqs(history, 'lexer')).toEqual([3]);
+    expect(await history.list(OPERATOR, 'r')).toMatchObject({ live: 2, archived: 18 });
+    expect((await history.list(OPERATOR, 'r', { scope: 'archived', limit: 5 })).entries.map((e) => e.seq)).toEqual([18, 17, 16, 15, 14]);
+    // The assembler scores what is held: the old entry is not among the relevant ones, a recent one is.
+    expect(history.relevant({ repo: 'r', id: 'X', title: 'the old lexer fix', description: '', context: {} }).map((s) => s.entry.seq)).not.toContain(3);
+    await agents.close();
+
+    const again = await openAgentStore(join(dir, 'agents'));
+    const reloaded = new HistoryService(historyStoreOf(again), () => 2000, 2, 4);
+    await reloaded.load();
+    expect(held(reloaded)).toBe(4);
+    expect(await seqs(reloaded)).toEqual([20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    expect(await reloaded.list(OPERATOR, 'r')).toMatchObject({ live: 2, archived: 18 });
+    expect((await reloaded.record({ ...base, id: 'T21', title: 'twenty-one' })).seq).toBe(21);
     await again.close();
   });
 
@@ -140,13 +171,14 @@ describe('project history', () => {
         if (fail) throw new Error('disk full');
         items.push(...entries);
       },
+      archivedBefore: async () => [],
     };
     const history = new HistoryService(store, () => 1000, 3);
     const base = { description: '', context: {}, repo: 'r', status: 'completed', result: null, last_error: null } as unknown as Task;
     await history.record({ ...base, id: 'T1', title: 'one' });
     fail = true;
     await expect(history.record({ ...base, id: 'T2', title: 'two' })).rejects.toThrow('disk full');
-    expect(history.list(OPERATOR, 'r').entries.map((e) => e.task_id)).toEqual(['T1']);
+    expect((await history.list(OPERATOR, 'r')).entries.map((e) => e.task_id)).toEqual(['T1']);
     fail = false;
     expect((await history.record({ ...base, id: 'T3', title: 'three' })).seq).toBe(2);
     expect(items.map((e) => `${e.task_id}:${e.seq}`)).toEqual(['T1:1', 'T3:2']);
@@ -159,7 +191,7 @@ describe('the assembled context', () => {
     await finish(h, { title: 'Add the divide operator', repo: 'calc', context: { files: ['src/ops.ts'] } }, { submission: { commit: 'aaaaaaa1', files_changed: ['src/ops.ts'] } });
     await finish(h, { title: 'Unrelated docs typo', repo: 'calc', context: { files: ['README.md'] } }, {});
     for (let i = 0; i < 6; i++) await finish(h, { title: `Operator precedence table ${i}`, repo: 'calc', context: { files: ['src/ops.ts', `src/extra${i}.ts`] } }, {});
-    await until(async () => (h.hub.services.history.list(h.hub.services.access.authenticate(h.adminToken), 'calc').live === 8 ? true : undefined), 'eight entries');
+    await until(async () => ((await h.hub.services.history.list(h.hub.services.access.authenticate(h.adminToken), 'calc')).live === 8 ? true : undefined), 'eight entries');
 
     const t = (await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'Divide by zero gives an error', repo: 'calc', context: { files: ['src/ops.ts'] }, capabilities: ['ctx-test'] } })).json() as Task;
     const ctx = await until(async () => (await h.store.get(t.id))?.assembled_context ?? undefined, 'the assembled context');

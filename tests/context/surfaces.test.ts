@@ -25,7 +25,7 @@ beforeAll(async () => {
   h = await startInprocHub({ listen: true, config: { contextBudget: 60 } });
   await finish({ title: 'Teach the lexer hexadecimal literals', repo: 'calc', context: { files: ['src/lexer.ts'] } }, { submission: { commit: 'c0ffee12' } });
   await finish({ title: 'Lexer error positions', repo: 'calc', context: { files: ['src/lexer.ts'] } }, { summary: 'x'.repeat(400) });
-  for (let i = 0; i < 100 && h.hub.services.history.list(h.hub.services.access.authenticate(h.adminToken), 'calc').live < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 100 && (await h.hub.services.history.list(h.hub.services.access.authenticate(h.adminToken), 'calc')).live < 2; i++) await new Promise((r) => setTimeout(r, 10));
   task = (await h.hub.app.inject({ method: 'POST', url: '/v1/tasks', headers: h.auth(), payload: { title: 'Octal literals in the lexer', repo: 'calc', capabilities: ['surf'], context: { files: ['src/lexer.ts'] } } })).json() as Task;
   for (let i = 0; i < 100 && !(await h.store.get(task.id))?.assembled_context; i++) await new Promise((r) => setTimeout(r, 10));
   browser = await launchChromium();
