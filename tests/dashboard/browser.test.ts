@@ -153,7 +153,10 @@ describe('signed in', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     const rows = page.locator('#tasks-body tr');
     await rows.filter({ hasText: 'needle-in-the-haystack' }).waitFor();
+    // The list shown before the search holds the needle too: wait for the search's answer to replace it.
+    await page.waitForFunction(() => document.querySelectorAll('#tasks-body tr').length === 1, undefined, { timeout: 15_000 });
     expect(await rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('needle-in-the-haystack');
     await rows.filter({ hasText: 'completed' }).waitFor({ timeout: 15_000 });
     await checkView('tasks');
   });
