@@ -19,8 +19,8 @@ module.exports = {
       args: 'hub',
       // A larger young generation: the hub's objects mostly die within one group commit instead of
       // being promoted (bench:dispatch: ~15% less CPU per cycle; bench:queue: about half the store's).
-      // The same list as hub/node-flags.ts, npm start and bench:queue (tests/hub/node-flags.test.ts);
-      // bench:dispatch reads it from here.
+      // The same list as hub/node-flags.ts (which bench:dispatch runs its hubs with), npm start and
+      // bench:queue (tests/hub/node-flags.test.ts).
       node_args: ['--max-semi-space-size=64'],
       env: {
         SWITCHYARD_DATA: env('SWITCHYARD_DATA', '/var/lib/switchyard'),

@@ -5,27 +5,23 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HUB_NODE_FLAGS } from '../hub/node-flags.js';
 import { HubHttp } from './dispatch-http.js';
 import { cpuMsOf, fdLimitOf, memoryOf, spawnNode, waitExit } from './dispatch-proc.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/switchyard.js');
 
 /**
- * The node flags the hub is deployed with: the pm2 app's `node_args` in ecosystem.config.cjs (the
- * one place they are set), so the bench measures the hub as it runs, not a bare `node`. Then
- * BENCH_HUB_NODE_ARGS (space-separated), for experiments such as `--trace-gc`.
+ * The node flags the hub is deployed with (hub/node-flags.ts, which pm2 and npm start carry), so
+ * the bench measures the hub as it runs, not a bare `node`. Then BENCH_HUB_NODE_ARGS
+ * (space-separated), for experiments such as `--trace-gc`.
  */
 export function hubNodeArgs(): string[] {
-  const ecosystem = createRequire(import.meta.url)(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../ecosystem.config.cjs')) as {
-    apps: Array<{ name: string; node_args?: string[] }>;
-  };
-  const deployed = ecosystem.apps.find((a) => a.name === 'switchyard-hub')?.node_args ?? [];
   const extra = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return [...deployed, ...extra];
+  return [...HUB_NODE_FLAGS, ...extra];
 }
 
 export interface HubOptions {

@@ -390,7 +390,7 @@ function printSetup(cfg: DispatchConfig, fdLimits: { bench: string; fleet: strin
   out('setup:');
   out('  hub:      `node dist/cli/switchyard.js hub` in its own process, fresh LevelDB data folder per phase,');
   out(`            SWITCHYARD_LOG_LEVEL=warn, SWITCHYARD_HEARTBEAT_MS=${cfg.heartbeatMs}, SWITCHYARD_LIMIT_WS_PER_SEC=${fmtNum(DISPATCH_WS_PER_SEC)} in the cycles phases`);
-  out(`            node flags: ${hubNodeArgs().join(' ') || 'none'} (ecosystem.config.cjs's hub app, then BENCH_HUB_NODE_ARGS)`);
+  out(`            node flags: ${hubNodeArgs().join(' ') || 'none'} (hub/node-flags.ts, as pm2 runs the hub; then BENCH_HUB_NODE_ARGS)`);
   out(`  sidecars: simulated, all in one fleet process apart from the hub; each a real ws client speaking`);
   out(`            protocol v1 (hello with its agent token; per task.assign: task.accept, wait for the ack,`);
   out(`            task.complete, wait for the ack; a no-op executor), max_concurrency ${cfg.maxConcurrency} each`);

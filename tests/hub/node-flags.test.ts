@@ -2,7 +2,7 @@
  * The hub's node flags (hub/node-flags.ts: a 64 MiB young generation, so that objects which live
  * until their group commit's fsync die young instead of being promoted; docs/benchmarks.md) are a
  * property of the node process, not settable from inside it, so the launchers name them: the pm2
- * app (ecosystem.config.cjs, which bench:dispatch reads), `npm start` and bench:queue (the store as
+ * app (ecosystem.config.cjs), `npm start` and bench:queue (the store as
  * it runs inside the hub). One list, checked here; and a hub started without them says so.
  */
 import { spawn, spawnSync } from 'node:child_process';
