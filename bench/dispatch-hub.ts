@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HUB_NODE_FLAGS } from '../hub/node-flags.js';
 import { HubHttp } from './dispatch-http.js';
-import { cpuMsOf, fdLimitOf, memoryOf, spawnNode, waitExit } from './dispatch-proc.js';
+import { cpuMsOf, fdLimitOf, memoryOf, spawnNode, threadCpuMsOf, waitExit } from './dispatch-proc.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/switchyard.js');
 
@@ -142,6 +142,11 @@ export class HubProcess {
   /** CPU time of the hub's main thread alone: near 100% of a core means its event loop is the limit. */
   mainThreadCpuMs(): number {
     return cpuMsOf(this.pid, true);
+  }
+
+  /** CPU time of each of the hub's threads, by thread id (its pid is the main thread's). */
+  threadCpuMs(): Map<number, number> {
+    return threadCpuMsOf(this.pid);
   }
 
   fdLimit(): string {

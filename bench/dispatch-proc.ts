@@ -4,7 +4,7 @@
  * CPU time, and killing whatever is left when the bench ends, however it ends.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** The open-file limit the children ask for; the shell falls back to the hard limit if it is lower. */
 export const WANTED_FD_LIMIT = 65_536;
@@ -62,7 +62,27 @@ export function memoryOf(pid: number | 'self'): { rss: number; peak: number } {
  * (all its threads), or with `mainThreadOnly` of its main thread alone (where node runs JavaScript).
  */
 export function cpuMsOf(pid: number | 'self', mainThreadOnly = false): number {
-  const stat = readFileSync(mainThreadOnly && pid !== 'self' ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+  return statCpuMs(readFileSync(mainThreadOnly && pid !== 'self' ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8'));
+}
+
+/**
+ * User + system CPU time in milliseconds of each thread of a process, by thread id (the main
+ * thread's id is the process's). A thread that ends between the listing and its read is left out.
+ */
+export function threadCpuMsOf(pid: number): Map<number, number> {
+  const byThread = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      byThread.set(Number(tid), statCpuMs(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
+    } catch {
+      // the thread is gone
+    }
+  }
+  return byThread;
+}
+
+/** utime + stime of a /proc stat line, in ms (100 ticks/s on Linux). */
+function statCpuMs(stat: string): number {
   // Fields after the command name (which may hold spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
