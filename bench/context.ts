@@ -12,16 +12,23 @@
  * 2. Assemble BENCH_RUNS contexts (default 1,000, after 100 to warm up) for new tasks of the same
  *    shape, with feedback and an answer on one in four, through ContextService.assemble: the
  *    scoring over the index, the section filling, the token count. Time each with hrtime.
- * 3. Targets: p99 <= 20 ms; tokens <= budget in every run. Informational: exits 0.
+ * 3. The start: the same kind of entries, BENCH_START_ENTRIES of them (default 200,000) in one repo
+ *    of a real LevelDB agents store, loaded by a new HistoryService (what a hub does when it
+ *    starts), against a baseline in the same run: reading and parsing every entry on disk.
+ * 4. Targets: p99 <= 20 ms; tokens <= budget in every run. Informational: exits 0.
  */
 import { ContextService } from '../hub/context/service.js';
 import { HistoryService } from '../hub/history/service.js';
-import type { HistoryStore } from '../hub/store/history-store.js';
+import { join } from 'node:path';
+import { openAgentStore, type LevelAgentStore } from '../hub/store/agent-store.js';
+import { historyStoreOf, type HistoryStore } from '../hub/store/history-store.js';
+import { prefixRange } from '../hub/store/kv.js';
 import type { Task } from '../shared/task.js';
 import { machineInfo } from './support/machine.js';
 import { rng } from './support/rng.js';
 import { summarize } from './support/percentiles.js';
-import { fmtMs, fmtNum, out, printMachine, printTargets, progress, progressDone } from './support/report.js';
+import { fmtMs, fmtNum, fmtRatio, out, printMachine, printTargets, progress, progressDone } from './support/report.js';
+import { cleanUpOnExit, removeDir, tempDir } from './support/temp.js';
 
 const TARGET_P99_MS = 20;
 
@@ -36,6 +43,7 @@ function int(name: string, fallback: number): number {
 const ENTRIES = int('BENCH_ENTRIES', 10_000);
 const RUNS = int('BENCH_RUNS', 1000);
 const BUDGET = int('BENCH_BUDGET', 1500);
+const START_ENTRIES = int('BENCH_START_ENTRIES', 200_000);
 const rand = rng(14);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const VOCAB = Array.from({ length: 2000 }, (_, i) => `w${i.toString(36)}${'abcdefghij'[i % 10]}x`);
@@ -106,11 +114,51 @@ async function main(): Promise<void> {
   out(`assembly time: p50 ${fmtMs(t.p50)}  p90 ${fmtMs(t.p90)}  p99 ${fmtMs(t.p99)}  max ${fmtMs(t.max)}`);
   out(`prompt context tokens: p50 ${fmtNum(k.p50)}  p99 ${fmtNum(k.p99)}  max ${fmtNum(k.max)} (estimate: ceil(UTF-8 bytes / 4))`);
   out(`parts per context: ${(included / RUNS).toFixed(1)} in, ${(leftOut / RUNS).toFixed(1)} left out for the budget`);
+  const start = await startTimes();
+  out(
+    `start: ${fmtNum(START_ENTRIES)} entries on disk in one repo; HistoryService.load ${fmtMs(start.loadMs)} (holds ${fmtNum(start.held)}), ` +
+      `against reading and parsing every entry ${fmtMs(start.parseAllMs)}: ${fmtRatio(start.loadMs / start.parseAllMs)}`,
+  );
   out();
   printTargets([
     { name: `assembly p99 <= ${TARGET_P99_MS} ms`, pass: t.p99 <= TARGET_P99_MS, detail: `p99 ${fmtMs(t.p99)} over ${fmtNum(RUNS)} runs` },
     { name: 'budget never exceeded', pass: over === 0, detail: `${over} of ${fmtNum(RUNS)} over; max ${fmtNum(k.max)} of ${fmtNum(BUDGET)} tokens` },
   ]);
+}
+
+/** Step 3: a hub's start with a long history on disk, and the parse-everything baseline. */
+async function startTimes(): Promise<{ loadMs: number; parseAllMs: number; held: number }> {
+  cleanUpOnExit();
+  const dir = tempDir('sy-bench-context');
+  try {
+    const agents = await openAgentStore(join(dir, 'agents'));
+    const store = historyStoreOf(agents);
+    // The service numbers and archives as a hub does; writes go in batches of 1,000 (its own).
+    const filling = new HistoryService(store, () => Date.now());
+    for (let i = 0; i < START_ENTRIES; i += 1000) {
+      await Promise.all(Array.from({ length: Math.min(1000, START_ENTRIES - i) }, (_, j) => filling.record(fakeTask(i + j, true))));
+      if ((i + 1000) % 20_000 === 0) progress(`start: ${i + 1000}/${START_ENTRIES} entries on disk`);
+    }
+    progressDone();
+    const kv = (agents as LevelAgentStore).kv;
+    const t0 = performance.now();
+    let parsed = 0;
+    for (const prefix of ['ha!', 'hl!']) {
+      for await (const entries of kv.entries(prefixRange(prefix))) for (const [, raw] of entries) parsed += JSON.parse(raw) ? 1 : 0;
+    }
+    const parseAllMs = performance.now() - t0;
+    const t1 = performance.now();
+    const loaded = new HistoryService(store, () => Date.now());
+    await loaded.load();
+    const loadMs = performance.now() - t1;
+    const list = await loaded.list({ kind: 'admin', actor: 'admin' }, 'bench');
+    if (list.live + list.archived !== START_ENTRIES || parsed !== START_ENTRIES) throw new Error(`start: ${list.live + list.archived} entries counted, ${parsed} on disk, ${START_ENTRIES} written`);
+    const held = (loaded as unknown as { repos: Map<string, { entries: unknown[] }> }).repos.get('bench')?.entries.length ?? 0;
+    await agents.close();
+    return { loadMs, parseAllMs, held };
+  } finally {
+    removeDir(dir);
+  }
 }
 
 main().catch((err: unknown) => {

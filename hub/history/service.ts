@@ -60,15 +60,14 @@ export class HistoryService {
     this.memoryMax = Math.max(memoryMax, liveMax, 1);
   }
 
+  /** Holds each repo's newest `memoryMax` entries (older archived ones stay on disk, counted). */
   async load(): Promise<void> {
-    for (const e of await this.store.load()) {
-      const r = this.repo(e.repo);
-      r.add(e);
-      if (e.archived) r.archivedCount++;
-      else r.liveCount++;
-      this.trim(r);
+    for (const loaded of await this.store.load(this.memoryMax)) {
+      const r = this.repo(loaded.repo);
+      for (const e of loaded.entries) r.add(e);
+      r.liveCount = loaded.live;
+      r.archivedCount = loaded.archived;
     }
-    for (const r of this.repos.values()) if (r.entries.length > this.memoryMax) r.dropOldest(r.entries.length - this.memoryMax);
   }
 
   /** Keeps a repo's entries in memory under twice `memoryMax` (see the constructor). */

@@ -15,9 +15,22 @@ const ARCHIVED = 'ha!';
 const seqKey = (seq: number) => String(seq).padStart(12, '0');
 const keyOf = (e: HistoryEntry) => `${e.archived ? ARCHIVED : LIVE}${e.repo}!${seqKey(e.seq)}`;
 
+/** What the history service holds of one repo after a start: its newest entries and its counts. */
+export interface RepoLoad {
+  repo: string;
+  /** The newest `hold` entries (every live one, however many), oldest first. */
+  entries: HistoryEntry[];
+  /** Live and archived entries on disk, all of them. */
+  live: number;
+  archived: number;
+}
+
 export interface HistoryStore {
-  /** Every entry, live and archived, each repo's oldest first. */
-  load(): Promise<HistoryEntry[]>;
+  /**
+   * Per repo, the newest `hold` entries and the counts of all, read without parsing the older
+   * archived ones (a hub with a long history starts without reading it all into memory).
+   */
+  load(hold: number): Promise<RepoLoad[]>;
   /**
    * Adds `entries` (each under its own `archived` flag: an entry added and archived at once is
    * written once, archived) and moves `archive` (entries stored live) to the archive, in one
@@ -39,14 +52,39 @@ export function historyStoreOf(agents: AgentStore): HistoryStore {
 class KvHistoryStore implements HistoryStore {
   constructor(private readonly agents: LevelAgentStore) {}
 
-  async load(): Promise<HistoryEntry[]> {
-    const out: HistoryEntry[] = [];
-    for (const prefix of [ARCHIVED, LIVE]) {
-      for await (const entries of this.agents.kv.entries(prefixRange(prefix))) {
-        for (const [, raw] of entries) out.push(JSON.parse(raw) as HistoryEntry);
+  async load(hold: number): Promise<RepoLoad[]> {
+    const kv = this.agents.kv;
+    // Live entries are few per repo (the live window): read whole. Archived ones only counted by
+    // their keys, then the newest that memory holds read per repo, newest first.
+    const live = new Map<string, HistoryEntry[]>();
+    for await (const entries of kv.entries(prefixRange(LIVE))) {
+      for (const [, raw] of entries) {
+        const e = JSON.parse(raw) as HistoryEntry;
+        const list = live.get(e.repo);
+        if (list) list.push(e);
+        else live.set(e.repo, [e]);
       }
     }
-    return out.sort((a, b) => (a.repo === b.repo ? a.seq - b.seq : a.repo < b.repo ? -1 : 1));
+    const archived = new Map<string, number>();
+    for await (const keys of kv.keys(prefixRange(ARCHIVED))) {
+      for (const key of keys) {
+        const repo = key.slice(ARCHIVED.length, key.lastIndexOf('!'));
+        archived.set(repo, (archived.get(repo) ?? 0) + 1);
+      }
+    }
+    const out: RepoLoad[] = [];
+    for (const repo of [...new Set([...live.keys(), ...archived.keys()])].sort()) {
+      const liveEntries = live.get(repo) ?? [];
+      const want = Math.max(0, hold - liveEntries.length);
+      const older: HistoryEntry[] = [];
+      if (want > 0 && archived.has(repo)) {
+        for await (const entries of kv.entries({ ...prefixRange(`${ARCHIVED}${repo}!`), reverse: true, limit: want }, Math.min(want, 1000))) {
+          for (const [, raw] of entries) older.push(JSON.parse(raw) as HistoryEntry);
+        }
+      }
+      out.push({ repo, entries: [...older.reverse(), ...liveEntries], live: liveEntries.length, archived: archived.get(repo) ?? 0 });
+    }
+    return out;
   }
 
   append(entries: readonly HistoryEntry[], archive: readonly HistoryEntry[]): Promise<void> {
@@ -77,8 +115,20 @@ class KvHistoryStore implements HistoryStore {
 class MemoryHistoryStore implements HistoryStore {
   private readonly items = new Map<string, HistoryEntry>();
 
-  load(): Promise<HistoryEntry[]> {
-    return Promise.resolve([...this.items.values()].sort((a, b) => (a.repo === b.repo ? a.seq - b.seq : a.repo < b.repo ? -1 : 1)));
+  load(hold: number): Promise<RepoLoad[]> {
+    const byRepo = new Map<string, HistoryEntry[]>();
+    for (const e of this.items.values()) {
+      const list = byRepo.get(e.repo);
+      if (list) list.push(e);
+      else byRepo.set(e.repo, [e]);
+    }
+    return Promise.resolve(
+      [...byRepo.keys()].sort().map((repo) => {
+        const all = byRepo.get(repo)!.sort((a, b) => a.seq - b.seq);
+        const live = all.filter((e) => !e.archived).length;
+        return { repo, entries: all.slice(-Math.max(hold, live, 1)), live, archived: all.length - live };
+      }),
+    );
   }
 
   append(entries: readonly HistoryEntry[], archive: readonly HistoryEntry[]): Promise<void> {

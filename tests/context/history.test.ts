@@ -103,7 +103,7 @@ describe('project history', () => {
     const agents = await openAgentStore(join(dir, 'agents'));
     const store = historyStoreOf(agents);
     let writes = 0;
-    const counting: HistoryStore = { load: () => store.load(), append: (e, a) => (writes++, store.append(e, a)), archivedBefore: (...args) => store.archivedBefore(...args) };
+    const counting: HistoryStore = { load: (hold) => store.load(hold), append: (e, a) => (writes++, store.append(e, a)), archivedBefore: (...args) => store.archivedBefore(...args) };
     const history = new HistoryService(counting, () => 1000, 3);
     await history.load();
     const base = { description: '', context: {}, status: 'completed', result: null, last_error: null } as unknown as Task;
@@ -160,6 +160,50 @@ describe('project history', () => {
     expect(await reloaded.list(OPERATOR, 'r')).toMatchObject({ live: 2, archived: 18 });
     expect((await reloaded.record({ ...base, id: 'T21', title: 'twenty-one' })).seq).toBe(21);
     await again.close();
+  });
+
+  it('starts holding the newest entries per repo and the counts of all, without reading the older archived ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sy-hist-'));
+    dirs.push(dir);
+    const agents = await openAgentStore(join(dir, 'agents'));
+    const entry = (repo: string, seq: number, archived: boolean) =>
+      ({ seq, repo, task_id: `${repo}-${seq}`, title: `t ${seq}`, outcome: 'completed', at: seq, files: [], commit: null, decisions: [], answers: [], error: null, summary: null, summary_by: null, archived }) satisfies HistoryEntry;
+    // Repo "a": 50 archived and 3 live; repo "a-b" (a name that "a" is a prefix of): 2 live; repo "z": 6 archived, 2 live.
+    const written = [
+      ...Array.from({ length: 53 }, (_, i) => entry('a', i + 1, i < 50)),
+      entry('a-b', 1, false),
+      entry('a-b', 2, false),
+      ...Array.from({ length: 8 }, (_, i) => entry('z', i + 1, i < 6)),
+    ];
+    const memory = historyStoreOf({} as Parameters<typeof historyStoreOf>[0]);
+    for (const store of [historyStoreOf(agents), memory]) await store.append(written, []);
+
+    // Count the values the LevelDB store reads back while it loads.
+    const kv = (agents as unknown as { kv: { entries: (...args: unknown[]) => AsyncGenerator<Array<[string, string]>> } }).kv;
+    const entries = kv.entries.bind(kv);
+    let valuesRead = 0;
+    kv.entries = async function* (...args: unknown[]) {
+      for await (const chunk of entries(...args)) {
+        valuesRead += chunk.length;
+        yield chunk;
+      }
+    };
+    const summary = (loads: Awaited<ReturnType<HistoryStore['load']>>) => loads.map((l) => `${l.repo} live ${l.live} archived ${l.archived}: ${l.entries.map((e) => e.seq).join(',')}`);
+    const expected = ['a live 3 archived 50: 48,49,50,51,52,53', 'a-b live 2 archived 0: 1,2', 'z live 2 archived 6: 3,4,5,6,7,8'];
+    expect(summary(await historyStoreOf(agents).load(6))).toEqual(expected);
+    // The live entries (7) and the 3 + 4 archived ones held, not the 56 archived on disk.
+    expect(valuesRead).toBe(14);
+    expect(summary(await memory.load(6))).toEqual(expected);
+    // Fewer held than live: every live entry still.
+    expect(summary(await memory.load(1))[0]).toBe('a live 3 archived 50: 51,52,53');
+    expect(summary(await historyStoreOf(agents).load(1))[0]).toBe('a live 3 archived 50: 51,52,53');
+
+    const history = new HistoryService(historyStoreOf(agents), () => 1000, 3, 6);
+    await history.load();
+    expect(await history.list(OPERATOR, 'a')).toMatchObject({ live: 3, archived: 50 });
+    expect((await history.list(OPERATOR, 'a', { scope: 'all', limit: 10 })).entries.map((e) => e.seq)).toEqual([53, 52, 51, 50, 49, 48, 47, 46, 45, 44]);
+    expect((await history.record({ repo: 'a', id: 'N', title: 'next', description: '', context: {}, status: 'completed', result: null, last_error: null } as unknown as Task)).seq).toBe(54);
+    await agents.close();
   });
 
   it('a write that fails refuses its entries and changes nothing; the next ones are numbered from what is on disk', async () => {
