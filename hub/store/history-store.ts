@@ -27,8 +27,8 @@ export interface RepoLoad {
 
 export interface HistoryStore {
   /**
-   * Per repo, the newest `hold` entries and the counts of all, read without parsing the older
-   * archived ones (a hub with a long history starts without reading it all into memory).
+   * Per repo, the newest `hold` entries and the counts of all, without reading the older archived
+   * ones (a hub with a long history starts without reading it all into memory).
    */
   load(hold: number): Promise<RepoLoad[]>;
   /**
@@ -54,8 +54,10 @@ class KvHistoryStore implements HistoryStore {
 
   async load(hold: number): Promise<RepoLoad[]> {
     const kv = this.agents.kv;
-    // Live entries are few per repo (the live window): read whole. Archived ones only counted by
-    // their keys, then the newest that memory holds read per repo, newest first.
+    // Live entries are few per repo (the live window) and every repo has some (its newest are
+    // live): read whole. Of the archived ones only the newest that memory holds are read, per
+    // repo, newest first; their count is the newest one's seq, since a repo's entries are numbered
+    // 1, 2, 3... by one writer and none is removed (a change that prunes must count otherwise).
     const live = new Map<string, HistoryEntry[]>();
     for await (const entries of kv.entries(prefixRange(LIVE))) {
       for (const [, raw] of entries) {
@@ -65,24 +67,21 @@ class KvHistoryStore implements HistoryStore {
         else live.set(e.repo, [e]);
       }
     }
-    const archived = new Map<string, number>();
-    for await (const keys of kv.keys(prefixRange(ARCHIVED))) {
-      for (const key of keys) {
-        const repo = key.slice(ARCHIVED.length, key.lastIndexOf('!'));
-        archived.set(repo, (archived.get(repo) ?? 0) + 1);
-      }
-    }
     const out: RepoLoad[] = [];
-    for (const repo of [...new Set([...live.keys(), ...archived.keys()])].sort()) {
-      const liveEntries = live.get(repo) ?? [];
-      const want = Math.max(0, hold - liveEntries.length);
+    for (const [repo, liveEntries] of [...live].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const older: HistoryEntry[] = [];
-      if (want > 0 && archived.has(repo)) {
-        for await (const entries of kv.entries({ ...prefixRange(`${ARCHIVED}${repo}!`), reverse: true, limit: want }, Math.min(want, 1000))) {
+      const range = { ...prefixRange(`${ARCHIVED}${repo}!`), reverse: true };
+      const want = hold - liveEntries.length;
+      let archived = 0;
+      if (want > 0) {
+        for await (const entries of kv.entries({ ...range, limit: want }, Math.min(want, 1000))) {
           for (const [, raw] of entries) older.push(JSON.parse(raw) as HistoryEntry);
         }
+        archived = older[0]?.seq ?? 0;
+      } else {
+        for await (const keys of kv.keys({ ...range, limit: 1 })) archived = keys[0] ? Number(keys[0].slice(keys[0].lastIndexOf('!') + 1)) : 0;
       }
-      out.push({ repo, entries: [...older.reverse(), ...liveEntries], live: liveEntries.length, archived: archived.get(repo) ?? 0 });
+      out.push({ repo, entries: [...older.reverse(), ...liveEntries], live: liveEntries.length, archived });
     }
     return out;
   }

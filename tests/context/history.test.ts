@@ -162,7 +162,7 @@ describe('project history', () => {
     await again.close();
   });
 
-  it('starts holding the newest entries per repo and the counts of all, without reading the older archived ones', async () => {
+  it('starts holding the newest entries per repo and the counts of all, without reading or scanning the older archived ones', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sy-hist-'));
     dirs.push(dir);
     const agents = await openAgentStore(join(dir, 'agents'));
@@ -178,25 +178,40 @@ describe('project history', () => {
     const memory = historyStoreOf({} as Parameters<typeof historyStoreOf>[0]);
     for (const store of [historyStoreOf(agents), memory]) await store.append(written, []);
 
-    // Count the values the LevelDB store reads back while it loads.
-    const kv = (agents as unknown as { kv: { entries: (...args: unknown[]) => AsyncGenerator<Array<[string, string]>> } }).kv;
+    // Count the values and keys the LevelDB store reads back while it loads.
+    const kv = (agents as unknown as {
+      kv: { entries: (...args: unknown[]) => AsyncGenerator<Array<[string, string]>>; keys: (...args: unknown[]) => AsyncGenerator<string[]> };
+    }).kv;
     const entries = kv.entries.bind(kv);
+    const keys = kv.keys.bind(kv);
     let valuesRead = 0;
+    let keysRead = 0;
     kv.entries = async function* (...args: unknown[]) {
       for await (const chunk of entries(...args)) {
         valuesRead += chunk.length;
         yield chunk;
       }
     };
+    kv.keys = async function* (...args: unknown[]) {
+      for await (const chunk of keys(...args)) {
+        keysRead += chunk.length;
+        yield chunk;
+      }
+    };
     const summary = (loads: Awaited<ReturnType<HistoryStore['load']>>) => loads.map((l) => `${l.repo} live ${l.live} archived ${l.archived}: ${l.entries.map((e) => e.seq).join(',')}`);
     const expected = ['a live 3 archived 50: 48,49,50,51,52,53', 'a-b live 2 archived 0: 1,2', 'z live 2 archived 6: 3,4,5,6,7,8'];
     expect(summary(await historyStoreOf(agents).load(6))).toEqual(expected);
-    // The live entries (7) and the 3 + 4 archived ones held, not the 56 archived on disk.
+    // The live entries (7) and the 3 + 4 archived ones held, not the 56 archived on disk, and no key scan to count them.
     expect(valuesRead).toBe(14);
+    expect(keysRead).toBe(0);
     expect(summary(await memory.load(6))).toEqual(expected);
-    // Fewer held than live: every live entry still.
-    expect(summary(await memory.load(1))[0]).toBe('a live 3 archived 50: 51,52,53');
-    expect(summary(await historyStoreOf(agents).load(1))[0]).toBe('a live 3 archived 50: 51,52,53');
+    // Fewer held than live: every live entry still, and the archived counted from one key per repo.
+    const fewer = ['a live 3 archived 50: 51,52,53', 'a-b live 2 archived 0: 1,2', 'z live 2 archived 6: 7,8'];
+    expect(summary(await memory.load(1))).toEqual(fewer);
+    valuesRead = 0;
+    expect(summary(await historyStoreOf(agents).load(1))).toEqual(fewer);
+    expect(valuesRead).toBe(7);
+    expect(keysRead).toBe(2);
 
     const history = new HistoryService(historyStoreOf(agents), () => 1000, 3, 6);
     await history.load();
