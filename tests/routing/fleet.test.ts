@@ -103,7 +103,14 @@ async function show(h: InprocHub, id: string): Promise<Shown> {
 }
 async function until(h: InprocHub, id: string, pred: (s: Shown) => boolean, what: string, timeoutMs = 20_000): Promise<Shown> {
   let last: Shown | undefined;
-  await waitFor(async () => pred((last = await show(h, id))), what, timeoutMs);
+  try {
+    await waitFor(async () => pred((last = await show(h, id))), what, timeoutMs);
+  } catch (err) {
+    // Say where the task got to, so that a failure tells why it did not get there.
+    const t = last?.task;
+    const where = t ? { status: t.status, attempts: t.attempts, agent: t.agent, route: t.route, last_error: t.last_error, waiting: last!.waiting } : null;
+    throw new Error(`${(err as Error).message}; the task: ${JSON.stringify(where)}`);
+  }
   return last!;
 }
 
@@ -181,6 +188,10 @@ describe('routing a fleet by the policy and the score', () => {
     expect(h2.offered.set.has('route:claude')).toBe(false);
 
     await waitFor(() => Date.now() >= reset * 1000 && h.hub.registry.get('claude-box')!.offered.set.has('route:claude'), 'claude to be offered again after the reset', 20_000);
+    // A longer wait from here: the sidecar may still be proving Claude again (a run of the CLI, which holds its one
+    // slot for a moment on a loaded machine); the task must wait for Claude rather than move on after 300 ms.
+    const longer = await h.hub.app.inject({ method: 'PUT', url: '/v1/routing/policy', headers: h.auth(), payload: policy(15_000) });
+    expect(longer.statusCode, longer.body).toBe(200);
     const second = await create(h, { title: 'redesign the api', description: 'design', supervision: 'auto' });
     const done = await until(h, second.id, (s) => s.task.status === 'completed', 'the next complex task to run on Claude');
     expect(done.task.route!.decision).toMatchObject({ agent_id: 'claude-box', executor: 'claude', candidate: 'claude' });
