@@ -148,61 +148,52 @@ const LATENCY_WARMUP_SAMPLES = 20;
 
 // ---------------------------------------------------------------- helpers
 
-/** CPU time of a process over a fleet command's window, as a share of one core. */
-class WindowCpu {
-  private marks = new Map<string, { t: number; cpu: number }>();
-  private result = NaN;
-
-  constructor(private readonly read: () => number) {}
-
-  readonly onMark = (m: 'start' | 'end'): void => {
-    let cpu: number;
-    try {
-      cpu = this.read();
-    } catch {
-      cpu = NaN; // the process is gone; the command itself reports why
-    }
-    const now = { t: clock(), cpu };
-    if (m === 'start') this.marks.set('start', now);
-    const start = this.marks.get('start');
-    if (m === 'end' && start) this.result = (now.cpu - start.cpu) / (now.t - start.t);
-  };
-
-  get core(): number {
-    return this.result;
-  }
-}
-
-/**
- * CPU time of each of the hub's threads over a fleet command's window, as shares of one core: where
- * the CPU that is not the main thread's goes (V8's GC helpers, libuv's pool writing LevelDB's
- * batches, LevelDB's one compaction thread). Node names none of them, so they are ranked, not named.
- */
-class WindowThreads {
-  private start: { t: number; cpu: Map<number, number> } | null = null;
-  private result: ThreadShares | null = null;
+/** What `read` says over a fleet command's window: read at its start and end marks, `between` the two. */
+class Window<S, T> {
+  private start: { t: number; sample: S } | null = null;
+  private value: T | null = null;
 
   constructor(
-    private readonly mainTid: number,
-    private readonly read: () => Map<number, number>,
+    private readonly read: () => S,
+    private readonly between: (before: S, after: S, windowMs: number) => T,
   ) {}
 
   readonly onMark = (m: 'start' | 'end'): void => {
-    let cpu: Map<number, number>;
+    let sample: S;
     try {
-      cpu = this.read();
+      sample = this.read();
     } catch {
       return; // the process is gone; the command itself reports why
     }
     const t = clock();
-    if (m === 'start') this.start = { t, cpu };
-    else if (this.start) this.result = threadShares(this.mainTid, this.start.cpu, cpu, t - this.start.t);
+    if (m === 'start') this.start = { t, sample };
+    else if (this.start) this.value = this.between(this.start.sample, sample, t - this.start.t);
   };
 
-  get shares(): ThreadShares | null {
-    return this.result;
+  /** null when a mark was missed or a read failed. */
+  get result(): T | null {
+    return this.value;
   }
 }
+
+/** CPU time of a process over a fleet command's window, as a share of one core (NaN if unread). */
+class WindowCpu extends Window<number, number> {
+  constructor(read: () => number) {
+    super(read, (before, after, ms) => (after - before) / ms);
+  }
+
+  get core(): number {
+    return this.result ?? NaN;
+  }
+}
+
+/**
+ * CPU time of each of a process's threads over a fleet command's window, as shares of one core: where
+ * the CPU that is not the main thread's goes (V8's GC helpers, libuv's pool writing LevelDB's
+ * batches, LevelDB's one compaction thread). Node names none of them, so they are ranked, not named.
+ */
+const windowThreads = (mainTid: number, read: () => Map<number, number>) =>
+  new Window(read, (before, after, ms) => threadShares(mainTid, before, after, ms));
 
 interface ThreadShares {
   main: number;
@@ -347,7 +338,7 @@ async function dispatchPhase(cfg: DispatchConfig, fleet: FleetProcess, cli?: str
       const hubCpu = new WindowCpu(() => hub.cpuMs());
       const hubMain = new WindowCpu(() => hub.mainThreadCpuMs());
       const fleetCpu = new WindowCpu(() => fleet.cpuMs());
-      const hubThreads = new WindowThreads(hub.pid, () => hub.threadCpuMs());
+      const hubThreads = windowThreads(hub.pid, () => hub.threadCpuMs());
       const batchStats = new BatchStats(hub.url, hub.adminToken);
       const cycles = await fleet.call<CyclesResult>(
         {
@@ -377,7 +368,7 @@ async function dispatchPhase(cfg: DispatchConfig, fleet: FleetProcess, cli?: str
         gapMs: cfg.latencyGapMs,
       });
       await fleet.call({ cmd: 'disconnect' });
-      rows.push({ sidecars: n, cycles, hubCore: hubCpu.core, hubMainCore: hubMain.core, fleetCore: fleetCpu.core, hubRss, threads: hubThreads.shares, batches, latency });
+      rows.push({ sidecars: n, cycles, hubCore: hubCpu.core, hubMainCore: hubMain.core, fleetCore: fleetCpu.core, hubRss, threads: hubThreads.result, batches, latency });
     }
     progressDone();
     return rows;
