@@ -56,8 +56,9 @@ class KvHistoryStore implements HistoryStore {
     const kv = this.agents.kv;
     // Live entries are few per repo (the live window) and every repo has some (its newest are
     // live): read whole. Of the archived ones only the newest that memory holds are read, per
-    // repo, newest first; their count is the newest one's seq, since a repo's entries are numbered
-    // 1, 2, 3... by one writer and none is removed (a change that prunes must count otherwise).
+    // repo, newest first. Their count is the oldest live entry's seq less one: a repo's entries
+    // are numbered 1, 2, 3... by one writer, the live ones are the newest, and none is removed (a
+    // change that prunes must count otherwise).
     const live = new Map<string, HistoryEntry[]>();
     for await (const entries of kv.entries(prefixRange(LIVE))) {
       for (const [, raw] of entries) {
@@ -69,17 +70,14 @@ class KvHistoryStore implements HistoryStore {
     }
     const out: RepoLoad[] = [];
     for (const [repo, liveEntries] of [...live].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const archived = liveEntries[0]!.seq - 1;
+      const want = Math.min(hold - liveEntries.length, archived);
       const older: HistoryEntry[] = [];
-      const range = { ...prefixRange(`${ARCHIVED}${repo}!`), reverse: true };
-      const want = hold - liveEntries.length;
-      let archived = 0;
       if (want > 0) {
-        for await (const entries of kv.entries({ ...range, limit: want }, Math.min(want, 1000))) {
+        const range = { ...prefixRange(`${ARCHIVED}${repo}!`), reverse: true, limit: want };
+        for await (const entries of kv.entries(range, Math.min(want, 1000))) {
           for (const [, raw] of entries) older.push(JSON.parse(raw) as HistoryEntry);
         }
-        archived = older[0]?.seq ?? 0;
-      } else {
-        for await (const keys of kv.keys({ ...range, limit: 1 })) archived = keys[0] ? Number(keys[0].slice(keys[0].lastIndexOf('!') + 1)) : 0;
       }
       out.push({ repo, entries: [...older.reverse(), ...liveEntries], live: liveEntries.length, archived });
     }
