@@ -308,6 +308,11 @@ interface DispatchRow {
   latency: LatencyResult;
 }
 
+/** CPU time per cycle in µs: the hub's threads, or with `withFleet` the hub's and the fleet's together. */
+function cpuPerCycleUs(r: DispatchRow, withFleet = false): number {
+  return ((withFleet ? r.hubCore + r.fleetCore : r.hubCore) * 1e6) / r.cycles.perSecond;
+}
+
 /** The per-socket message limit of the dispatch phases' hubs (see dispatchPhase). */
 const DISPATCH_WS_PER_SEC = 200_000;
 
@@ -468,7 +473,7 @@ function printDispatch(rows: DispatchRow[], base: BaselineRow[], cfg: DispatchCo
         raw ? fmtRatio(r.cycles.perSecond / raw) : '-',
         pct(r.hubCore),
         pct(r.hubMainCore),
-        `${fmtNum((r.hubCore * 1e6) / r.cycles.perSecond)} us`,
+        `${fmtNum(cpuPerCycleUs(r))} us`,
         pct(r.fleetCore),
         fmtBytes(r.hubRss),
         String(r.cycles.errors),
@@ -487,7 +492,7 @@ function printDispatch(rows: DispatchRow[], base: BaselineRow[], cfg: DispatchCo
     ['sidecars', 'main', 'busiest other', '2nd', '3rd', 'the rest', 'all CPU/cycle', 'ceiling'],
     rows.map((r) => {
       const t = r.threads;
-      const perCycle = ((r.hubCore + r.fleetCore) * 1e6) / r.cycles.perSecond;
+      const perCycle = cpuPerCycleUs(r, true);
       const rest = t ? t.others.slice(3) : [];
       return [
         String(r.sidecars),
@@ -625,9 +630,9 @@ function abSummary(
       res.ratios.push(t.cycles.perSecond / b.cycles.perSecond);
       res.cyclesThis.push(t.cycles.perSecond);
       res.cyclesBase.push(b.cycles.perSecond);
-      res.cpuThis.push((t.hubCore * 1e6) / t.cycles.perSecond);
-      res.cpuBase.push((b.hubCore * 1e6) / b.cycles.perSecond);
-      res.allCpuThis.push(((t.hubCore + t.fleetCore) * 1e6) / t.cycles.perSecond);
+      res.cpuThis.push(cpuPerCycleUs(t));
+      res.cpuBase.push(cpuPerCycleUs(b));
+      res.allCpuThis.push(cpuPerCycleUs(t, true));
     }
     return res;
   });
@@ -641,7 +646,7 @@ function printAb(ab: AbRun[], cfg: DispatchConfig): void {
     ab.map((a) => [
       String(a.round),
       a.build,
-      ...a.rows.flatMap((r) => [fmtNum(r.cycles.perSecond), `${fmtNum((r.hubCore * 1e6) / r.cycles.perSecond)} us`]),
+      ...a.rows.flatMap((r) => [fmtNum(r.cycles.perSecond), `${fmtNum(cpuPerCycleUs(r))} us`]),
       fmtLatency(Math.max(...a.rows.map((r) => r.latency.assign.p99))),
     ]),
   );
