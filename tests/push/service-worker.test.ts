@@ -48,6 +48,35 @@ async function deliver(data: string): Promise<void> {
   await cdp.send('ServiceWorker.deliverPushMessage', { origin: h.url, registrationId, data });
 }
 
+/** Deliveries of a message the worker has not shown yet, at most, and the wait after each (within the test's 60 s). */
+const DELIVERIES = 3;
+const DELIVERY_WAIT_MS = 15_000;
+
+/**
+ * Delivers each message and waits until the worker has shown them all. On a loaded 2-core box a
+ * message that DevTools hands over while the worker is being started again can be lost (met in
+ * CI: one of two back-to-back messages never came, in 20 s), so a message not shown within a
+ * wait is delivered again, up to DELIVERIES times; each of these messages has a tag, so a second
+ * delivery replaces its notification instead of stacking another. A message the worker never
+ * shows still fails the test.
+ */
+async function deliverAll(messages: Array<{ data: string; isShown: (notes: Shown[]) => boolean }>, what: string): Promise<Shown[]> {
+  let notes: Shown[] = [];
+  const allShown = async (): Promise<Shown[] | null> => {
+    notes = await shown();
+    return messages.every((m) => m.isShown(notes)) ? notes : null;
+  };
+  // Every message is delivered once; a later round delivers only those not shown yet.
+  let pending = messages;
+  for (let attempt = 1; attempt <= DELIVERIES; attempt++) {
+    for (const m of pending) await deliver(m.data);
+    const all = await waitFor(allShown, what, DELIVERY_WAIT_MS).catch(() => null);
+    if (all) return all;
+    pending = messages.filter((m) => !m.isShown(notes));
+  }
+  throw new Error(`the worker did not show ${what} after ${DELIVERIES} deliveries`);
+}
+
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
   h = await startInprocHub({ listen: true });
@@ -78,23 +107,25 @@ afterAll(async () => {
 describe('the service worker', () => {
   it("shows an alert's push message as a notification with its title, body, tag and page", async () => {
     const payload = alertPayload({ id: 'al-7', rule: 'task_unplaceable', severity: 'critical', state: 'active', title: 'Task cannot be placed', message: 'no connected agent has executor claude', url: '/#/tasks/01TASK', count: 1 });
-    await deliver(JSON.stringify(payload));
-    const notes = await waitFor(async () => ((await shown()).length > 0 ? shown() : null), 'the notification', WAKE_MS);
+    const notes = await deliverAll([{ data: JSON.stringify(payload), isShown: (all) => all.some((n) => n.tag === 'alert-al-7') }], 'the notification');
     expect(notes).toEqual([{ title: 'CRITICAL: Task cannot be placed', body: 'no connected agent has executor claude', tag: 'alert-al-7', data: { url: '/#/tasks/01TASK', alert_id: 'al-7' } }]);
   });
 
   it("replaces an alert's notification on a repeat (one tag per alert) instead of stacking another", async () => {
     const repeat = alertPayload({ id: 'al-7', rule: 'task_unplaceable', severity: 'critical', state: 'active', title: 'Task cannot be placed', message: 'still waiting', url: '/#/tasks/01TASK', count: 2 });
-    await deliver(JSON.stringify(repeat));
-    await waitFor(async () => (await shown()).some((n) => n.body === 'still waiting'), 'the repeat', WAKE_MS);
+    await deliverAll([{ data: JSON.stringify(repeat), isShown: (all) => all.some((n) => n.body === 'still waiting') }], 'the repeat');
     expect((await shown()).filter((n) => n.tag === 'alert-al-7').map((n) => n.title)).toEqual(['CRITICAL: Task cannot be placed (×2)']);
   });
 
   it('never points a notification at another site, and still shows a message that is not JSON', async () => {
-    await deliver(JSON.stringify({ title: 'phish', body: 'b', url: 'https://evil.example/login', tag: 'evil', alert_id: 'x' }));
-    await deliver('plain words');
-    await waitFor(async () => (await shown()).length >= 3, 'both notifications', WAKE_MS);
-    const notes = await shown();
+    const notes = await deliverAll(
+      [
+        { data: JSON.stringify({ title: 'phish', body: 'b', url: 'https://evil.example/login', tag: 'evil', alert_id: 'x' }), isShown: (all) => all.some((n) => n.tag === 'evil') },
+        { data: 'plain words', isShown: (all) => all.some((n) => n.tag === 'switchyard') },
+      ],
+      'both notifications',
+    );
+    expect(notes).toHaveLength(3);
     expect(notes.find((n) => n.tag === 'evil')!.data.url).toBe('/');
     expect(notes.find((n) => n.tag === 'switchyard')).toMatchObject({ title: 'Switchyard', body: 'plain words', data: { url: '/' } });
   });
