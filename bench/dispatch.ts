@@ -308,17 +308,14 @@ interface DispatchRow {
   latency: LatencyResult;
 }
 
-/** CPU time per cycle in µs: the hub's threads, or with `withFleet` the hub's and the fleet's together. */
-function cpuPerCycleUs(r: DispatchRow, withFleet = false): number {
-  return ((withFleet ? r.hubCore + r.fleetCore : r.hubCore) * 1e6) / r.cycles.perSecond;
-}
-
 /**
- * The hub's JavaScript thread's CPU time per cycle in µs: one thread runs every operation, so
- * 1e6 / this is the most cycles/s this build can reach on any machine, however many cores.
+ * CPU time per cycle in µs of: the hub's threads (`hub`), the hub's and the fleet's together
+ * (`all`), or the hub's JavaScript thread alone (`main`: one thread runs every operation, so
+ * 1e6 / this is the most cycles/s the build can reach on any machine, however many cores).
  */
-function mainCpuPerCycleUs(r: DispatchRow): number {
-  return (r.hubMainCore * 1e6) / r.cycles.perSecond;
+function cpuPerCycleUs(r: DispatchRow, of: 'hub' | 'all' | 'main' = 'hub'): number {
+  const core = of === 'main' ? r.hubMainCore : of === 'all' ? r.hubCore + r.fleetCore : r.hubCore;
+  return (core * 1e6) / r.cycles.perSecond;
 }
 
 /** The per-socket message limit of the dispatch phases' hubs (see dispatchPhase). */
@@ -500,7 +497,7 @@ function printDispatch(rows: DispatchRow[], base: BaselineRow[], cfg: DispatchCo
     ['sidecars', 'main', 'busiest other', '2nd', '3rd', 'the rest', 'all CPU/cycle', 'ceiling'],
     rows.map((r) => {
       const t = r.threads;
-      const perCycle = cpuPerCycleUs(r, true);
+      const perCycle = cpuPerCycleUs(r, 'all');
       const rest = t ? t.others.slice(3) : [];
       return [
         String(r.sidecars),
@@ -640,8 +637,8 @@ function abSummary(
       res.cyclesBase.push(b.cycles.perSecond);
       res.cpuThis.push(cpuPerCycleUs(t));
       res.cpuBase.push(cpuPerCycleUs(b));
-      res.allCpuThis.push(cpuPerCycleUs(t, true));
-      res.mainCpuThis.push(mainCpuPerCycleUs(t));
+      res.allCpuThis.push(cpuPerCycleUs(t, 'all'));
+      res.mainCpuThis.push(cpuPerCycleUs(t, 'main'));
     }
     return res;
   });
